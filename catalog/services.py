@@ -1,0 +1,406 @@
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from audit.services import audit_record
+from catalog.models import Deployment, DestinationInstance, Function, FunctionVersion, Source
+from catalog.selectors import function_latest_number, instance_secret_values
+from catalog.settings_schema import (
+    setting_values_check_required,
+    setting_values_clean,
+    setting_values_masked,
+    settings_schema_clean,
+)
+from workspaces.models import Role, RoleGrant, Workspace
+
+MAX_CODE_BYTES = 512 * 1024
+TEMPLATES_DIR = Path(__file__).parent / "function_templates"
+
+
+def function_default_code() -> str:
+    return (TEMPLATES_DIR / "destination.js").read_text()
+
+
+def _clean_name(value: Any, *, field: str = "name") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError({field: "This field is required."})
+    if len(value.strip()) > 100:
+        raise ValidationError({field: "At most 100 characters."})
+    return value.strip()
+
+
+def _clean_code(code: Any) -> str:
+    if not isinstance(code, str):
+        raise ValidationError({"code": "Code must be text."})
+    if len(code.encode()) > MAX_CODE_BYTES:
+        raise ValidationError({"code": f"Code is larger than {MAX_CODE_BYTES // 1024} KB."})
+    return code
+
+
+def _schema_summary(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[str, Any]:
+    old, new = {s["name"]: s for s in before}, {s["name"]: s for s in after}
+    return {
+        "settings_added": sorted(set(new) - set(old)),
+        "settings_removed": sorted(set(old) - set(new)),
+        "settings_changed": sorted(n for n in set(old) & set(new) if old[n] != new[n]),
+    }
+
+
+def _create_version(
+    *, function: Function, actor: AbstractBaseUser, restored_from: int | None = None
+) -> FunctionVersion:
+    return FunctionVersion.objects.create(
+        function=function,
+        number=function_latest_number(function=function) + 1,
+        code=function.code,
+        settings_schema=function.settings_schema,
+        restored_from=restored_from,
+        created_by=actor,
+    )
+
+
+def _unique_name_check(*, workspace: Workspace, name: str, exclude_id: int | None = None) -> None:
+    clash = Function.objects.filter(workspace=workspace, name__iexact=name)
+    if exclude_id is not None:
+        clash = clash.exclude(id=exclude_id)
+    if clash.exists():
+        raise ValidationError({"name": f"A function named '{name}' already exists."})
+
+
+@transaction.atomic
+def function_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    actor: AbstractBaseUser,
+    description: str = "",
+    code: str | None = None,
+    settings_schema: Any = None,
+) -> Function:
+    """Create a function and its version 1 (LATEST). A creator whose Functions Admin role
+    covers a subset gets the new function added to it, so they can go on editing it."""
+    name = _clean_name(name)
+    _unique_name_check(workspace=workspace, name=name)
+    function = Function.objects.create(
+        workspace=workspace,
+        name=name,
+        description=str(description or "")[:2000],
+        code=_clean_code(function_default_code() if code is None else code),
+        settings_schema=settings_schema_clean([] if settings_schema is None else settings_schema),
+        created_by=actor,
+        updated_by=actor,
+    )
+    _create_version(function=function, actor=actor)
+    scoped_grant = RoleGrant.objects.filter(
+        membership__workspace=workspace,
+        membership__user=actor,
+        role=Role.FUNCTIONS_ADMIN,
+        all_functions=False,
+    ).first()
+    if scoped_grant is not None:
+        scoped_grant.functions.add(function)
+    audit_record(
+        action="function.created",
+        actor=actor,
+        workspace=workspace,
+        target=function,
+        changes={"name": name, "version": 1, "settings": [s["name"] for s in function.settings_schema]},
+    )
+    return function
+
+
+@transaction.atomic
+def function_update(
+    *,
+    function: Function,
+    actor: AbstractBaseUser,
+    name: str | None = None,
+    description: str | None = None,
+    code: str | None = None,
+    settings_schema: Any = None,
+) -> Function:
+    """Edit a function. Changing code or settings saves a new LATEST version; deployed
+    instances keep running the version they have until a deploy."""
+    function = Function.objects.select_for_update().get(pk=function.pk)
+    changes: dict[str, Any] = {}
+    if name is not None:
+        name = _clean_name(name)
+        if name != function.name:
+            _unique_name_check(workspace=function.workspace, name=name, exclude_id=function.pk)
+            changes["name"] = {"from": function.name, "to": name}
+            function.name = name
+    if description is not None and description != function.description:
+        changes["description"] = "changed"
+        function.description = str(description)[:2000]
+    saves_version = False
+    if code is not None and _clean_code(code) != function.code:
+        changes["code"] = "changed"
+        function.code = code
+        saves_version = True
+    if settings_schema is not None:
+        cleaned = settings_schema_clean(settings_schema)
+        if cleaned != function.settings_schema:
+            changes.update(_schema_summary(function.settings_schema, cleaned))
+            function.settings_schema = cleaned
+            saves_version = True
+    if not changes:
+        return function
+    function.updated_by = actor
+    function.save()
+    action = "function.edited"
+    if saves_version:
+        version = _create_version(function=function, actor=actor)
+        changes["version"] = version.number
+        action = "function.saved"
+    audit_record(
+        action=action, actor=actor, workspace=function.workspace, target=function, changes=changes
+    )
+    return function
+
+
+@transaction.atomic
+def function_delete(*, function: Function, actor: AbstractBaseUser) -> None:
+    workspace, label, function_id = function.workspace, function.name, function.pk
+    instance_count = function.instances.count()
+    function.delete()
+    audit_record(
+        action="function.deleted",
+        actor=actor,
+        workspace=workspace,
+        target_label=label,
+        changes={"function_id": function_id, "instances_removed": instance_count},
+    )
+
+
+@transaction.atomic
+def function_version_restore(
+    *, function: Function, version: FunctionVersion, actor: AbstractBaseUser
+) -> FunctionVersion:
+    """Copy an old version as the new LATEST; deployed instances are untouched."""
+    if version.function_id != function.pk:
+        raise ValidationError({"version": "That version belongs to another function."})
+    function = Function.objects.select_for_update().get(pk=function.pk)
+    function.code = version.code
+    function.settings_schema = version.settings_schema
+    function.updated_by = actor
+    function.save(update_fields=["code", "settings_schema", "updated_by", "updated_at"])
+    restored = _create_version(function=function, actor=actor, restored_from=version.number)
+    audit_record(
+        action="function.restored",
+        actor=actor,
+        workspace=function.workspace,
+        target=function,
+        changes={"restored_from": version.number, "version": restored.number},
+    )
+    return restored
+
+
+def _instances_of(function: Function, instances: Sequence[DestinationInstance]) -> None:
+    if not instances:
+        raise ValidationError({"instances": "Choose at least one destination instance."})
+    foreign = [i.pk for i in instances if i.function_id != function.pk]
+    if foreign:
+        raise ValidationError({"instances": f"Not instances of this function: {foreign}."})
+
+
+@transaction.atomic
+def function_deploy(
+    *,
+    function: Function,
+    version: FunctionVersion,
+    instances: Sequence[DestinationInstance],
+    actor: AbstractBaseUser,
+) -> Deployment:
+    """Point the chosen instances at ``version``. All or none: an instance missing a
+    setting the version requires stops the whole deploy."""
+    if version.function_id != function.pk:
+        raise ValidationError({"version": "That version belongs to another function."})
+    _instances_of(function, instances)
+    locked = list(
+        DestinationInstance.objects.select_for_update().filter(pk__in=[i.pk for i in instances])
+    )
+    for instance in locked:
+        present = set(instance.settings) | set(instance_secret_values(instance=instance))
+        try:
+            setting_values_check_required(schema=version.settings_schema, present=present)
+        except ValidationError as exc:
+            raise ValidationError(
+                {"instances": f"{instance.name}: {' '.join(exc.messages)}"}
+            ) from exc
+    for instance in locked:
+        instance.deployed_version = version
+        instance.save(update_fields=["deployed_version", "updated_at"])
+    deployment = Deployment.objects.create(function=function, version=version, created_by=actor)
+    deployment.instances.set(locked)
+    audit_record(
+        action="function.deployed",
+        actor=actor,
+        workspace=function.workspace,
+        target=function,
+        changes={"version": version.number, "instances": sorted(i.name for i in locked)},
+    )
+    return deployment
+
+
+def _store_settings(
+    instance: DestinationInstance, plain: dict[str, Any], secret: dict[str, str]
+) -> None:
+    instance.settings = plain
+    instance.encrypted_settings = json.dumps(secret)
+
+
+@transaction.atomic
+def instance_create(
+    *,
+    function: Function,
+    source: Source,
+    name: str,
+    actor: AbstractBaseUser,
+    settings: Any = None,
+    enabled: bool = True,
+) -> DestinationInstance:
+    """Connect a function to a source as a destination running the function's LATEST."""
+    if source.workspace_id != function.workspace_id:
+        raise ValidationError({"source": "That source belongs to another workspace."})
+    name = _clean_name(name)
+    if DestinationInstance.objects.filter(workspace=function.workspace, name__iexact=name).exists():
+        raise ValidationError({"name": f"A destination named '{name}' already exists."})
+    version = function.versions.order_by("-number").first()
+    assert version is not None, "every function has a version 1"
+    schema = version.settings_schema
+    plain, secret = setting_values_clean(schema=schema, values=settings or {})
+    instance = DestinationInstance(
+        workspace=function.workspace,
+        function=function,
+        source=source,
+        name=name,
+        enabled=bool(enabled),
+        deployed_version=version,
+        created_by=actor,
+    )
+    _store_settings(instance, plain, secret)
+    instance.save()
+    audit_record(
+        action="instance.connected",
+        actor=actor,
+        workspace=function.workspace,
+        target=instance,
+        changes={
+            "function": function.name,
+            "source": source.name,
+            "version": version.number,
+            "settings": setting_values_masked(schema=schema, plain=plain, secret=secret),
+        },
+    )
+    return instance
+
+
+@transaction.atomic
+def instance_update(
+    *,
+    instance: DestinationInstance,
+    actor: AbstractBaseUser,
+    name: str | None = None,
+    enabled: bool | None = None,
+    settings: Any = None,
+) -> DestinationInstance:
+    instance = DestinationInstance.objects.select_for_update().get(pk=instance.pk)
+    schema = instance.deployed_version.settings_schema
+    changes: dict[str, Any] = {}
+    if name is not None and _clean_name(name) != instance.name:
+        changes["name"] = {"from": instance.name, "to": name.strip()}
+        instance.name = name.strip()
+    if enabled is not None and bool(enabled) != instance.enabled:
+        changes["enabled"] = bool(enabled)
+        instance.enabled = bool(enabled)
+    if settings is not None:
+        old_secret = instance_secret_values(instance=instance)
+        plain, secret = setting_values_clean(
+            schema=schema, values=settings, previous_plain=instance.settings, previous_secret=old_secret
+        )
+        if plain != instance.settings or secret != old_secret:
+            changes["settings"] = setting_values_masked(schema=schema, plain=plain, secret=secret)
+            _store_settings(instance, plain, secret)
+    if not changes:
+        return instance
+    instance.save()
+    if set(changes) == {"enabled"}:
+        action = "instance.enabled" if instance.enabled else "instance.disabled"
+    elif set(changes) == {"settings"}:
+        action = "instance.settings_changed"
+    else:
+        action = "instance.updated"
+    audit_record(
+        action=action, actor=actor, workspace=instance.workspace, target=instance, changes=changes
+    )
+    return instance
+
+
+@transaction.atomic
+def instance_delete(*, instance: DestinationInstance, actor: AbstractBaseUser) -> None:
+    workspace, label, instance_id = instance.workspace, instance.name, instance.pk
+    instance.delete()
+    audit_record(
+        action="instance.deleted",
+        actor=actor,
+        workspace=workspace,
+        target_label=label,
+        changes={"instance_id": instance_id},
+    )
+
+
+def _new_write_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@transaction.atomic
+def source_create(*, workspace: Workspace, name: str, actor: AbstractBaseUser) -> Source:
+    name = _clean_name(name)
+    if Source.objects.filter(workspace=workspace, name__iexact=name).exists():
+        raise ValidationError({"name": f"A source named '{name}' already exists."})
+    source = Source.objects.create(
+        workspace=workspace, name=name, write_key=_new_write_key(), created_by=actor
+    )
+    audit_record(
+        action="source.created", actor=actor, workspace=workspace, target=source, changes={"name": name}
+    )
+    return source
+
+
+@transaction.atomic
+def source_update(*, source: Source, name: str, actor: AbstractBaseUser) -> Source:
+    name = _clean_name(name)
+    if name == source.name:
+        return source
+    clash = Source.objects.filter(workspace=source.workspace, name__iexact=name).exclude(pk=source.pk)
+    if clash.exists():
+        raise ValidationError({"name": f"A source named '{name}' already exists."})
+    changes = {"name": {"from": source.name, "to": name}}
+    source.name = name
+    source.save(update_fields=["name"])
+    audit_record(
+        action="source.renamed", actor=actor, workspace=source.workspace, target=source, changes=changes
+    )
+    return source
+
+
+@transaction.atomic
+def source_delete(*, source: Source, actor: AbstractBaseUser) -> None:
+    workspace, label, source_id = source.workspace, source.name, source.pk
+    instance_count = source.instances.count()
+    source.delete()
+    audit_record(
+        action="source.deleted",
+        actor=actor,
+        workspace=workspace,
+        target_label=label,
+        changes={"source_id": source_id, "instances_removed": instance_count},
+    )

@@ -1,0 +1,110 @@
+"""Catalog pages: the functions and sources of a workspace, and creating them."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Max
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from catalog import selectors, services
+from catalog.forms import FunctionCreateForm, SourceCreateForm
+from catalog.models import FunctionKind
+from workspaces.permissions import WorkspaceAccess
+from workspaces.views import add_service_errors, render_page, require, workspace_access
+
+TABS = ("functions", "sources")
+
+
+def _sources_redirect(workspace_slug: str) -> HttpResponseRedirect:
+    return redirect(reverse("catalog", args=[workspace_slug]) + "?tab=sources")
+
+
+def _catalog_page(
+    request: HttpRequest,
+    access: WorkspaceAccess,
+    *,
+    tab: str,
+    source_form: SourceCreateForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    functions = selectors.function_list(access=access).annotate(
+        latest_version=Max("versions__number")
+    )
+    context = {
+        "tab": tab,
+        "functions": functions,
+        "sources": selectors.source_list(access=access),
+        "source_form": source_form or SourceCreateForm(),
+    }
+    return render_page(request, "catalog/catalog.html", access, context, status=status)
+
+
+@login_required
+@require_GET
+def catalog(request: HttpRequest, workspace_slug: str) -> HttpResponse:
+    access = workspace_access(request, workspace_slug)
+    tab = request.GET.get("tab", "functions")
+    return _catalog_page(request, access, tab=tab if tab in TABS else "functions")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def function_new(request: HttpRequest, workspace_slug: str) -> HttpResponse:
+    """GET: choose a kind, then name it; POST: create it with the default template code."""
+    access = workspace_access(request, workspace_slug)
+    require(access.can_create_function)
+    kind = request.GET.get("kind", "")
+    form = FunctionCreateForm(request.POST or None)
+    if request.method == "POST":
+        kind = FunctionKind.DESTINATION
+        if form.is_valid():
+            try:
+                function = services.function_create(
+                    workspace=access.workspace,
+                    name=form.cleaned_data["name"],
+                    description=form.cleaned_data["description"],
+                    actor=request.user,
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, f"Created {function.name}.")
+                return redirect("function-editor", workspace_slug=workspace_slug, function_id=function.pk)
+    context = {"form": form, "kind": kind if kind in FunctionKind.values else ""}
+    status = 400 if form.is_bound else 200
+    return render_page(request, "catalog/function_new.html", access, context, status=status)
+
+
+@login_required
+@require_POST
+def source_create(request: HttpRequest, workspace_slug: str) -> HttpResponse:
+    access = workspace_access(request, workspace_slug)
+    require(access.can_manage_sources)
+    form = SourceCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            source = services.source_create(
+                workspace=access.workspace, name=form.cleaned_data["name"], actor=request.user
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Created the source {source.name}.")
+            return _sources_redirect(workspace_slug)
+    return _catalog_page(request, access, tab="sources", source_form=form, status=400)
+
+
+@login_required
+@require_POST
+def source_delete(request: HttpRequest, workspace_slug: str, source_id: int) -> HttpResponse:
+    access = workspace_access(request, workspace_slug)
+    source = selectors.source_get(access=access, source_id=source_id)
+    require(access.can_manage_sources)
+    services.source_delete(source=source, actor=request.user)
+    messages.success(request, f"Deleted the source {source.name}.")
+    return _sources_redirect(workspace_slug)

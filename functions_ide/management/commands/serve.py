@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+# Management commands that run beside the web server (delivery workers join this list).
+BACKGROUND_COMMANDS: list[list[str]] = []
+
+
+class Command(BaseCommand):
+    help = "Serve web and websockets with Daphne plus the background workers, until Ctrl-C."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+        commands = [
+            [sys.executable, "-m", "daphne", "-b", host, "-p", str(port),
+             "functions_ide.asgi:application"],  # fmt: skip
+            *([sys.executable, "manage.py", *command] for command in BACKGROUND_COMMANDS),
+        ]
+        processes = [subprocess.Popen(command) for command in commands]
+        self.stdout.write(self.style.SUCCESS(f"Serving on http://{host}:{port}/ (Ctrl-C stops)"))
+        try:
+            # Any child exiting stops everything: a half-running platform is worse than none.
+            while all(p.poll() is None for p in processes):
+                try:
+                    processes[0].wait(timeout=1)
+                except subprocess.TimeoutExpired:
+                    pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in processes:
+                process.wait(timeout=10)

@@ -1,0 +1,220 @@
+"""Role x action x workspace table for the Config API, endpoint by endpoint.
+
+Each row is one request on acme's objects; the expected status is listed per persona and
+every persona not listed expects ``default``. gary owns the foreign workspace globex and
+must get 404 on everything of acme's: never 403 (which would confirm it exists), never data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.conftest import ACME_PERSONAS, World
+
+PERSONAS = [*ACME_PERSONAS, "gary"]
+BASE = "/api/v1/workspaces/acme"
+
+FUNCTION_ADMINS_ALL = {"olivia": 0, "adam": 0, "dana": 0}
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    method: str
+    path: Callable[[World], str]
+    ok: int
+    allowed: set[str]
+    hidden: set[str] = field(default_factory=set)  # personas who get 404 (object not visible)
+    body: Callable[[World], dict[str, Any]] | None = None
+
+
+def _fn(w: World) -> str:
+    return f"{BASE}/functions/{w.function.pk}/"
+
+
+def _mailer(w: World) -> str:
+    return f"{BASE}/functions/{w.other_function.pk}/"
+
+
+SEE_WEBHOOK = {"olivia", "adam", "sally", "rita", "ruth", "dana"}
+SEE_MAILER = {"olivia", "adam", "rita", "dana"}
+EDIT_WEBHOOK = {"olivia", "adam", "sally", "dana"}
+EDIT_MAILER = {"olivia", "adam", "dana"}
+DEPLOYERS = {"olivia", "dana"}
+SOURCE_ADMINS = {"olivia", "sam", "dana"}
+MEMBERS = set(ACME_PERSONAS)
+NOT_SEEING = lambda visible: MEMBERS - visible  # noqa: E731
+
+ROWS = [
+    Row("list functions", "get", lambda w: f"{BASE}/functions/", 200, MEMBERS),
+    Row("get webhook", "get", _fn, 200, SEE_WEBHOOK, NOT_SEEING(SEE_WEBHOOK)),
+    Row("get mailer", "get", _mailer, 200, SEE_MAILER, NOT_SEEING(SEE_MAILER)),
+    Row(
+        "create function", "post", lambda w: f"{BASE}/functions/", 201,
+        EDIT_WEBHOOK, body=lambda w: {"name": "New one"},
+    ),
+    Row(
+        "save webhook", "patch", _fn, 200, EDIT_WEBHOOK, NOT_SEEING(SEE_WEBHOOK),
+        body=lambda w: {"code": "async function onTrack(e) {}"},
+    ),
+    Row(
+        "save mailer", "patch", _mailer, 200, EDIT_MAILER, NOT_SEEING(SEE_MAILER),
+        body=lambda w: {"description": "changed"},
+    ),
+    Row("delete mailer", "delete", _mailer, 204, EDIT_MAILER, NOT_SEEING(SEE_MAILER)),
+    Row(
+        "list versions", "get", lambda w: _fn(w) + "versions/", 200,
+        SEE_WEBHOOK, NOT_SEEING(SEE_WEBHOOK),
+    ),
+    Row(
+        "get version", "get", lambda w: _fn(w) + "versions/1/", 200,
+        SEE_WEBHOOK, NOT_SEEING(SEE_WEBHOOK),
+    ),
+    Row(
+        "restore version", "post", lambda w: _fn(w) + "versions/1/restore/", 201,
+        EDIT_WEBHOOK, NOT_SEEING(SEE_WEBHOOK),
+    ),
+    Row(
+        "list deployments", "get", lambda w: _fn(w) + "deployments/", 200,
+        SEE_WEBHOOK, NOT_SEEING(SEE_WEBHOOK),
+    ),
+    Row(
+        "deploy", "post", lambda w: _fn(w) + "deployments/", 201, DEPLOYERS,
+        NOT_SEEING(SEE_WEBHOOK), body=lambda w: {"instances": [w.instance.pk]},
+    ),
+    Row("list instances", "get", lambda w: f"{BASE}/instances/", 200, MEMBERS),
+    Row(
+        "get instance", "get", lambda w: f"{BASE}/instances/{w.instance.pk}/", 200,
+        SEE_WEBHOOK | {"sam"}, {"audrey"},
+    ),
+    Row(
+        "connect instance", "post", lambda w: f"{BASE}/instances/", 201, DEPLOYERS,
+        NOT_SEEING(SEE_WEBHOOK),
+        body=lambda w: {
+            "name": "Second", "function": w.function.pk, "source": w.source.pk,
+            "settings": {"apiKey": "k"},
+        },
+    ),
+    Row(
+        "disable instance", "patch", lambda w: f"{BASE}/instances/{w.instance.pk}/", 200,
+        DEPLOYERS, {"audrey"}, body=lambda w: {"enabled": False},
+    ),
+    Row(
+        "delete instance", "delete", lambda w: f"{BASE}/instances/{w.instance.pk}/", 204,
+        DEPLOYERS, {"audrey"},
+    ),
+    Row("list sources", "get", lambda w: f"{BASE}/sources/", 200, MEMBERS),
+    Row("get source", "get", lambda w: f"{BASE}/sources/{w.source.pk}/", 200, MEMBERS),
+    Row(
+        "create source", "post", lambda w: f"{BASE}/sources/", 201, SOURCE_ADMINS,
+        body=lambda w: {"name": "Mobile"},
+    ),
+    Row(
+        "rename source", "patch", lambda w: f"{BASE}/sources/{w.source.pk}/", 200,
+        SOURCE_ADMINS, body=lambda w: {"name": "Web"},
+    ),
+    Row("delete source", "delete", lambda w: f"{BASE}/sources/{w.source.pk}/", 204, SOURCE_ADMINS),
+    Row("list members", "get", lambda w: f"{BASE}/members/", 200, {"olivia"}),
+    Row(
+        "add member", "post", lambda w: f"{BASE}/members/", 201, {"olivia"},
+        body=lambda w: {"username": "newbie", "password": "a-long-password-1", "roles": [
+            {"role": "auditor"}
+        ]},
+    ),
+    Row(
+        "change roles", "patch", lambda w: f"{BASE}/members/{_member_id(w, 'rita')}/", 200,
+        {"olivia"}, body=lambda w: {"roles": [{"role": "functions_admin"}]},
+    ),
+    Row(
+        "remove member", "delete", lambda w: f"{BASE}/members/{_member_id(w, 'rita')}/", 204,
+        {"olivia"},
+    ),
+    Row("list audit", "get", lambda w: f"{BASE}/audit-events/", 200, {"olivia", "audrey"}),
+    Row("list tokens", "get", lambda w: f"{BASE}/tokens/", 200, MEMBERS),
+    Row(
+        "create token", "post", lambda w: f"{BASE}/tokens/", 201, MEMBERS,
+        body=lambda w: {"name": "ci"},
+    ),
+]
+
+
+def _member_id(world: World, username: str) -> int:
+    return world.acme.memberships.get(user=world.users[username]).pk
+
+
+def expected_status(row: Row, persona: str) -> int:
+    if persona == "gary" or persona in row.hidden:
+        return 404
+    return row.ok if persona in row.allowed else 403
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.name)
+def test_role_table(row: Row, persona: str, world: World, api) -> None:  # noqa: ANN001
+    body = row.body(world) if row.body else None
+    response = getattr(api(persona), row.method)(row.path(world), body, format="json")
+    expected = expected_status(row, persona)
+    assert response.status_code == expected, (row.name, persona, response.content[:300])
+    if expected == 404:
+        # A refusal must not leak the object: no names of acme's things in the body.
+        assert b"Webhook" not in response.content and b"Mailer" not in response.content
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.name)
+def test_anonymous_is_refused(row: Row, world: World, api) -> None:  # noqa: ANN001
+    body = row.body(world) if row.body else None
+    response = getattr(api(None), row.method)(row.path(world), body, format="json")
+    assert response.status_code in (401, 403)
+    assert b"Webhook" not in response.content
+
+
+LISTS = {
+    "functions": ("name", {"olivia": {"Webhook", "Mailer"}, "adam": {"Webhook", "Mailer"},
+                           "sally": {"Webhook"}, "rita": {"Webhook", "Mailer"},
+                           "ruth": {"Webhook"}, "sam": set(), "dana": {"Webhook", "Mailer"},
+                           "audrey": set()}),
+    "instances": ("name", {"olivia": {"Webhook (prod)"}, "sally": {"Webhook (prod)"},
+                           "ruth": {"Webhook (prod)"}, "sam": {"Webhook (prod)"},
+                           "audrey": set()}),
+    "sources": ("name", {name: {"Website"} for name in ACME_PERSONAS}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("resource", LISTS)
+def test_lists_filter_by_scope(resource: str, world: World, api) -> None:  # noqa: ANN001
+    key, expected_by_persona = LISTS[resource]
+    for persona, expected in expected_by_persona.items():
+        response = api(persona).get(f"{BASE}/{resource}/")
+        assert response.status_code == 200
+        assert {item[key] for item in response.json()["results"]} == expected, persona
+    globex = api("gary").get(f"/api/v1/workspaces/globex/{resource}/").json()["results"]
+    assert all("Globex" in item[key] for item in globex)
+
+
+def test_foreign_ids_under_own_workspace_are_404(world: World, api) -> None:  # noqa: ANN001
+    olivia = api("olivia")
+    paths = [
+        f"{BASE}/functions/{world.foreign_function.pk}/",
+        f"{BASE}/functions/{world.foreign_function.pk}/versions/",
+        f"{BASE}/instances/{world.foreign_instance.pk}/",
+        f"{BASE}/sources/{world.foreign_source.pk}/",
+        "/api/v1/workspaces/globex/functions/",
+    ]
+    for path in paths:
+        assert olivia.get(path).status_code == 404, path
+    response = olivia.post(
+        f"{BASE}/instances/",
+        {"name": "x", "function": world.function.pk, "source": world.foreign_source.pk},
+        format="json",
+    )
+    assert response.status_code == 404
+    response = olivia.post(
+        f"{BASE}/functions/{world.function.pk}/deployments/",
+        {"instances": [world.foreign_instance.pk]},
+        format="json",
+    )
+    assert response.status_code == 404

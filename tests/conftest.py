@@ -1,0 +1,139 @@
+"""Named personas over a seeded database: one per role, plus a member of another workspace.
+
+``acme`` is the workspace under test; ``globex`` is a foreign workspace whose owner must never
+see or touch anything of acme's (and vice versa).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.test import Client
+
+from catalog.models import DestinationInstance, Function, Source
+from catalog.services import function_create, instance_create, source_create
+from workspaces.models import Role, Workspace
+from workspaces.services import GrantSpec, member_add, workspace_create
+
+PASSWORD = "correct-horse-battery-staple"
+
+SECRET_API_KEY = "sk_live_0123456789abcdefWXYZ"
+
+
+@dataclass
+class World:
+    acme: Workspace
+    globex: Workspace
+    users: dict[str, AbstractBaseUser]
+    function: Function  # acme's "Webhook" function, inside sally's and ruth's subsets
+    other_function: Function  # acme's "Mailer", outside every subset
+    source: Source
+    instance: DestinationInstance
+    foreign_function: Function
+    foreign_source: Source
+    foreign_instance: DestinationInstance
+
+
+# persona -> roles in acme; a role name with "*" is limited to the Webhook function.
+ACME_PERSONAS: dict[str, list[str]] = {
+    "olivia": [Role.OWNER],
+    "adam": [Role.FUNCTIONS_ADMIN],
+    "sally": [Role.FUNCTIONS_ADMIN + "*"],
+    "rita": [Role.FUNCTIONS_READONLY],
+    "ruth": [Role.FUNCTIONS_READONLY + "*"],
+    "sam": [Role.SOURCE_ADMIN],
+    "dana": [Role.FUNCTIONS_ADMIN, Role.SOURCE_ADMIN],
+    "audrey": [Role.AUDITOR],
+}
+
+SCHEMA = [
+    {"label": "API Key", "type": "string", "required": True, "encrypted": True},
+    {"label": "Region", "type": "string"},
+]
+
+
+def make_user(username: str) -> AbstractBaseUser:
+    return get_user_model().objects.create_user(
+        username=username, email=f"{username}@example.com", password=PASSWORD
+    )
+
+
+def build_world() -> World:
+    users = {name: make_user(name) for name in [*ACME_PERSONAS, "gary"]}
+    acme = workspace_create(name="Acme", owner=users["olivia"])
+    globex = workspace_create(name="Globex", owner=users["gary"])
+    olivia = users["olivia"]
+    function = function_create(
+        workspace=acme, name="Webhook", actor=olivia, settings_schema=SCHEMA
+    )
+    other_function = function_create(workspace=acme, name="Mailer", actor=olivia)
+    for name, roles in ACME_PERSONAS.items():
+        if name == "olivia":
+            continue
+        grants = [
+            GrantSpec(
+                role=role.rstrip("*"),
+                all_functions=not role.endswith("*"),
+                function_ids=frozenset({function.pk}) if role.endswith("*") else frozenset(),
+            )
+            for role in roles
+        ]
+        member_add(workspace=acme, username=name, grants=grants, actor=olivia)
+    source = source_create(workspace=acme, name="Website", actor=olivia)
+    instance = instance_create(
+        function=function,
+        source=source,
+        name="Webhook (prod)",
+        settings={"apiKey": SECRET_API_KEY, "region": "eu"},
+        actor=olivia,
+    )
+    gary = users["gary"]
+    foreign_function = function_create(
+        workspace=globex, name="Globex Hook", actor=gary, settings_schema=SCHEMA
+    )
+    foreign_source = source_create(workspace=globex, name="Globex App", actor=gary)
+    foreign_instance = instance_create(
+        function=foreign_function,
+        source=foreign_source,
+        name="Globex Hook (prod)",
+        settings={"apiKey": SECRET_API_KEY},
+        actor=gary,
+    )
+    return World(
+        acme=acme,
+        globex=globex,
+        users=users,
+        function=function,
+        other_function=other_function,
+        source=source,
+        instance=instance,
+        foreign_function=foreign_function,
+        foreign_source=foreign_source,
+        foreign_instance=foreign_instance,
+    )
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    return build_world()
+
+
+@pytest.fixture
+def login(client: Client):  # noqa: ANN201
+    """``login("olivia")`` returns a Django test client signed in as that persona."""
+
+    def _login(username: str) -> Client:
+        c = Client()
+        assert c.login(username=username, password=PASSWORD)
+        return c
+
+    return _login
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:  # noqa: ANN001
+    # PBKDF2's deliberate slowness buys nothing in tests and costs seconds per persona.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from workspaces import selectors, services
+from workspaces.api_base import WorkspaceApi
+from workspaces.models import ApiToken, Membership, Role, Workspace
+
+
+class WorkspaceOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Workspace
+        fields = ["id", "name", "slug"]
+
+
+class WorkspaceListApi(APIView):
+    @extend_schema(responses=WorkspaceOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        workspaces = selectors.workspace_list_for_user(user=request.user)
+        if isinstance(request.auth, ApiToken):
+            workspaces = workspaces.filter(pk=request.auth.workspace_id)
+        return Response(WorkspaceOutputSerializer(workspaces, many=True).data)
+
+
+class GrantSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+    all_functions = serializers.BooleanField(default=True)
+    functions = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+
+
+def grant_specs(grants: list[dict[str, Any]]) -> list[services.GrantSpec]:
+    return [
+        services.GrantSpec(
+            role=g["role"], all_functions=g["all_functions"], function_ids=frozenset(g["functions"])
+        )
+        for g in grants
+    ]
+
+
+class MemberOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField(source="user.username")
+    email = serializers.CharField(source="user.email")
+    roles = serializers.SerializerMethodField()
+
+    def get_roles(self, membership: Membership) -> list[dict[str, Any]]:
+        return [
+            {
+                "role": g.role,
+                "all_functions": g.all_functions,
+                "functions": sorted(f.pk for f in g.functions.all()),
+            }
+            for g in sorted(membership.grants.all(), key=lambda g: g.role)
+        ]
+
+
+class MemberListApi(WorkspaceApi):
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        email = serializers.EmailField(required=False, allow_blank=True, default="")
+        password = serializers.CharField(
+            required=False, allow_blank=True, default="", write_only=True, trim_whitespace=False
+        )
+        roles = GrantSerializer(many=True)
+
+    @extend_schema(responses=MemberOutputSerializer(many=True))
+    def get(self, request: Request, workspace_slug: str) -> Response:
+        self.require(self.access.can_view_members)
+        members = selectors.membership_list(workspace=self.access.workspace)
+        return self.paginated(members, MemberOutputSerializer)
+
+    @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer})
+    def post(self, request: Request, workspace_slug: str) -> Response:
+        self.require(self.access.can_manage_members)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        membership = services.member_add(
+            workspace=self.access.workspace,
+            username=data["username"],
+            email=data["email"],
+            password=data["password"],
+            grants=grant_specs(data["roles"]),
+            actor=request.user,
+        )
+        membership = selectors.membership_get(
+            workspace=self.access.workspace, membership_id=membership.pk
+        )
+        return Response(MemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailApi(WorkspaceApi):
+    class InputSerializer(serializers.Serializer):
+        roles = GrantSerializer(many=True)
+
+    def _membership(self, member_id: int) -> Membership:
+        self.require(self.access.can_view_members)
+        return selectors.membership_get(workspace=self.access.workspace, membership_id=member_id)
+
+    @extend_schema(responses=MemberOutputSerializer)
+    def get(self, request: Request, workspace_slug: str, member_id: int) -> Response:
+        return Response(MemberOutputSerializer(self._membership(member_id)).data)
+
+    @extend_schema(request=InputSerializer, responses=MemberOutputSerializer)
+    def patch(self, request: Request, workspace_slug: str, member_id: int) -> Response:
+        membership = self._membership(member_id)
+        self.require(self.access.can_manage_members)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.member_roles_set(
+            membership=membership,
+            grants=grant_specs(serializer.validated_data["roles"]),
+            actor=request.user,
+        )
+        return Response(MemberOutputSerializer(self._membership(member_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, workspace_slug: str, member_id: int) -> Response:
+        membership = self._membership(member_id)
+        self.require(self.access.can_manage_members)
+        services.member_remove(membership=membership, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at"]
+
+
+class TokenListApi(WorkspaceApi):
+    """Personal access tokens of the caller in this workspace."""
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+
+    @extend_schema(responses=TokenOutputSerializer(many=True))
+    def get(self, request: Request, workspace_slug: str) -> Response:
+        tokens = selectors.api_token_list(user=request.user, workspace=self.access.workspace)
+        return self.paginated(tokens, TokenOutputSerializer)
+
+    @extend_schema(request=InputSerializer, responses={201: TokenOutputSerializer})
+    def post(self, request: Request, workspace_slug: str) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, raw = services.api_token_create(
+            user=request.user, workspace=self.access.workspace, name=serializer.validated_data["name"]
+        )
+        data = dict(TokenOutputSerializer(token).data) | {"token": raw}
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class TokenDetailApi(WorkspaceApi):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, workspace_slug: str, token_id: int) -> Response:
+        tokens = selectors.api_token_list(user=request.user, workspace=self.access.workspace)
+        token = tokens.filter(pk=token_id).first()
+        if token is None:
+            raise Http404("No such token")
+        services.api_token_revoke(token=token, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

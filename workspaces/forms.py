@@ -1,0 +1,110 @@
+"""Forms of the workspace pages: they validate input shape; services decide the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from catalog.models import Function
+from workspaces.models import FUNCTION_SCOPED_ROLES, Role, RoleGrant
+from workspaces.services import GrantSpec
+
+SCOPE_ALL = "all"
+SCOPE_SUBSET = "subset"
+SCOPE_CHOICES = [(SCOPE_ALL, "All functions"), (SCOPE_SUBSET, "Only selected functions")]
+
+# Field-name stem of each function-scoped role, in a stable order for rendering.
+SCOPED_ROLES: list[str] = [Role.FUNCTIONS_ADMIN, Role.FUNCTIONS_READONLY]
+
+
+def _scope_field(role: str) -> str:
+    return f"{role}_scope"
+
+
+def _functions_field(role: str) -> str:
+    return f"{role}_functions"
+
+
+class RolesForm(forms.Form):
+    """Roles of a member; Functions Admin / Read-only may cover all functions or a subset."""
+
+    roles = forms.MultipleChoiceField(
+        choices=Role.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    def __init__(self, *args: Any, functions: QuerySet[Function], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for role in SCOPED_ROLES:
+            self.fields[_scope_field(role)] = forms.ChoiceField(
+                choices=SCOPE_CHOICES,
+                initial=SCOPE_ALL,
+                widget=forms.RadioSelect,
+                required=False,
+                label=f"{Role(role).label} covers",
+            )
+            self.fields[_functions_field(role)] = forms.ModelMultipleChoiceField(
+                queryset=functions,
+                required=False,
+                widget=forms.SelectMultiple(attrs={"size": 4}),
+                label="Functions",
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for role in SCOPED_ROLES:
+            wants_subset = cleaned.get(_scope_field(role)) == SCOPE_SUBSET
+            if role in cleaned.get("roles", []) and wants_subset:
+                if not cleaned.get(_functions_field(role)):
+                    self.add_error(_functions_field(role), "Choose at least one function.")
+        return cleaned
+
+    def scoped_rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
+        """(role label, scope field, functions field) for the template."""
+        return [
+            (Role(role).label, self[_scope_field(role)], self[_functions_field(role)])
+            for role in SCOPED_ROLES
+        ]
+
+    def grants(self) -> list[GrantSpec]:
+        specs = []
+        for role in self.cleaned_data["roles"]:
+            subset = (
+                role in FUNCTION_SCOPED_ROLES
+                and self.cleaned_data.get(_scope_field(role)) == SCOPE_SUBSET
+            )
+            ids = (
+                frozenset(f.pk for f in self.cleaned_data[_functions_field(role)])
+                if subset
+                else frozenset()
+            )
+            specs.append(GrantSpec(role=role, all_functions=not subset, function_ids=ids))
+        return specs
+
+
+def roles_initial(grants: list[RoleGrant]) -> dict[str, Any]:
+    """Initial data of a RolesForm from a member's current grants."""
+    initial: dict[str, Any] = {"roles": [g.role for g in grants]}
+    for grant in grants:
+        if grant.role in FUNCTION_SCOPED_ROLES:
+            initial[_scope_field(grant.role)] = SCOPE_ALL if grant.all_functions else SCOPE_SUBSET
+            initial[_functions_field(grant.role)] = [f.pk for f in grant.functions.all()]
+    return initial
+
+
+class MemberAddForm(RolesForm):
+    username = forms.CharField(max_length=150)
+    email = forms.EmailField(required=False)
+    password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Only needed when the user does not exist yet.",
+    )
+
+    field_order = ["username", "email", "password", "roles"]
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"placeholder": "CI"}))

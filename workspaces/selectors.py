@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from workspaces.models import ApiToken, Membership, Role, RoleGrant, Workspace
+from workspaces.permissions import FunctionScope, WorkspaceAccess
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def workspace_list_for_user(*, user: AnyUser) -> QuerySet[Workspace]:
+    if not user.is_authenticated:
+        return Workspace.objects.none()
+    return Workspace.objects.filter(memberships__user=user).order_by("name")
+
+
+def _scope_of(grant: RoleGrant) -> FunctionScope:
+    if grant.all_functions:
+        return None
+    return frozenset(f.id for f in grant.functions.all())
+
+
+def workspace_access_get(*, user: AnyUser, workspace: Workspace) -> WorkspaceAccess | None:
+    """The member's access in ``workspace``, or None when the user is not a member."""
+    if not user.is_authenticated:
+        return None
+    membership = (
+        Membership.objects.filter(workspace=workspace, user=user)
+        .prefetch_related(Prefetch("grants", queryset=RoleGrant.objects.prefetch_related("functions")))
+        .first()
+    )
+    if membership is None:
+        return None
+    grants = {grant.role: grant for grant in membership.grants.all()}
+    admin = grants.get(Role.FUNCTIONS_ADMIN)
+    readonly = grants.get(Role.FUNCTIONS_READONLY)
+    return WorkspaceAccess(
+        workspace=workspace,
+        user_id=user.pk,
+        roles=frozenset(grants),
+        admin_scope=_scope_of(admin) if admin else frozenset(),
+        readonly_scope=_scope_of(readonly) if readonly else frozenset(),
+    )
+
+
+def workspace_access_for_slug(*, user: AnyUser, slug: str) -> WorkspaceAccess:
+    """Resolve a workspace by slug for a member; anyone else gets a 404, never a 403."""
+    workspace = Workspace.objects.filter(slug=slug).first()
+    access = workspace_access_get(user=user, workspace=workspace) if workspace else None
+    if access is None:
+        raise Http404("No such workspace")
+    return access
+
+
+def membership_list(*, workspace: Workspace) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(workspace=workspace)
+        .select_related("user")
+        .prefetch_related(Prefetch("grants", queryset=RoleGrant.objects.prefetch_related("functions")))
+        .order_by("user__username")
+    )
+
+
+def membership_get(*, workspace: Workspace, membership_id: int) -> Membership:
+    membership = membership_list(workspace=workspace).filter(id=membership_id).first()
+    if membership is None:
+        raise Http404("No such member")
+    return membership
+
+
+def api_token_list(*, user: AnyUser, workspace: Workspace) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user, workspace=workspace, revoked_at=None).order_by(
+        "-created_at"
+    )
+
+
+def api_token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def api_token_authenticate(*, raw: str) -> ApiToken | None:
+    token = (
+        ApiToken.objects.select_related("user", "workspace")
+        .filter(token_hash=api_token_hash(raw), revoked_at=None)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    # Coarse last-use stamp: one write per token per minute, not per request.
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token

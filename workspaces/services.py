@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from audit.services import audit_record
+from workspaces.models import (
+    FUNCTION_SCOPED_ROLES,
+    ApiToken,
+    Membership,
+    Role,
+    RoleGrant,
+    Workspace,
+)
+from workspaces.selectors import api_token_hash
+
+TOKEN_PREFIX = "fnide_"
+
+
+@dataclass(frozen=True)
+class GrantSpec:
+    role: str
+    all_functions: bool = True
+    function_ids: frozenset[int] = field(default_factory=frozenset)
+
+
+@transaction.atomic
+def workspace_create(*, name: str, owner: AbstractBaseUser, slug: str = "") -> Workspace:
+    slug = slug or slugify(name)
+    if not slug:
+        raise ValidationError({"name": "Give the workspace a name with letters or digits."})
+    if Workspace.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": f"A workspace with the address '{slug}' already exists."})
+    workspace = Workspace.objects.create(name=name, slug=slug)
+    membership = Membership.objects.create(workspace=workspace, user=owner)
+    RoleGrant.objects.create(membership=membership, role=Role.OWNER)
+    audit_record(
+        action="workspace.created",
+        actor=owner,
+        workspace=workspace,
+        target=workspace,
+        changes={"name": name, "slug": slug},
+    )
+    return workspace
+
+
+def _validate_grants(*, workspace: Workspace, grants: Iterable[GrantSpec]) -> list[GrantSpec]:
+    from catalog.models import Function
+
+    result: list[GrantSpec] = []
+    seen: set[str] = set()
+    for grant in grants:
+        if grant.role not in Role.values:
+            raise ValidationError({"roles": f"Unknown role '{grant.role}'."})
+        if grant.role in seen:
+            raise ValidationError({"roles": f"Role '{grant.role}' is listed twice."})
+        seen.add(grant.role)
+        if grant.role not in FUNCTION_SCOPED_ROLES and not grant.all_functions:
+            raise ValidationError({"roles": f"Role '{grant.role}' cannot be limited to functions."})
+        if not grant.all_functions:
+            found = set(
+                Function.objects.filter(workspace=workspace, id__in=grant.function_ids).values_list(
+                    "id", flat=True
+                )
+            )
+            missing = sorted(set(grant.function_ids) - found)
+            if missing:
+                raise ValidationError({"roles": f"No such functions in this workspace: {missing}."})
+        result.append(grant)
+    return result
+
+
+def _describe_grants(membership: Membership) -> dict[str, object]:
+    described: dict[str, object] = {}
+    for grant in membership.grants.prefetch_related("functions").order_by("role"):
+        described[grant.role] = (
+            "all functions" if grant.all_functions else sorted(f.id for f in grant.functions.all())
+        )
+    return described
+
+
+def _write_grants(membership: Membership, grants: list[GrantSpec]) -> None:
+    membership.grants.all().delete()
+    for spec in grants:
+        grant = RoleGrant.objects.create(
+            membership=membership, role=spec.role, all_functions=spec.all_functions
+        )
+        if not spec.all_functions:
+            grant.functions.set(sorted(spec.function_ids))
+
+
+def _ensure_an_owner_remains(workspace: Workspace) -> None:
+    if not RoleGrant.objects.filter(membership__workspace=workspace, role=Role.OWNER).exists():
+        raise ValidationError({"roles": "A workspace must keep at least one Workspace Owner."})
+
+
+@transaction.atomic
+def member_add(
+    *,
+    workspace: Workspace,
+    username: str,
+    grants: Iterable[GrantSpec],
+    actor: AbstractBaseUser,
+    email: str = "",
+    password: str = "",
+) -> Membership:
+    """Add an existing user to the workspace, or create the user when a password is given."""
+    grants = _validate_grants(workspace=workspace, grants=grants)
+    if not grants:
+        raise ValidationError({"roles": "Give the new member at least one role."})
+    user_model = get_user_model()
+    user = user_model.objects.filter(username=username).first()
+    created = user is None
+    if user is None:
+        if not password:
+            raise ValidationError(
+                {"password": f"No user '{username}' exists yet: set a password to create one."}
+            )
+        user = user_model(username=username, email=email)
+        try:
+            user.full_clean(exclude=["password"])
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        user.set_password(password)
+        user.save()
+    if Membership.objects.filter(workspace=workspace, user=user).exists():
+        raise ValidationError({"username": f"'{username}' is already a member."})
+    membership = Membership.objects.create(workspace=workspace, user=user)
+    _write_grants(membership, grants)
+    audit_record(
+        action="member.added",
+        actor=actor,
+        workspace=workspace,
+        target=membership,
+        target_label=username,
+        changes={"roles": _describe_grants(membership), "user_created": created},
+    )
+    return membership
+
+
+@transaction.atomic
+def member_roles_set(
+    *, membership: Membership, grants: Iterable[GrantSpec], actor: AbstractBaseUser
+) -> Membership:
+    """Replace the member's roles (granting and revoking in one change)."""
+    workspace = membership.workspace
+    grants = _validate_grants(workspace=workspace, grants=grants)
+    before = _describe_grants(membership)
+    _write_grants(membership, grants)
+    _ensure_an_owner_remains(workspace)
+    after = _describe_grants(membership)
+    audit_record(
+        action="member.roles_changed",
+        actor=actor,
+        workspace=workspace,
+        target=membership,
+        target_label=membership.user.get_username(),
+        changes={"before": before, "after": after},
+    )
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership, actor: AbstractBaseUser) -> None:
+    workspace = membership.workspace
+    username = membership.user.get_username()
+    before = _describe_grants(membership)
+    membership_id = membership.pk
+    membership.user.api_tokens.filter(workspace=workspace, revoked_at=None).update(
+        revoked_at=timezone.now()
+    )
+    membership.delete()
+    _ensure_an_owner_remains(workspace)
+    audit_record(
+        action="member.removed",
+        actor=actor,
+        workspace=workspace,
+        target_label=username,
+        changes={"membership_id": membership_id, "roles": before},
+    )
+
+
+@transaction.atomic
+def api_token_create(
+    *, user: AbstractBaseUser, workspace: Workspace, name: str
+) -> tuple[ApiToken, str]:
+    """Create a personal access token. The plaintext is returned once and never stored."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Name the token so you can recognise it later."})
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        workspace=workspace,
+        name=name[:100],
+        prefix=raw[: len(TOKEN_PREFIX) + 4],
+        token_hash=api_token_hash(raw),
+    )
+    audit_record(
+        action="api_token.created",
+        actor=user,
+        workspace=workspace,
+        target=token,
+        changes={"name": token.name, "prefix": token.prefix},
+    )
+    return token, raw
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor: AbstractBaseUser) -> None:
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    audit_record(
+        action="api_token.revoked",
+        actor=actor,
+        workspace=token.workspace,
+        target=token,
+        changes={"name": token.name, "prefix": token.prefix},
+    )
