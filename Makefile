@@ -22,8 +22,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) scripts/write_env.py .env
 
 # Front-end and runtime JavaScript packages, installed from the lock files.
-JS_DIRS := $(patsubst %/package.json,%,$(wildcard package.json runtime/js/package.json))
-JS_STAMPS := $(addsuffix /node_modules/.installed,$(JS_DIRS))
+JS_STAMPS := $(if $(wildcard package.json),node_modules/.installed) \
+	$(if $(wildcard runtime/js/package.json),runtime/js/node_modules/.installed)
 %/node_modules/.installed: %/package.json %/package-lock.json $(VENV)/.installed
 	cd $* && $(NPM) ci --no-audit --no-fund --loglevel=error
 	touch $@

@@ -20,14 +20,18 @@ class AuditFilters:
     until: dt.date | None = None
 
 
-def audit_event_list(*, workspace: Workspace, filters: AuditFilters | None = None) -> QuerySet[AuditEvent]:
+def audit_event_list(
+    *, workspace: Workspace, filters: AuditFilters | None = None
+) -> QuerySet[AuditEvent]:
     """The workspace's trail, plus sign-ins and failed sign-ins of its members."""
     filters = filters or AuditFilters()
     member_ids = list(workspace.memberships.values_list("user_id", flat=True))
     about_members = Q(actor_id__in=member_ids) | Q(
         target_type="user", target_id__in=[str(i) for i in member_ids]
     )
-    events = AuditEvent.objects.filter(Q(workspace=workspace) | (Q(workspace__isnull=True) & about_members))
+    events = AuditEvent.objects.filter(
+        Q(workspace=workspace) | (Q(workspace__isnull=True) & about_members)
+    )
     if filters.actor:
         events = events.filter(actor_label__icontains=filters.actor)
     if filters.action:

@@ -12,6 +12,18 @@ from catalog.models import DestinationInstance, Function, FunctionVersion, Sourc
 from workspaces.api_base import WorkspaceApi
 
 
+class CodeField(serializers.CharField):
+    """Source code: text only (DRF's CharField would quietly turn 5 into "5")."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_blank=True, trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class SettingSchemaSerializer(serializers.Serializer):
     label = serializers.CharField()
     name = serializers.CharField(required=False)
@@ -37,10 +49,10 @@ class FunctionOutputSerializer(serializers.ModelSerializer):
 
 
 class FunctionListApi(WorkspaceApi):
-    class InputSerializer(serializers.Serializer):
+    class FunctionCreateInput(serializers.Serializer):
         name = serializers.CharField(max_length=100)
         description = serializers.CharField(required=False, allow_blank=True, default="")
-        code = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+        code = CodeField(required=False)
         settings_schema = serializers.ListField(child=serializers.DictField(), required=False)
 
     @extend_schema(responses=FunctionOutputSerializer(many=True))
@@ -48,10 +60,10 @@ class FunctionListApi(WorkspaceApi):
         functions = selectors.function_list(access=self.access)
         return self.paginated(functions, FunctionOutputSerializer)
 
-    @extend_schema(request=InputSerializer, responses={201: FunctionOutputSerializer})
+    @extend_schema(request=FunctionCreateInput, responses={201: FunctionOutputSerializer})
     def post(self, request: Request, workspace_slug: str) -> Response:
         self.require(self.access.can_create_function)
-        data = _validated(self.InputSerializer, request.data)
+        data = _validated(self.FunctionCreateInput, request.data)
         function = services.function_create(
             workspace=self.access.workspace, actor=request.user, **data
         )
@@ -65,10 +77,10 @@ def _validated(serializer_class: type[serializers.Serializer], data: Any, **kw: 
 
 
 class FunctionDetailApi(WorkspaceApi):
-    class InputSerializer(serializers.Serializer):
+    class FunctionUpdateInput(serializers.Serializer):
         name = serializers.CharField(max_length=100, required=False)
         description = serializers.CharField(required=False, allow_blank=True)
-        code = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+        code = CodeField(required=False)
         settings_schema = serializers.ListField(child=serializers.DictField(), required=False)
 
     @extend_schema(responses=FunctionOutputSerializer)
@@ -76,11 +88,11 @@ class FunctionDetailApi(WorkspaceApi):
         function = selectors.function_get(access=self.access, function_id=function_id)
         return Response(FunctionOutputSerializer(function).data)
 
-    @extend_schema(request=InputSerializer, responses=FunctionOutputSerializer)
+    @extend_schema(request=FunctionUpdateInput, responses=FunctionOutputSerializer)
     def patch(self, request: Request, workspace_slug: str, function_id: int) -> Response:
         function = selectors.function_get(access=self.access, function_id=function_id)
         self.require(self.access.can_edit_function(function.pk))
-        data = _validated(self.InputSerializer, request.data)
+        data = _validated(self.FunctionUpdateInput, request.data)
         function = services.function_update(function=function, actor=request.user, **data)
         return Response(FunctionOutputSerializer(function).data)
 
@@ -135,7 +147,9 @@ class FunctionVersionDetailApi(WorkspaceApi):
 
 class FunctionVersionRestoreApi(WorkspaceApi):
     @extend_schema(request=None, responses={201: VersionOutputSerializer})
-    def post(self, request: Request, workspace_slug: str, function_id: int, number: int) -> Response:
+    def post(
+        self, request: Request, workspace_slug: str, function_id: int, number: int
+    ) -> Response:
         function = selectors.function_get(access=self.access, function_id=function_id)
         self.require(self.access.can_edit_function(function.pk))
         version = selectors.function_version_get(function=function, number=number)
@@ -158,7 +172,7 @@ class DeploymentOutputSerializer(serializers.Serializer):
 
 
 class FunctionDeploymentListApi(WorkspaceApi):
-    class InputSerializer(serializers.Serializer):
+    class DeployInput(serializers.Serializer):
         version = serializers.IntegerField(required=False, help_text="Defaults to LATEST.")
         instances = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
 
@@ -168,14 +182,14 @@ class FunctionDeploymentListApi(WorkspaceApi):
         deployments = selectors.deployment_list(function=function)
         return self.paginated(deployments, DeploymentOutputSerializer)
 
-    @extend_schema(request=InputSerializer, responses={201: DeploymentOutputSerializer})
+    @extend_schema(request=DeployInput, responses={201: DeploymentOutputSerializer})
     def post(self, request: Request, workspace_slug: str, function_id: int) -> Response:
         function = selectors.function_get(access=self.access, function_id=function_id)
         self.require(
             self.access.can_deploy_function(function.pk),
             "Deploying needs Functions Admin for this function and Source Admin.",
         )
-        data = _validated(self.InputSerializer, request.data)
+        data = _validated(self.DeployInput, request.data)
         number = data.get("version") or selectors.function_latest_number(function=function)
         version = selectors.function_version_get(function=function, number=number)
         instances = [
@@ -184,9 +198,7 @@ class FunctionDeploymentListApi(WorkspaceApi):
         deployment = services.function_deploy(
             function=function, version=version, instances=instances, actor=request.user
         )
-        return Response(
-            DeploymentOutputSerializer(deployment).data, status=status.HTTP_201_CREATED
-        )
+        return Response(DeploymentOutputSerializer(deployment).data, status=status.HTTP_201_CREATED)
 
 
 class InstanceOutputSerializer(serializers.ModelSerializer):
@@ -205,7 +217,7 @@ class InstanceOutputSerializer(serializers.ModelSerializer):
 
 
 class InstanceListApi(WorkspaceApi):
-    class InputSerializer(serializers.Serializer):
+    class InstanceCreateInput(serializers.Serializer):
         name = serializers.CharField(max_length=100)
         function = serializers.IntegerField()
         source = serializers.IntegerField()
@@ -217,9 +229,9 @@ class InstanceListApi(WorkspaceApi):
         instances = selectors.instance_list(access=self.access)
         return self.paginated(instances, InstanceOutputSerializer)
 
-    @extend_schema(request=InputSerializer, responses={201: InstanceOutputSerializer})
+    @extend_schema(request=InstanceCreateInput, responses={201: InstanceOutputSerializer})
     def post(self, request: Request, workspace_slug: str) -> Response:
-        data = _validated(self.InputSerializer, request.data)
+        data = _validated(self.InstanceCreateInput, request.data)
         function = selectors.function_get(access=self.access, function_id=data["function"])
         self.require(
             self.access.can_deploy_function(function.pk),
@@ -238,7 +250,7 @@ class InstanceListApi(WorkspaceApi):
 
 
 class InstanceDetailApi(WorkspaceApi):
-    class InputSerializer(serializers.Serializer):
+    class InstanceUpdateInput(serializers.Serializer):
         name = serializers.CharField(max_length=100, required=False)
         enabled = serializers.BooleanField(required=False)
         settings = serializers.DictField(
@@ -259,10 +271,10 @@ class InstanceDetailApi(WorkspaceApi):
         instance = self._instance(instance_id, change=False)
         return Response(InstanceOutputSerializer(instance).data)
 
-    @extend_schema(request=InputSerializer, responses=InstanceOutputSerializer)
+    @extend_schema(request=InstanceUpdateInput, responses=InstanceOutputSerializer)
     def patch(self, request: Request, workspace_slug: str, instance_id: int) -> Response:
         instance = self._instance(instance_id, change=True)
-        data = _validated(self.InputSerializer, request.data)
+        data = _validated(self.InstanceUpdateInput, request.data)
         instance = services.instance_update(instance=instance, actor=request.user, **data)
         return Response(InstanceOutputSerializer(instance).data)
 
@@ -295,7 +307,6 @@ class _SourceApi(WorkspaceApi):
 
 
 class SourceListApi(_SourceApi):
-
     @extend_schema(responses=SourceOutputSerializer(many=True))
     def get(self, request: Request, workspace_slug: str) -> Response:
         sources = selectors.source_list(access=self.access)

@@ -83,13 +83,13 @@ class FunctionVersion(models.Model):
         ]
         ordering = ["-number"]
 
+    def __str__(self) -> str:
+        return f"{self.function} v{self.number}"
+
     def save(self, *args: object, **kwargs: object) -> None:
         if not self._state.adding:
             raise ImmutableRowError("function versions are immutable; save a new version instead")
         super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    def __str__(self) -> str:
-        return f"{self.function} v{self.number}"
 
 
 class DestinationInstance(models.Model):
@@ -135,3 +135,6 @@ class Deployment(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.function} v{self.version.number} deployment"

@@ -19,9 +19,7 @@ from workspaces.permissions import WorkspaceAccess
 
 def function_list(*, access: WorkspaceAccess) -> QuerySet[Function]:
     """The workspace's functions that this member may see (filtered, not only checked)."""
-    return Function.objects.filter(workspace=access.workspace).filter(
-        access.visible_functions_q()
-    )
+    return Function.objects.filter(workspace=access.workspace).filter(access.visible_functions_q())
 
 
 def function_get(*, access: WorkspaceAccess, function_id: int) -> Function:

@@ -112,7 +112,11 @@ def function_create(
         actor=actor,
         workspace=workspace,
         target=function,
-        changes={"name": name, "version": 1, "settings": [s["name"] for s in function.settings_schema]},
+        changes={
+            "name": name,
+            "version": 1,
+            "settings": [s["name"] for s in function.settings_schema],
+        },
     )
     return function
 
@@ -324,7 +328,10 @@ def instance_update(
     if settings is not None:
         old_secret = instance_secret_values(instance=instance)
         plain, secret = setting_values_clean(
-            schema=schema, values=settings, previous_plain=instance.settings, previous_secret=old_secret
+            schema=schema,
+            values=settings,
+            previous_plain=instance.settings,
+            previous_secret=old_secret,
         )
         if plain != instance.settings or secret != old_secret:
             changes["settings"] = setting_values_masked(schema=schema, plain=plain, secret=secret)
@@ -370,7 +377,11 @@ def source_create(*, workspace: Workspace, name: str, actor: AbstractBaseUser) -
         workspace=workspace, name=name, write_key=_new_write_key(), created_by=actor
     )
     audit_record(
-        action="source.created", actor=actor, workspace=workspace, target=source, changes={"name": name}
+        action="source.created",
+        actor=actor,
+        workspace=workspace,
+        target=source,
+        changes={"name": name},
     )
     return source
 
@@ -380,14 +391,20 @@ def source_update(*, source: Source, name: str, actor: AbstractBaseUser) -> Sour
     name = _clean_name(name)
     if name == source.name:
         return source
-    clash = Source.objects.filter(workspace=source.workspace, name__iexact=name).exclude(pk=source.pk)
+    clash = Source.objects.filter(workspace=source.workspace, name__iexact=name).exclude(
+        pk=source.pk
+    )
     if clash.exists():
         raise ValidationError({"name": f"A source named '{name}' already exists."})
     changes = {"name": {"from": source.name, "to": name}}
     source.name = name
     source.save(update_fields=["name"])
     audit_record(
-        action="source.renamed", actor=actor, workspace=source.workspace, target=source, changes=changes
+        action="source.renamed",
+        actor=actor,
+        workspace=source.workspace,
+        target=source,
+        changes=changes,
     )
     return source
 

@@ -19,12 +19,12 @@ NAME_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9]{0,63}$")
 
 
 def setting_name_from_label(label: str) -> str:
-    words = re.findall(r"[A-Za-z0-9]+", label)
+    # A name must start with a letter, so anything before the first letter is dropped.
+    words = re.findall(r"[A-Za-z0-9]+", re.sub(r"^[^A-Za-z]+", "", label))
     if not words:
         return ""
     first, rest = words[0], words[1:]
-    name = first.lower() + "".join(w[0].upper() + w[1:].lower() for w in rest)
-    return name.lstrip("0123456789")[:64]
+    return (first.lower() + "".join(w[0].upper() + w[1:].lower() for w in rest))[:64]
 
 
 def _problem(index: int, message: str) -> ValidationError:
@@ -88,9 +88,7 @@ def _check_value(setting: dict[str, Any], value: Any) -> None:
         raise _value_problem(name, "must be a string.")
     if kind == "boolean" and not isinstance(value, bool):
         raise _value_problem(name, "must be true or false.")
-    if kind == "array" and not (
-        isinstance(value, list) and all(isinstance(v, str) for v in value)
-    ):
+    if kind == "array" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
         raise _value_problem(name, "must be a list of strings.")
     if kind == "map" and not (
         isinstance(value, dict) and all(isinstance(v, str) for v in value.values())

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "encrypted_model_fields",
+    "functions_ide",
     "workspaces",
     "catalog",
     "editor",

@@ -32,7 +32,9 @@ class WorkspaceListApi(APIView):
 class GrantSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
     all_functions = serializers.BooleanField(default=True)
-    functions = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    functions = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list
+    )
 
 
 def grant_specs(grants: list[dict[str, Any]]) -> list[services.GrantSpec]:
@@ -62,7 +64,7 @@ class MemberOutputSerializer(serializers.Serializer):
 
 
 class MemberListApi(WorkspaceApi):
-    class InputSerializer(serializers.Serializer):
+    class MemberAddInput(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         email = serializers.EmailField(required=False, allow_blank=True, default="")
         password = serializers.CharField(
@@ -76,10 +78,10 @@ class MemberListApi(WorkspaceApi):
         members = selectors.membership_list(workspace=self.access.workspace)
         return self.paginated(members, MemberOutputSerializer)
 
-    @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer})
+    @extend_schema(request=MemberAddInput, responses={201: MemberOutputSerializer})
     def post(self, request: Request, workspace_slug: str) -> Response:
         self.require(self.access.can_manage_members)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.MemberAddInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         membership = services.member_add(
@@ -97,7 +99,7 @@ class MemberListApi(WorkspaceApi):
 
 
 class MemberDetailApi(WorkspaceApi):
-    class InputSerializer(serializers.Serializer):
+    class MemberRolesInput(serializers.Serializer):
         roles = GrantSerializer(many=True)
 
     def _membership(self, member_id: int) -> Membership:
@@ -108,11 +110,11 @@ class MemberDetailApi(WorkspaceApi):
     def get(self, request: Request, workspace_slug: str, member_id: int) -> Response:
         return Response(MemberOutputSerializer(self._membership(member_id)).data)
 
-    @extend_schema(request=InputSerializer, responses=MemberOutputSerializer)
+    @extend_schema(request=MemberRolesInput, responses=MemberOutputSerializer)
     def patch(self, request: Request, workspace_slug: str, member_id: int) -> Response:
         membership = self._membership(member_id)
         self.require(self.access.can_manage_members)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.MemberRolesInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.member_roles_set(
             membership=membership,
@@ -138,7 +140,7 @@ class TokenOutputSerializer(serializers.ModelSerializer):
 class TokenListApi(WorkspaceApi):
     """Personal access tokens of the caller in this workspace."""
 
-    class InputSerializer(serializers.Serializer):
+    class TokenCreateInput(serializers.Serializer):
         name = serializers.CharField(max_length=100)
 
     @extend_schema(responses=TokenOutputSerializer(many=True))
@@ -146,12 +148,14 @@ class TokenListApi(WorkspaceApi):
         tokens = selectors.api_token_list(user=request.user, workspace=self.access.workspace)
         return self.paginated(tokens, TokenOutputSerializer)
 
-    @extend_schema(request=InputSerializer, responses={201: TokenOutputSerializer})
+    @extend_schema(request=TokenCreateInput, responses={201: TokenOutputSerializer})
     def post(self, request: Request, workspace_slug: str) -> Response:
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.TokenCreateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         token, raw = services.api_token_create(
-            user=request.user, workspace=self.access.workspace, name=serializer.validated_data["name"]
+            user=request.user,
+            workspace=self.access.workspace,
+            name=serializer.validated_data["name"],
         )
         data = dict(TokenOutputSerializer(token).data) | {"token": raw}
         return Response(data, status=status.HTTP_201_CREATED)

@@ -55,9 +55,9 @@ class RolesForm(forms.Form):
         cleaned = super().clean() or {}
         for role in SCOPED_ROLES:
             wants_subset = cleaned.get(_scope_field(role)) == SCOPE_SUBSET
-            if role in cleaned.get("roles", []) and wants_subset:
-                if not cleaned.get(_functions_field(role)):
-                    self.add_error(_functions_field(role), "Choose at least one function.")
+            chosen = cleaned.get(_functions_field(role))
+            if role in cleaned.get("roles", []) and wants_subset and not chosen:
+                self.add_error(_functions_field(role), "Choose at least one function.")
         return cleaned
 
     def scoped_rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:

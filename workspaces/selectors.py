@@ -31,7 +31,9 @@ def workspace_access_get(*, user: AnyUser, workspace: Workspace) -> WorkspaceAcc
         return None
     membership = (
         Membership.objects.filter(workspace=workspace, user=user)
-        .prefetch_related(Prefetch("grants", queryset=RoleGrant.objects.prefetch_related("functions")))
+        .prefetch_related(
+            Prefetch("grants", queryset=RoleGrant.objects.prefetch_related("functions"))
+        )
         .first()
     )
     if membership is None:
@@ -61,7 +63,9 @@ def membership_list(*, workspace: Workspace) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(workspace=workspace)
         .select_related("user")
-        .prefetch_related(Prefetch("grants", queryset=RoleGrant.objects.prefetch_related("functions")))
+        .prefetch_related(
+            Prefetch("grants", queryset=RoleGrant.objects.prefetch_related("functions"))
+        )
         .order_by("user__username")
     )
 

@@ -23,7 +23,9 @@ def _on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 
 @receiver(user_login_failed)
-def _on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any) -> None:
+def _on_login_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any
+) -> None:
     # Django already replaces the password in ``credentials``; keep only the user name.
     username = str(credentials.get("username", ""))[:150]
     user = get_user_model().objects.filter(username=username).first()

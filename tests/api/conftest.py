@@ -7,7 +7,7 @@ from tests.conftest import World
 
 
 @pytest.fixture
-def api(world: World):  # noqa: ANN201
+def api(world: World):
     """``api("olivia")`` returns a DRF client authenticated as that persona (None: anonymous)."""
 
     def _client(username: str | None) -> APIClient:

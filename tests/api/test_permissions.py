@@ -54,89 +54,168 @@ ROWS = [
     Row("get webhook", "get", _fn, 200, SEE_WEBHOOK, NOT_SEEING(SEE_WEBHOOK)),
     Row("get mailer", "get", _mailer, 200, SEE_MAILER, NOT_SEEING(SEE_MAILER)),
     Row(
-        "create function", "post", lambda w: f"{BASE}/functions/", 201,
-        EDIT_WEBHOOK, body=lambda w: {"name": "New one"},
+        "create function",
+        "post",
+        lambda w: f"{BASE}/functions/",
+        201,
+        EDIT_WEBHOOK,
+        body=lambda w: {"name": "New one"},
     ),
     Row(
-        "save webhook", "patch", _fn, 200, EDIT_WEBHOOK, NOT_SEEING(SEE_WEBHOOK),
+        "save webhook",
+        "patch",
+        _fn,
+        200,
+        EDIT_WEBHOOK,
+        NOT_SEEING(SEE_WEBHOOK),
         body=lambda w: {"code": "async function onTrack(e) {}"},
     ),
     Row(
-        "save mailer", "patch", _mailer, 200, EDIT_MAILER, NOT_SEEING(SEE_MAILER),
+        "save mailer",
+        "patch",
+        _mailer,
+        200,
+        EDIT_MAILER,
+        NOT_SEEING(SEE_MAILER),
         body=lambda w: {"description": "changed"},
     ),
     Row("delete mailer", "delete", _mailer, 204, EDIT_MAILER, NOT_SEEING(SEE_MAILER)),
     Row(
-        "list versions", "get", lambda w: _fn(w) + "versions/", 200,
-        SEE_WEBHOOK, NOT_SEEING(SEE_WEBHOOK),
+        "list versions",
+        "get",
+        lambda w: _fn(w) + "versions/",
+        200,
+        SEE_WEBHOOK,
+        NOT_SEEING(SEE_WEBHOOK),
     ),
     Row(
-        "get version", "get", lambda w: _fn(w) + "versions/1/", 200,
-        SEE_WEBHOOK, NOT_SEEING(SEE_WEBHOOK),
+        "get version",
+        "get",
+        lambda w: _fn(w) + "versions/1/",
+        200,
+        SEE_WEBHOOK,
+        NOT_SEEING(SEE_WEBHOOK),
     ),
     Row(
-        "restore version", "post", lambda w: _fn(w) + "versions/1/restore/", 201,
-        EDIT_WEBHOOK, NOT_SEEING(SEE_WEBHOOK),
+        "restore version",
+        "post",
+        lambda w: _fn(w) + "versions/1/restore/",
+        201,
+        EDIT_WEBHOOK,
+        NOT_SEEING(SEE_WEBHOOK),
     ),
     Row(
-        "list deployments", "get", lambda w: _fn(w) + "deployments/", 200,
-        SEE_WEBHOOK, NOT_SEEING(SEE_WEBHOOK),
+        "list deployments",
+        "get",
+        lambda w: _fn(w) + "deployments/",
+        200,
+        SEE_WEBHOOK,
+        NOT_SEEING(SEE_WEBHOOK),
     ),
     Row(
-        "deploy", "post", lambda w: _fn(w) + "deployments/", 201, DEPLOYERS,
-        NOT_SEEING(SEE_WEBHOOK), body=lambda w: {"instances": [w.instance.pk]},
+        "deploy",
+        "post",
+        lambda w: _fn(w) + "deployments/",
+        201,
+        DEPLOYERS,
+        NOT_SEEING(SEE_WEBHOOK),
+        body=lambda w: {"instances": [w.instance.pk]},
     ),
     Row("list instances", "get", lambda w: f"{BASE}/instances/", 200, MEMBERS),
     Row(
-        "get instance", "get", lambda w: f"{BASE}/instances/{w.instance.pk}/", 200,
-        SEE_WEBHOOK | {"sam"}, {"audrey"},
+        "get instance",
+        "get",
+        lambda w: f"{BASE}/instances/{w.instance.pk}/",
+        200,
+        SEE_WEBHOOK | {"sam"},
+        {"audrey"},
     ),
     Row(
-        "connect instance", "post", lambda w: f"{BASE}/instances/", 201, DEPLOYERS,
+        "connect instance",
+        "post",
+        lambda w: f"{BASE}/instances/",
+        201,
+        DEPLOYERS,
         NOT_SEEING(SEE_WEBHOOK),
         body=lambda w: {
-            "name": "Second", "function": w.function.pk, "source": w.source.pk,
+            "name": "Second",
+            "function": w.function.pk,
+            "source": w.source.pk,
             "settings": {"apiKey": "k"},
         },
     ),
     Row(
-        "disable instance", "patch", lambda w: f"{BASE}/instances/{w.instance.pk}/", 200,
-        DEPLOYERS, {"audrey"}, body=lambda w: {"enabled": False},
+        "disable instance",
+        "patch",
+        lambda w: f"{BASE}/instances/{w.instance.pk}/",
+        200,
+        DEPLOYERS,
+        {"audrey"},
+        body=lambda w: {"enabled": False},
     ),
     Row(
-        "delete instance", "delete", lambda w: f"{BASE}/instances/{w.instance.pk}/", 204,
-        DEPLOYERS, {"audrey"},
+        "delete instance",
+        "delete",
+        lambda w: f"{BASE}/instances/{w.instance.pk}/",
+        204,
+        DEPLOYERS,
+        {"audrey"},
     ),
     Row("list sources", "get", lambda w: f"{BASE}/sources/", 200, MEMBERS),
     Row("get source", "get", lambda w: f"{BASE}/sources/{w.source.pk}/", 200, MEMBERS),
     Row(
-        "create source", "post", lambda w: f"{BASE}/sources/", 201, SOURCE_ADMINS,
+        "create source",
+        "post",
+        lambda w: f"{BASE}/sources/",
+        201,
+        SOURCE_ADMINS,
         body=lambda w: {"name": "Mobile"},
     ),
     Row(
-        "rename source", "patch", lambda w: f"{BASE}/sources/{w.source.pk}/", 200,
-        SOURCE_ADMINS, body=lambda w: {"name": "Web"},
+        "rename source",
+        "patch",
+        lambda w: f"{BASE}/sources/{w.source.pk}/",
+        200,
+        SOURCE_ADMINS,
+        body=lambda w: {"name": "Web"},
     ),
     Row("delete source", "delete", lambda w: f"{BASE}/sources/{w.source.pk}/", 204, SOURCE_ADMINS),
     Row("list members", "get", lambda w: f"{BASE}/members/", 200, {"olivia"}),
     Row(
-        "add member", "post", lambda w: f"{BASE}/members/", 201, {"olivia"},
-        body=lambda w: {"username": "newbie", "password": "a-long-password-1", "roles": [
-            {"role": "auditor"}
-        ]},
+        "add member",
+        "post",
+        lambda w: f"{BASE}/members/",
+        201,
+        {"olivia"},
+        body=lambda w: {
+            "username": "newbie",
+            "password": "a-long-password-1",
+            "roles": [{"role": "auditor"}],
+        },
     ),
     Row(
-        "change roles", "patch", lambda w: f"{BASE}/members/{_member_id(w, 'rita')}/", 200,
-        {"olivia"}, body=lambda w: {"roles": [{"role": "functions_admin"}]},
+        "change roles",
+        "patch",
+        lambda w: f"{BASE}/members/{_member_id(w, 'rita')}/",
+        200,
+        {"olivia"},
+        body=lambda w: {"roles": [{"role": "functions_admin"}]},
     ),
     Row(
-        "remove member", "delete", lambda w: f"{BASE}/members/{_member_id(w, 'rita')}/", 204,
+        "remove member",
+        "delete",
+        lambda w: f"{BASE}/members/{_member_id(w, 'rita')}/",
+        204,
         {"olivia"},
     ),
     Row("list audit", "get", lambda w: f"{BASE}/audit-events/", 200, {"olivia", "audrey"}),
     Row("list tokens", "get", lambda w: f"{BASE}/tokens/", 200, MEMBERS),
     Row(
-        "create token", "post", lambda w: f"{BASE}/tokens/", 201, MEMBERS,
+        "create token",
+        "post",
+        lambda w: f"{BASE}/tokens/",
+        201,
+        MEMBERS,
         body=lambda w: {"name": "ci"},
     ),
 ]
@@ -154,7 +233,7 @@ def expected_status(row: Row, persona: str) -> int:
 
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.name)
-def test_role_table(row: Row, persona: str, world: World, api) -> None:  # noqa: ANN001
+def test_role_table(row: Row, persona: str, world: World, api) -> None:
     body = row.body(world) if row.body else None
     response = getattr(api(persona), row.method)(row.path(world), body, format="json")
     expected = expected_status(row, persona)
@@ -165,7 +244,7 @@ def test_role_table(row: Row, persona: str, world: World, api) -> None:  # noqa:
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.name)
-def test_anonymous_is_refused(row: Row, world: World, api) -> None:  # noqa: ANN001
+def test_anonymous_is_refused(row: Row, world: World, api) -> None:
     body = row.body(world) if row.body else None
     response = getattr(api(None), row.method)(row.path(world), body, format="json")
     assert response.status_code in (401, 403)
@@ -185,7 +264,7 @@ LISTS = {
 
 
 @pytest.mark.parametrize("resource", LISTS)
-def test_lists_filter_by_scope(resource: str, world: World, api) -> None:  # noqa: ANN001
+def test_lists_filter_by_scope(resource: str, world: World, api) -> None:
     key, expected_by_persona = LISTS[resource]
     for persona, expected in expected_by_persona.items():
         response = api(persona).get(f"{BASE}/{resource}/")
@@ -195,7 +274,7 @@ def test_lists_filter_by_scope(resource: str, world: World, api) -> None:  # noq
     assert all("Globex" in item[key] for item in globex)
 
 
-def test_foreign_ids_under_own_workspace_are_404(world: World, api) -> None:  # noqa: ANN001
+def test_foreign_ids_under_own_workspace_are_404(world: World, api) -> None:
     olivia = api("olivia")
     paths = [
         f"{BASE}/functions/{world.foreign_function.pk}/",

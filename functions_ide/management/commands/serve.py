@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -19,9 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+        web = [sys.executable, "-m", "daphne", "-b", host, "-p", str(port)]
         commands = [
-            [sys.executable, "-m", "daphne", "-b", host, "-p", str(port),
-             "functions_ide.asgi:application"],  # fmt: skip
+            [*web, "functions_ide.asgi:application"],
             *([sys.executable, "manage.py", *command] for command in BACKGROUND_COMMANDS),
         ]
         processes = [subprocess.Popen(command) for command in commands]
@@ -29,10 +30,8 @@ class Command(BaseCommand):
         try:
             # Any child exiting stops everything: a half-running platform is worse than none.
             while all(p.poll() is None for p in processes):
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     processes[0].wait(timeout=1)
-                except subprocess.TimeoutExpired:
-                    pass
         except KeyboardInterrupt:
             pass
         finally:

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+
+from audit.models import AppendOnlyError, AuditEvent
+from audit.redaction import redact
+from audit.services import audit_record
+from tests.conftest import World
+
+
+def test_audit_events_refuse_update_and_delete(world: World) -> None:
+    event = audit_record(action="test.thing", actor=world.users["olivia"], workspace=world.acme)
+    event.action = "rewritten"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(pk=event.pk).update(action="x")
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    assert AuditEvent.objects.get(pk=event.pk).action == "test.thing"
+
+
+def test_secret_looking_values_are_redacted() -> None:
+    cleaned = redact({"password": "hunter2-hunter2", "nested": [{"api_key": "abcdefghijklmnop"}],
+                      "region": "eu"})  # fmt: skip
+    assert cleaned == {"password": "••••ter2", "nested": [{"api_key": "••••mnop"}], "region": "eu"}
+
+
+def test_actor_label_survives_user_deletion(world: World) -> None:
+    adam = world.users["adam"]
+    event = audit_record(action="test.thing", actor=adam, workspace=world.acme)
+    adam.delete()
+    event = AuditEvent.objects.get(pk=event.pk)
+    assert event.actor_label == "adam"

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from functions_ide.env import env_bool, env_int, env_list, env_str, load_dotenv
+
+
+def test_values_come_from_name_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("from-a-file\n")
+    monkeypatch.setenv("FNIDE_TEST_SECRET_FILE", str(secret))
+    assert env_str("FNIDE_TEST_SECRET") == "from-a-file"
+    monkeypatch.setenv("FNIDE_TEST_SECRET_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ImproperlyConfigured, match="cannot be read"):
+        env_str("FNIDE_TEST_SECRET")
+
+
+def test_malformed_values_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FNIDE_TEST_FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="not a boolean"):
+        env_bool("FNIDE_TEST_FLAG")
+    monkeypatch.setenv("FNIDE_TEST_NUMBER", "12x")
+    with pytest.raises(ImproperlyConfigured, match="not an integer"):
+        env_int("FNIDE_TEST_NUMBER", 3)
+    monkeypatch.setenv("FNIDE_TEST_FLAG", "Yes")
+    assert env_bool("FNIDE_TEST_FLAG") is True
+    monkeypatch.setenv("FNIDE_TEST_LIST", " a.com, 10.0.0.0/8 ,,")
+    assert env_list("FNIDE_TEST_LIST") == ["a.com", "10.0.0.0/8"]
+
+
+def test_dotenv_never_overrides_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("# comment\nFNIDE_A=from-file\nFNIDE_B='quoted'\n")
+    monkeypatch.setenv("FNIDE_A", "from-env")
+    monkeypatch.delenv("FNIDE_B", raising=False)
+    load_dotenv(dotenv)
+    assert env_str("FNIDE_A") == "from-env"
+    assert env_str("FNIDE_B") == "quoted"
+    monkeypatch.delenv("FNIDE_B")
