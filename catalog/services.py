@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.services import audit_record
+from catalog.events import function_changed_notify
 from catalog.models import Deployment, DestinationInstance, Function, FunctionVersion, Source
 from catalog.selectors import function_latest_number, instance_secret_values
 from catalog.settings_schema import (
@@ -167,6 +168,12 @@ def function_update(
     audit_record(
         action=action, actor=actor, workspace=function.workspace, target=function, changes=changes
     )
+    function_changed_notify(
+        function_id=function.pk,
+        change=action,
+        version=changes.get("version"),
+        actor=actor.get_username(),
+    )
     return function
 
 
@@ -181,6 +188,9 @@ def function_delete(*, function: Function, actor: AbstractBaseUser) -> None:
         workspace=workspace,
         target_label=label,
         changes={"function_id": function_id, "instances_removed": instance_count},
+    )
+    function_changed_notify(
+        function_id=function_id, change="function.deleted", actor=actor.get_username()
     )
 
 
@@ -203,6 +213,12 @@ def function_version_restore(
         workspace=function.workspace,
         target=function,
         changes={"restored_from": version.number, "version": restored.number},
+    )
+    function_changed_notify(
+        function_id=function.pk,
+        change="function.restored",
+        version=restored.number,
+        actor=actor.get_username(),
     )
     return restored
 
@@ -250,6 +266,12 @@ def function_deploy(
         workspace=function.workspace,
         target=function,
         changes={"version": version.number, "instances": sorted(i.name for i in locked)},
+    )
+    function_changed_notify(
+        function_id=function.pk,
+        change="function.deployed",
+        version=version.number,
+        actor=actor.get_username(),
     )
     return deployment
 

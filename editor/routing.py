@@ -1,5 +1,12 @@
 """Websocket routes of the IDE. Consumers authorize through workspaces.permissions."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-websocket_urlpatterns: list[URLPattern] = []
+from editor import consumers
+
+websocket_urlpatterns = [
+    path(
+        "ws/w/<slug:workspace_slug>/functions/<int:function_id>/events/",
+        consumers.FunctionEventsConsumer.as_asgi(),
+    ),
+]

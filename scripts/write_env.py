@@ -18,7 +18,7 @@ def main() -> int:
         "# every encrypted setting value.\n"
         f"DJANGO_SECRET_KEY={secrets.token_urlsafe(48)}\n"
         f"FIELD_ENCRYPTION_KEY={fernet_key}\n"
-        "DJANGO_DEBUG=1\n"
+        "DJANGO_DEBUG=0\n"
     )
     path.chmod(0o600)
     print(f"wrote {path} with fresh secrets")
