@@ -28,11 +28,11 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        # DO_NOTHING: deleting a user must not rewrite history; actor_label keeps the name.
+        on_delete=models.DO_NOTHING,
         related_name="+",
         db_constraint=False,
     )
-    # Kept even if the user is later deleted, so the trail stays readable.
     actor_label = models.CharField(max_length=150, blank=True, default="")
     action = models.CharField(max_length=64, db_index=True)
     target_type = models.CharField(max_length=64, blank=True, default="")

@@ -34,3 +34,18 @@ def test_actor_label_survives_user_deletion(world: World) -> None:
     adam.delete()
     event = AuditEvent.objects.get(pk=event.pk)
     assert event.actor_label == "adam"
+
+
+def test_the_database_itself_refuses_changes(world: World) -> None:
+    from django.db import DatabaseError, connection, transaction
+
+    event = audit_record(action="test.thing", actor=world.users["olivia"], workspace=world.acme)
+    table = AuditEvent._meta.db_table
+    statements = [f"UPDATE {table} SET action = 'x' WHERE id = %s"]
+    if connection.vendor == "postgresql":  # see the migration for why SQLite allows DELETE
+        statements.append(f"DELETE FROM {table} WHERE id = %s")
+    for statement in statements:
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(statement, [event.pk])
+    assert AuditEvent.objects.get(pk=event.pk).action == "test.thing"
