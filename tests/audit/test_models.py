@@ -45,7 +45,10 @@ def test_the_database_itself_refuses_changes(world: World) -> None:
     if connection.vendor == "postgresql":  # see the migration for why SQLite allows DELETE
         statements.append(f"DELETE FROM {table} WHERE id = %s")
     for statement in statements:
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(statement, [event.pk])
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).action == "test.thing"
