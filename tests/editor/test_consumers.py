@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from catalog.services import function_update
@@ -38,8 +41,11 @@ async def _connect(
 
 
 @pytest.fixture
-async def aworld() -> World:
-    return await sync_to_async(build_world)()
+async def aworld() -> AsyncIterator[World]:
+    yield await sync_to_async(build_world)()
+    # sync_to_async ran the ORM in a worker thread; close its connection so the test
+    # database can be dropped at the end of the run.
+    await sync_to_async(connections.close_all)()
 
 
 async def test_member_who_sees_the_function_gets_live_saves(aworld: World) -> None:
