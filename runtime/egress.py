@@ -1,0 +1,129 @@
+"""Egress policy for `fetch` from user functions (server-side request forgery guard).
+
+Every connection a function's `fetch` opens is checked here *at connect time*, on
+the address actually dialled: the host name is resolved once, every answer is
+checked, and the connection goes to a vetted address (so a DNS answer cannot
+change between the check and the connect). Redirects are followed hop by hop by
+runtime/fetch.py, so each hop comes through here too.
+
+Refused unless listed in ``FUNCTIONS_EGRESS_ALLOWLIST`` (host names, IPs or CIDRs):
+loopback, private (RFC 1918, unique local), link-local (incl. 169.254.169.254
+metadata), carrier-grade NAT, unspecified (0.0.0.0, ::), multicast, reserved and
+documentation ranges, and IPv6 forms that embed such an IPv4 address (mapped,
+6to4, NAT64, Teredo). Decimal, octal and hex spellings of IPv4 need no special
+case: they are resolved to a canonical address before the check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+ALLOWED_SCHEMES = frozenset({"http", "https"})
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class EgressDenied(Exception):
+    """A request that the egress policy refuses; the message says why."""
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    """Resolve ``host`` to IP address strings. Tests monkeypatch this edge only."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [info[4][0] for info in infos]
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries (mapped, 6to4, NAT64, Teredo), if any."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    return None
+
+
+def is_public_address(ip: IPAddress) -> bool:
+    """True for globally routable unicast addresses only."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(ip)
+        if inner is not None:
+            return is_public_address(inner)
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+@dataclass(frozen=True)
+class EgressPolicy:
+    """Which hosts and addresses functions may reach besides the public Internet."""
+
+    hosts: frozenset[str] = frozenset()
+    networks: tuple[IPNetwork, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_allowlist(cls, entries: Iterable[str]) -> EgressPolicy:
+        """Build from ``FUNCTIONS_EGRESS_ALLOWLIST`` entries: host names, IPs or CIDRs."""
+        hosts: set[str] = set()
+        networks: list[IPNetwork] = []
+        for raw in entries:
+            entry = raw.strip().lower()
+            if not entry:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+            except ValueError:
+                hosts.add(entry.rstrip("."))
+        return cls(hosts=frozenset(hosts), networks=tuple(networks))
+
+    @classmethod
+    def from_settings(cls) -> EgressPolicy:
+        from django.conf import settings
+
+        return cls.from_allowlist(getattr(settings, "FUNCTIONS_EGRESS_ALLOWLIST", []) or [])
+
+    def check_scheme(self, scheme: str) -> None:
+        if scheme.lower() not in ALLOWED_SCHEMES:
+            raise EgressDenied(f"only http and https URLs can be fetched, not {scheme}:")
+
+    def address_allowed(self, ip: IPAddress) -> bool:
+        if any(ip.version == net.version and ip in net for net in self.networks):
+            return True
+        return is_public_address(ip)
+
+    async def vet(self, host: str, port: int) -> list[str]:
+        """Return the addresses to connect to for ``host``, or raise EgressDenied."""
+        name = host.strip("[]").lower().rstrip(".")
+        if not name:
+            raise EgressDenied("the URL has no host")
+        try:
+            literal: IPAddress | None = ipaddress.ip_address(name)
+        except ValueError:
+            literal = None
+        if literal is not None:
+            if not self.address_allowed(literal):
+                raise EgressDenied(f"connections to {literal} are not allowed (private address)")
+            return [str(literal)]
+        try:
+            answers = await resolve_host(name, port)
+        except OSError as exc:
+            raise EgressDenied(f"could not resolve {name}: {exc}") from exc
+        if not answers:
+            raise EgressDenied(f"could not resolve {name}")
+        addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in answers]
+        if name in self.hosts:
+            return [str(ip) for ip in addresses]
+        for ip in addresses:
+            if not self.address_allowed(ip):
+                raise EgressDenied(
+                    f"connections to {name} are not allowed: it resolves to {ip} (private address)"
+                )
+        return [str(ip) for ip in addresses]

@@ -1,0 +1,319 @@
+"""The Python half of a function's `fetch`: requests are carried out here with httpx.
+
+The Node worker forwards each `fetch` call as a JSON description; this module
+validates it, applies the egress policy on every connection (runtime/egress.py),
+follows redirects itself (node-fetch v2 rules), caps the response size, and
+produces two things: the response handed back to the function, and a trace of the
+request for logs and the IDE (with secrets masked and bodies truncated).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpcore
+import httpx
+
+from runtime.egress import EgressDenied, EgressPolicy
+
+MAX_RESPONSE_BYTES = 5 * 1024 * 1024  # what a function may receive from one request
+MAX_REQUEST_BYTES = 5 * 1024 * 1024
+MAX_TRACE_BODY_CHARS = 2048  # what a trace keeps of each body
+MAX_REDIRECTS = 20  # node-fetch's default `follow`
+MAX_URL_CHARS = 8192
+CONNECT_TIMEOUT_S = 5.0
+MASK = "••••••"
+USER_AGENT = "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)"  # what node-fetch v2 sends
+SENSITIVE_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "x-access-token",
+    }
+)
+MIN_SECRET_CHARS = 6  # shorter setting values are not masked (too many false hits)
+
+
+class FetchFailed(Exception):
+    """A request that did not produce a response; ``code`` mirrors node-fetch's."""
+
+    def __init__(self, message: str, code: str = "EFETCH") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSpec:
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    body: bytes | None
+    redirect: str
+    follow: int
+    timeout_ms: int
+
+
+def parse_spec(raw: Any) -> FetchSpec:
+    """Validate what the worker sent. It comes from user code: trust nothing."""
+    if not isinstance(raw, dict):
+        raise FetchFailed("invalid request")
+    method, url = raw.get("method"), raw.get("url")
+    headers, body = raw.get("headers"), raw.get("body")
+    if not isinstance(method, str) or not method.isalpha() or len(method) > 16:
+        raise FetchFailed("invalid method")
+    if not isinstance(url, str) or len(url) > MAX_URL_CHARS:
+        raise FetchFailed("invalid url")
+    if not isinstance(headers, list) or not all(
+        isinstance(h, list) and len(h) == 2 and all(isinstance(x, str) for x in h) for h in headers
+    ):
+        raise FetchFailed("invalid headers")
+    data: bytes | None = None
+    if body is not None:
+        if not isinstance(body, str) or len(body) > MAX_REQUEST_BYTES * 4 // 3 + 4:
+            raise FetchFailed("request body too large")
+        data = base64.b64decode(body)
+    redirect = raw.get("redirect") if raw.get("redirect") in ("follow", "manual", "error") else None
+    follow, timeout = raw.get("follow"), raw.get("timeout")
+    return FetchSpec(
+        method=method.upper(),
+        url=url,
+        headers=[(k, v) for k, v in headers],
+        body=data,
+        redirect=redirect or "follow",
+        follow=min(follow, MAX_REDIRECTS) if isinstance(follow, int) and follow >= 0 else 20,
+        timeout_ms=timeout if isinstance(timeout, int) and timeout > 0 else 0,
+    )
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Network backend that dials only addresses the egress policy accepts."""
+
+    def __init__(self, policy: EgressPolicy) -> None:
+        self._policy = policy
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await self._policy.vet(host, port)
+        # Dial the vetted addresses themselves, never the name again (DNS rebinding).
+        error: Exception = EgressDenied(f"could not connect to {host}")
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address,
+                    socket_options=socket_options,
+                )  # fmt: skip
+            except (httpcore.ConnectError, OSError) as exc:
+                error = exc
+        raise error
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        raise EgressDenied("unix sockets are not allowed")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def make_client(policy: EgressPolicy) -> httpx.AsyncClient:
+    """An httpx client whose every connection goes through the egress policy."""
+    transport = httpx.AsyncHTTPTransport(trust_env=False, retries=0)
+    # httpx offers no public hook for the network backend; the pool it builds is
+    # replaced by an identical one that dials through the guarded backend.
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=100,
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
+        network_backend=_GuardedBackend(policy),
+    )
+    return httpx.AsyncClient(
+        transport=transport,
+        trust_env=False,
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "gzip,deflate"},
+    )
+
+
+def _mask(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def _mask_header(name: str, value: str, secrets: tuple[str, ...]) -> str:
+    if name.lower() in SENSITIVE_HEADERS:
+        scheme, _, rest = value.partition(" ")
+        return f"{scheme} {MASK}" if rest and scheme.isalpha() and len(scheme) < 16 else MASK
+    return _mask(value, secrets)
+
+
+def _body_preview(data: bytes | None, secrets: tuple[str, ...]) -> str | None:
+    if data is None:
+        return None
+    text = data[: MAX_TRACE_BODY_CHARS * 4].decode("utf-8", errors="replace")
+    text = _mask(text, secrets)
+    if len(text) > MAX_TRACE_BODY_CHARS or len(data) > MAX_TRACE_BODY_CHARS * 4:
+        return text[:MAX_TRACE_BODY_CHARS] + f"… ({len(data)} bytes)"
+    return text
+
+
+def secrets_from_settings(settings: dict[str, Any]) -> tuple[str, ...]:
+    """String setting values long enough to be worth masking in traces."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and len(value) >= MIN_SECRET_CHARS:
+            found.append(value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(settings)
+    # Longest first, so that a secret containing another is masked whole.
+    return tuple(sorted(set(found), key=len, reverse=True))
+
+
+def _redirect_method(status: int, method: str) -> str:
+    if status == 303 or (status in (301, 302) and method == "POST"):
+        return "GET"
+    return method
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise FetchFailed(
+                f"content size at {response.url} over limit: {MAX_RESPONSE_BYTES}", "max-size"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def perform_fetch(
+    spec: FetchSpec,
+    *,
+    client: httpx.AsyncClient,
+    policy: EgressPolicy,
+    time_left_s: float,
+    secrets: tuple[str, ...] = (),
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Carry out one `fetch`. Returns (response for the function, trace)."""
+    started = time.perf_counter()
+    trace: dict[str, Any] = {
+        "method": spec.method,
+        "url": _mask(spec.url, secrets),
+        "request_headers": {k: _mask_header(k, v, secrets) for k, v in spec.headers},
+        "request_body": _body_preview(spec.body, secrets),
+        "status": None,
+        "response_headers": {},
+        "response_body": None,
+        "duration_ms": 0.0,
+        "error": None,
+    }
+    try:
+        result = await _follow(spec, client, policy, time_left_s, trace, secrets)
+    except EgressDenied as exc:
+        trace["error"] = f"blocked by egress policy: {exc}"
+        result = {"error": trace["error"], "code": "EEGRESS"}
+    except FetchFailed as exc:
+        trace["error"] = str(exc)
+        result = {"error": str(exc), "code": exc.code}
+    except httpx.TimeoutException:
+        trace["error"] = "request timed out"
+        result = {"error": "network timeout", "code": "ETIMEDOUT"}
+    except (httpx.HTTPError, OSError, ValueError) as exc:
+        trace["error"] = _mask(f"{type(exc).__name__}: {exc}", secrets)
+        result = {"error": trace["error"], "code": "ECONNREFUSED"}
+    trace["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+    return result, trace
+
+
+async def _follow(
+    spec: FetchSpec,
+    client: httpx.AsyncClient,
+    policy: EgressPolicy,
+    time_left_s: float,
+    trace: dict[str, Any],
+    secrets: tuple[str, ...],
+) -> dict[str, Any]:
+    method, url, body, headers = spec.method, spec.url, spec.body, list(spec.headers)
+    deadline = time.monotonic() + time_left_s
+    if spec.timeout_ms:
+        deadline = min(deadline, time.monotonic() + spec.timeout_ms / 1000)
+    for hop in range(spec.follow + 1):
+        target = httpx.URL(url)
+        policy.check_scheme(target.scheme)
+        remaining = max(0.001, deadline - time.monotonic())
+        timeout = httpx.Timeout(remaining, connect=min(remaining, CONNECT_TIMEOUT_S))
+        request = client.build_request(method, target, headers=headers, content=body,
+                                       timeout=timeout)  # fmt: skip
+        response = await client.send(request, stream=True)
+        try:
+            location = response.headers.get("location")
+            if response.status_code in (301, 302, 303, 307, 308) and location is not None:
+                if spec.redirect == "error":
+                    raise FetchFailed(
+                        f"uri requested responds with a redirect, redirect mode is set to error: "
+                        f"{url}",
+                        "no-redirect",
+                    )
+                if spec.redirect == "follow":
+                    if hop == spec.follow:
+                        raise FetchFailed(f"maximum redirect reached at: {url}", "max-redirect")
+                    trace.setdefault("redirects", []).append(_mask(url, secrets))
+                    new_method = _redirect_method(response.status_code, method)
+                    if new_method != method:
+                        body = None
+                        headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+                    method, url = new_method, str(target.join(location))
+                    continue
+            content = await _read_capped(response)
+        finally:
+            await response.aclose()
+        return _response(response, url, content, hop > 0, trace, secrets)
+    raise FetchFailed(f"maximum redirect reached at: {url}", "max-redirect")
+
+
+def _response(
+    response: httpx.Response,
+    url: str,
+    content: bytes,
+    redirected: bool,
+    trace: dict[str, Any],
+    secrets: tuple[str, ...],
+) -> dict[str, Any]:
+    pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
+    trace["status"] = response.status_code
+    trace["response_headers"] = {k: _mask_header(k, v, secrets) for k, v in pairs}
+    trace["response_body"] = _body_preview(content, secrets)
+    if redirected:
+        trace["final_url"] = _mask(url, secrets)
+    return {
+        "status": response.status_code,
+        "statusText": response.reason_phrase,
+        "headers": [[k, v] for k, v in pairs],
+        "url": url,
+        "redirected": redirected,
+        "body": base64.b64encode(content).decode("ascii"),
+    }

@@ -1,0 +1,1 @@
+__fio_define('formdata', require('../shims/formdata.js'));

@@ -1,0 +1,1 @@
+__fio_define('lodash', require('lodash'));

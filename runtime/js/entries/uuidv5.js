@@ -1,0 +1,1 @@
+__fio_define('uuidv5', require('uuid').v5);

@@ -1,0 +1,1 @@
+__fio_define('xml2js', require('xml2js'));

@@ -1,0 +1,161 @@
+"""python manage.py bench_runtime (make bench): throughput and latency of the runtime.
+
+Measures, for a trivial onTrack and a ~2 KB event: warm invocations per second
+sequentially and with concurrency, p50/p99 latency from Python, the cold load of
+a new function version in a warm worker, and memory per loaded function. Not a
+test: it prints figures, with a description of the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from runtime.pool import PoolConfig, WorkerPool, node_binary
+from runtime.services import function_invoke
+
+CODE = "async function onTrack(event, settings) { return event.messageId }"
+
+
+def make_event() -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "type": "track",
+        "event": "Order Completed",
+        "messageId": "msg-1",
+        "userId": "user-42",
+        "timestamp": "2024-01-01T00:00:00.000Z",
+        "context": {"ip": "203.0.113.9", "library": {"name": "analytics.js", "version": "2.0"}},
+        "properties": {},
+    }
+    i = 0
+    while len(str(event)) < 2048:
+        event["properties"][f"prop_{i}"] = f"value number {i} of the benchmark event"
+        i += 1
+    return event
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+class Command(BaseCommand):
+    help = "Benchmark the function runtime (not a test)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--sequential", type=int, default=3000)
+        parser.add_argument("--concurrent", type=int, default=30000)
+        parser.add_argument("--concurrency", type=int, default=256)
+        parser.add_argument("--cold", type=int, default=300)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        asyncio.run(self.bench(options))
+
+    def line(self, label: str, value: str) -> None:
+        self.stdout.write(f"  {label:<44} {value}")
+
+    async def bench(self, options: dict[str, Any]) -> None:
+        node_version = subprocess.run(
+            [node_binary(), "--version"], capture_output=True, text=True
+        ).stdout.strip()
+        config = PoolConfig.from_settings()
+        pool = WorkerPool(config)
+        event = make_event()
+        self.stdout.write("Function runtime benchmark")
+        self.line("CPU", f"{cpu_model()} ({os.cpu_count()} cores)")
+        self.line("Python / Node", f"{sys.version.split()[0]} / {node_version}")
+        self.line("workers", f"{len(pool.workers)} (memory limit {config.memory_mb} MB each)")
+        self.line("event size", f"{len(str(event))} bytes; handler: trivial onTrack")
+
+        async def call(fid: str = "bench", version: str = "v1") -> float:
+            t = time.perf_counter()
+            r = await function_invoke(code=CODE, settings={"apiKey": "k"}, payload=event,
+                                      function_id=fid, version_id=version, pool=pool)  # fmt: skip
+            assert r.outcome == "success", r.error
+            return time.perf_counter() - t
+
+        try:
+            # Start every worker and load the function in each.
+            for i in range(len(pool.workers) * 8):
+                await call(f"warmup-{i}")
+            for _ in range(200):
+                await call()
+
+            n = options["sequential"]
+            latencies = [await call() for _ in range(n)]
+            total = sum(latencies)
+            self.stdout.write("Warm, sequential (one invocation at a time):")
+            self.line("invocations/s", f"{n / total:,.0f}")
+            self.line("latency p50 / p99", f"{percentile(latencies, 0.5) * 1000:.3f} ms / "
+                      f"{percentile(latencies, 0.99) * 1000:.3f} ms")  # fmt: skip
+
+            scenarios = [
+                ("one function", ["bench"]),
+                ("64 functions over all workers", [f"f{i}" for i in range(64)]),
+            ]
+            for label, ids in scenarios:
+                n, conc = options["concurrent"], options["concurrency"]
+                lat: list[float] = []
+
+                async def client(k: int, ids: list[str] = ids, n: int = n, conc: int = conc,
+                                 lat: list[float] = lat) -> None:  # fmt: skip
+                    for j in range(k, n, conc):
+                        lat.append(await call(ids[j % len(ids)]))
+
+                for fid in ids:
+                    await call(fid)
+                t = time.perf_counter()
+                await asyncio.gather(*(client(k) for k in range(conc)))
+                elapsed = time.perf_counter() - t
+                self.stdout.write(f"Warm, {conc} in flight, {label}:")
+                self.line("invocations/s", f"{n / elapsed:,.0f}")
+                self.line("latency p50 / p99", f"{percentile(lat, 0.5) * 1000:.3f} ms / "
+                          f"{percentile(lat, 0.99) * 1000:.3f} ms")  # fmt: skip
+
+            n = options["cold"]
+            warm = [await call("cold") for _ in range(50)]
+            cold = [await call("cold", f"version-{i}") for i in range(n)]
+            self.stdout.write("New function version in a warm worker (sequential):")
+            self.line("first invocation p50 / p99",
+                      f"{percentile(cold, 0.5) * 1000:.3f} ms / "
+                      f"{percentile(cold, 0.99) * 1000:.3f} ms")  # fmt: skip
+            extra = statistics.median(cold) - statistics.median(warm)
+            self.line("load cost over a warm call (p50)", f"{extra * 1000:.3f} ms")
+
+            await self.memory(pool, call)
+        finally:
+            await pool.shutdown()
+
+    async def memory(self, pool: WorkerPool, call: Any) -> None:
+        fid = "memory"
+        await call(fid)
+        await pool.request(fid, {"t": "drop"}, "dropped")
+        before = await pool.request(fid, {"t": "ping"}, "pong")
+        count = 80
+        for i in range(count):
+            await call(fid, f"mem-{i}")
+        await asyncio.sleep(0.2)
+        after = await pool.request(fid, {"t": "ping"}, "pong")
+        per = (after["heap"] - before["heap"]) / max(1, after["contexts"] - before["contexts"])
+        self.stdout.write("Memory:")
+        self.line("JS heap per loaded function (approx.)", f"{per / 1024 / 1024:.3f} MB")
+        self.line("contexts measured", str(after["contexts"] - before["contexts"]))

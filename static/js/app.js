@@ -1,0 +1,45 @@
+// Small progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+
+  // Ask before destructive POSTs: <form data-confirm="...">.
+  document.addEventListener("submit", function (event) {
+    var message = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+    }
+  });
+
+  // Copy buttons: <button data-copy="#selector">.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button || !navigator.clipboard) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) return;
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      button.textContent = "Copied";
+    });
+  });
+
+  // Tab inserts two spaces in code textareas instead of leaving the field.
+  document.addEventListener("keydown", function (event) {
+    var area = event.target;
+    if (event.key !== "Tab" || !area.classList || !area.classList.contains("code") || area.readOnly) {
+      return;
+    }
+    event.preventDefault();
+    var start = area.selectionStart;
+    area.setRangeText("  ", start, area.selectionEnd, "end");
+  });
+
+  // Show the function picker only when a role is limited to selected functions.
+  function syncScope(fieldset) {
+    var subset = fieldset.querySelector('input[type=radio][value="subset"]');
+    var picker = fieldset.querySelector(".scope-functions");
+    if (subset && picker) picker.hidden = !subset.checked;
+  }
+  document.querySelectorAll("[data-scope]").forEach(function (fieldset) {
+    syncScope(fieldset);
+    fieldset.addEventListener("change", function () { syncScope(fieldset); });
+  });
+})();

@@ -1,0 +1,84 @@
+"""End-to-end through a real Chromium: sign in, build a function, save it, see the trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from catalog.models import Function
+from tests.conftest import PASSWORD, SECRET_API_KEY, build_world
+
+pytestmark = pytest.mark.browser
+SCREENSHOT = "/tmp/functions-ide-editor.png"
+
+
+def sign_in(page: Page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button:has-text('Log in')")
+
+
+def test_owner_builds_saves_and_audits_a_function(
+    transactional_db: None, live_server: Any, page: Page
+) -> None:
+    build_world()
+    sign_in(page, live_server.url, "olivia")
+    expect(page).to_have_url(f"{live_server.url}/w/acme/")
+    expect(page.locator("h1")).to_have_text("Acme")
+
+    page.click("nav >> text=Catalog")
+    page.click(".tabs >> text=Functions")
+    expect(page.locator("#functions-table")).to_contain_text("Webhook")
+
+    page.click("text=New Function")
+    page.click("text=Destination Function")
+    page.fill("#id_name", "Browser Hook")
+    page.fill("#id_description", "Made in a real browser")
+    page.click("button:has-text('Build')")
+
+    function = Function.objects.get(name="Browser Hook")
+    expect(page).to_have_url(f"{live_server.url}/w/acme/functions/{function.pk}/")
+    code = page.locator("textarea#code")
+    assert "onTrack" in code.input_value()
+
+    code.fill("async function onTrack(event, settings) {\n  return event.event;\n}\n")
+    page.click("#save-button")
+    expect(page.locator(".messages")).to_contain_text("Saved version 2")
+    latest = page.locator("#versions li").first
+    expect(latest).to_contain_text("Version 2")
+    expect(latest).to_contain_text("LATEST")
+    assert "return event.event" in page.locator("textarea#code").input_value()
+    page.goto(f"{live_server.url}/w/acme/functions/{Function.objects.get(name='Webhook').pk}/")
+    assert SECRET_API_KEY not in page.content()
+    page.screenshot(path=SCREENSHOT, full_page=True)
+
+    page.click("nav >> text=Audit Trail")
+    table = page.locator("#audit-events")
+    expect(table).to_contain_text("function.created")
+    expect(table).to_contain_text("function.saved")
+    expect(table).to_contain_text("Browser Hook")
+
+
+def test_read_only_member_sees_only_her_subset(
+    transactional_db: None, live_server: Any, page: Page
+) -> None:
+    build_world()
+    sign_in(page, live_server.url, "ruth")
+    expect(page).to_have_url(f"{live_server.url}/w/acme/")
+    expect(page.locator("nav")).not_to_contain_text("Audit Trail")
+
+    page.click("nav >> text=Catalog")
+    table = page.locator("#functions-table")
+    expect(table).to_contain_text("Webhook")
+    expect(table).not_to_contain_text("Mailer")
+    expect(page.locator("text=New Function")).to_have_count(0)
+
+    table.locator("a", has_text="Webhook").click()
+    expect(page.locator("h1")).to_contain_text("Webhook")
+    expect(page.locator("textarea#code")).to_have_attribute("readonly", "")
+    expect(page.locator("#save-button")).to_have_count(0)
+    expect(page.locator("button:has-text('Restore')")).to_have_count(0)
+    assert SECRET_API_KEY not in page.content()

@@ -1,0 +1,370 @@
+"""Workspace pages: sign-in, home, dashboard, members and tokens, for every persona."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from audit.models import AuditEvent
+from tests.conftest import PASSWORD, SECRET_API_KEY, World, make_user
+from workspaces.models import ApiToken, Membership, Role, RoleGrant
+from workspaces.services import GrantSpec, api_token_create, member_add
+
+Login = Callable[[str], Client]
+NON_OWNERS = ["adam", "sally", "rita", "ruth", "sam", "dana", "audrey"]
+EVERY_MEMBER = ["olivia", *NON_OWNERS]
+
+
+def audit_count() -> int:
+    return AuditEvent.objects.count()
+
+
+def member_id(world: World, name: str) -> int:
+    return Membership.objects.get(workspace=world.acme, user=world.users[name]).pk
+
+
+# --- sign-in ---------------------------------------------------------------------------
+def test_login_page_renders_for_anonymous(db: None, client: Client) -> None:
+    response = client.get("/login/")
+    assert response.status_code == 200
+    assert b'name="password"' in response.content
+
+
+def test_login_success_redirects_home_and_writes_audit_row(world: World, client: Client) -> None:
+    before = audit_count()
+    response = client.post("/login/", {"username": "olivia", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert audit_count() == before + 1
+    assert AuditEvent.objects.first().action == "auth.login"
+    assert client.get("/")["Location"] == "/w/acme/"
+
+
+def test_login_failure_shows_error_and_writes_audit_row(world: World, client: Client) -> None:
+    before = audit_count()
+    response = client.post("/login/", {"username": "olivia", "password": "wrong"})
+    assert response.status_code == 200
+    assert b"Please enter a correct username and password" in response.content
+    assert audit_count() == before + 1
+    event = AuditEvent.objects.first()
+    assert (event.action, event.target_label) == ("auth.login_failed", "olivia")
+    assert "_auth_user_id" not in client.session
+
+
+def test_pages_need_sign_in(world: World, client: Client) -> None:
+    response = client.get("/w/acme/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_logout_is_post_only(world: World, login: Login) -> None:
+    client = login("olivia")
+    assert client.get("/logout/").status_code == 405
+    assert client.get("/w/acme/").status_code == 200
+    response = client.post("/logout/")
+    assert response.status_code == 302
+    assert client.get("/w/acme/").status_code == 302
+
+
+def test_home_without_workspace_is_friendly(world: World, client: Client) -> None:
+    make_user("newbie")
+    assert client.login(username="newbie", password=PASSWORD)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"not in a workspace yet" in response.content
+
+
+# --- dashboard ---------------------------------------------------------------------------
+@pytest.mark.parametrize("persona", EVERY_MEMBER)
+def test_dashboard_renders_for_every_member(world: World, login: Login, persona: str) -> None:
+    response = login(persona).get("/w/acme/")
+    assert response.status_code == 200
+    assert SECRET_API_KEY.encode() not in response.content
+
+
+def test_dashboard_is_404_for_foreign_workspace(world: World, login: Login) -> None:
+    assert login("gary").get("/w/acme/").status_code == 404
+    assert login("olivia").get("/w/globex/").status_code == 404
+    assert login("olivia").get("/w/nope/").status_code == 404
+
+
+def test_dashboard_counts_what_the_member_sees(world: World, login: Login) -> None:
+    owner = login("olivia").get("/w/acme/")
+    assert owner.context["function_count"] == 2
+    assert owner.context["source_count"] == 1
+    assert owner.context["instance_count"] == 1
+    ruth = login("ruth").get("/w/acme/")
+    assert ruth.context["function_count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("persona", "shown"), [("olivia", True), ("audrey", True), ("adam", False)]
+)
+def test_recent_activity_only_for_audit_viewers(
+    world: World, login: Login, persona: str, shown: bool
+) -> None:
+    response = login(persona).get("/w/acme/")
+    assert (b"Recent activity" in response.content) is shown
+    assert (b"instance.connected" in response.content) is shown
+
+
+def test_nav_links_follow_roles(world: World, login: Login) -> None:
+    owner = login("olivia").get("/w/acme/").content
+    assert b'href="/w/acme/members/"' in owner and b'href="/w/acme/audit/"' in owner
+    auditor = login("audrey").get("/w/acme/").content
+    assert b'href="/w/acme/members/"' not in auditor and b'href="/w/acme/audit/"' in auditor
+    reader = login("rita").get("/w/acme/").content
+    assert b'href="/w/acme/members/"' not in reader and b'href="/w/acme/audit/"' not in reader
+
+
+def test_workspace_switcher_lists_only_own_workspaces(world: World, login: Login) -> None:
+    single = login("olivia").get("/w/acme/").content
+    assert b"Globex" not in single
+    member_add(
+        workspace=world.globex,
+        username="olivia",
+        grants=[GrantSpec(role=Role.AUDITOR)],
+        actor=world.users["gary"],
+    )
+    several = login("olivia").get("/w/acme/").content
+    assert b'href="/w/globex/"' in several and b'href="/w/acme/"' in several
+
+
+# --- members -----------------------------------------------------------------------------
+def test_members_page_lists_members_for_owner(world: World, login: Login) -> None:
+    response = login("olivia").get("/w/acme/members/")
+    assert response.status_code == 200
+    for name in EVERY_MEMBER:
+        assert name.encode() in response.content
+    assert b"gary" not in response.content
+    assert b"Functions Read-only: Webhook" in response.content
+
+
+@pytest.mark.parametrize("persona", NON_OWNERS)
+def test_members_page_forbidden_for_non_owners(world: World, login: Login, persona: str) -> None:
+    assert login(persona).get("/w/acme/members/").status_code == 403
+
+
+def test_members_page_404_for_foreign_user(world: World, login: Login) -> None:
+    assert login("gary").get("/w/acme/members/").status_code == 404
+
+
+def _add_data(**overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "username": "newcomer",
+        "email": "newcomer@example.com",
+        "password": "a-long-enough-password",
+        "roles": [Role.FUNCTIONS_READONLY],
+        "functions_readonly_scope": "all",
+        "functions_admin_scope": "all",
+    }
+    return data | overrides
+
+
+def test_member_add_creates_user_and_one_audit_row(world: World, login: Login) -> None:
+    client = login("olivia")
+    before = audit_count()
+    response = client.post("/w/acme/members/add/", _add_data())
+    assert response.status_code == 302
+    membership = Membership.objects.get(workspace=world.acme, user__username="newcomer")
+    grant = membership.grants.get()
+    assert (grant.role, grant.all_functions) == (Role.FUNCTIONS_READONLY, True)
+    assert audit_count() == before + 1
+    assert AuditEvent.objects.first().action == "member.added"
+
+
+def test_member_add_with_function_subset(world: World, login: Login) -> None:
+    data = _add_data(
+        functions_readonly_scope="subset", functions_readonly_functions=[world.function.pk]
+    )
+    assert login("olivia").post("/w/acme/members/add/", data).status_code == 302
+    grant = RoleGrant.objects.get(membership__user__username="newcomer")
+    assert not grant.all_functions
+    assert list(grant.functions.values_list("pk", flat=True)) == [world.function.pk]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"roles": []}, b"at least one role"),
+        ({"password": ""}, b"set a password to create one"),
+        ({"username": "adam"}, b"already a member"),
+        ({"functions_readonly_scope": "subset"}, b"Choose at least one function"),
+        ({"functions_readonly_scope": "subset", "functions_readonly_functions": ["999999"]}, b""),
+    ],
+)
+def test_member_add_bad_input_changes_nothing(
+    world: World, login: Login, overrides: dict[str, object], message: bytes
+) -> None:
+    client = login("olivia")
+    before, members = audit_count(), Membership.objects.count()
+    response = client.post("/w/acme/members/add/", _add_data(**overrides))
+    assert response.status_code == 400
+    assert message in response.content
+    assert b"errorlist" in response.content
+    assert (audit_count(), Membership.objects.count()) == (before, members)
+    assert not get_user_model().objects.filter(username="newcomer").exists()
+
+
+def test_member_add_cannot_grant_foreign_function(world: World, login: Login) -> None:
+    data = _add_data(
+        functions_readonly_scope="subset", functions_readonly_functions=[world.foreign_function.pk]
+    )
+    response = login("olivia").post("/w/acme/members/add/", data)
+    assert response.status_code == 400
+    assert not Membership.objects.filter(user__username="newcomer").exists()
+
+
+@pytest.mark.parametrize("persona", NON_OWNERS)
+def test_member_routes_forbidden_for_non_owners(world: World, login: Login, persona: str) -> None:
+    client, before = login(persona), audit_count()
+    rita = member_id(world, "rita")
+    assert client.post("/w/acme/members/add/", _add_data()).status_code == 403
+    assert client.post(f"/w/acme/members/{rita}/roles/", {}).status_code == 403
+    assert client.post(f"/w/acme/members/{rita}/remove/").status_code == 403
+    assert audit_count() == before
+    assert Membership.objects.filter(pk=rita).exists()
+
+
+def test_member_routes_404_for_foreign_owner(world: World, login: Login) -> None:
+    client, before = login("gary"), audit_count()
+    rita = member_id(world, "rita")
+    assert client.post("/w/acme/members/add/", _add_data()).status_code == 404
+    assert client.post(f"/w/acme/members/{rita}/remove/").status_code == 404
+    # A member id from another workspace is not found through one's own workspace either.
+    assert client.post(f"/w/globex/members/{rita}/remove/").status_code == 404
+    assert audit_count() == before
+    assert Membership.objects.filter(pk=rita).exists()
+
+
+def test_member_routes_are_post_only(world: World, login: Login) -> None:
+    client = login("olivia")
+    rita = member_id(world, "rita")
+    assert client.get("/w/acme/members/add/").status_code == 405
+    assert client.get(f"/w/acme/members/{rita}/roles/").status_code == 405
+    assert client.get(f"/w/acme/members/{rita}/remove/").status_code == 405
+
+
+def test_member_roles_change_writes_one_audit_row(world: World, login: Login) -> None:
+    rita = member_id(world, "rita")
+    client = login("olivia")
+    before = audit_count()
+    data = {f"m{rita}-roles": [Role.AUDITOR, Role.FUNCTIONS_ADMIN]}
+    data |= {
+        f"m{rita}-functions_admin_scope": "subset",
+        f"m{rita}-functions_admin_functions": [world.other_function.pk],
+    }
+    response = client.post(f"/w/acme/members/{rita}/roles/", data)
+    assert response.status_code == 302
+    grants = {g.role: g for g in RoleGrant.objects.filter(membership_id=rita)}
+    assert set(grants) == {Role.AUDITOR, Role.FUNCTIONS_ADMIN}
+    assert [f.pk for f in grants[Role.FUNCTIONS_ADMIN].functions.all()] == [world.other_function.pk]
+    assert audit_count() == before + 1
+    assert AuditEvent.objects.first().action == "member.roles_changed"
+
+
+def test_member_roles_cannot_drop_last_owner(world: World, login: Login) -> None:
+    olivia = member_id(world, "olivia")
+    client = login("olivia")
+    before = audit_count()
+    data = {f"m{olivia}-roles": [Role.AUDITOR]}
+    response = client.post(f"/w/acme/members/{olivia}/roles/", data)
+    assert response.status_code == 400
+    assert b"at least one Workspace Owner" in response.content
+    assert list(RoleGrant.objects.filter(membership_id=olivia).values_list("role", flat=True)) == [
+        Role.OWNER
+    ]
+    assert audit_count() == before
+
+
+def test_member_remove_writes_one_audit_row(world: World, login: Login) -> None:
+    rita = member_id(world, "rita")
+    client = login("olivia")
+    before = audit_count()
+    response = client.post(f"/w/acme/members/{rita}/remove/")
+    assert response.status_code == 302
+    assert not Membership.objects.filter(pk=rita).exists()
+    assert audit_count() == before + 1
+    assert AuditEvent.objects.first().action == "member.removed"
+    assert login("rita").get("/w/acme/").status_code == 404
+
+
+def test_member_remove_last_owner_is_refused(world: World, login: Login) -> None:
+    olivia = member_id(world, "olivia")
+    client = login("olivia")
+    before = audit_count()
+    response = client.post(f"/w/acme/members/{olivia}/remove/", follow=True)
+    assert b"at least one Workspace Owner" in response.content
+    assert Membership.objects.filter(pk=olivia).exists()
+    assert audit_count() == before
+
+
+# --- tokens ------------------------------------------------------------------------------
+@pytest.mark.parametrize("persona", EVERY_MEMBER)
+def test_tokens_page_renders_for_every_member(world: World, login: Login, persona: str) -> None:
+    assert login(persona).get("/w/acme/tokens/").status_code == 200
+
+
+def test_tokens_page_404_for_foreign_user(world: World, login: Login) -> None:
+    assert login("gary").get("/w/acme/tokens/").status_code == 404
+    assert login("gary").post("/w/acme/tokens/new/", {"name": "x"}).status_code == 404
+    assert not ApiToken.objects.filter(workspace=world.acme).exists()
+
+
+def test_tokens_page_lists_only_own_tokens(world: World, login: Login) -> None:
+    api_token_create(user=world.users["adam"], workspace=world.acme, name="adams-token")
+    api_token_create(user=world.users["olivia"], workspace=world.acme, name="olivias-token")
+    content = login("olivia").get("/w/acme/tokens/").content
+    assert b"olivias-token" in content and b"adams-token" not in content
+
+
+def test_token_create_shows_plaintext_once(world: World, login: Login) -> None:
+    client, before = login("rita"), audit_count()
+    response = client.post("/w/acme/tokens/new/", {"name": "CI"})
+    assert response.status_code == 200
+    raw = response.context["new_token"]
+    assert raw.startswith("fnide_") and raw.encode() in response.content
+    token = ApiToken.objects.get(user=world.users["rita"])
+    assert token.name == "CI"
+    assert audit_count() == before + 1
+    assert AuditEvent.objects.first().action == "api_token.created"
+    later = client.get("/w/acme/tokens/")
+    assert raw.encode() not in later.content
+    assert b"CI" in later.content
+
+
+def test_token_create_blank_name_changes_nothing(world: World, login: Login) -> None:
+    client = login("rita")
+    before = audit_count()
+    response = client.post("/w/acme/tokens/new/", {"name": "  "})
+    assert response.status_code == 400
+    assert b"errorlist" in response.content
+    assert not ApiToken.objects.exists()
+    assert audit_count() == before
+
+
+def test_token_revoke_writes_one_audit_row(world: World, login: Login) -> None:
+    token, _raw = api_token_create(user=world.users["rita"], workspace=world.acme, name="t")
+    client = login("rita")
+    before = audit_count()
+    response = client.post(f"/w/acme/tokens/{token.pk}/revoke/")
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert audit_count() == before + 1
+    assert AuditEvent.objects.first().action == "api_token.revoked"
+
+
+def test_token_revoke_of_someone_elses_token_is_404(world: World, login: Login) -> None:
+    token, _raw = api_token_create(user=world.users["adam"], workspace=world.acme, name="t")
+    olivia, gary, adam = login("olivia"), login("gary"), login("adam")
+    before = audit_count()
+    assert olivia.post(f"/w/acme/tokens/{token.pk}/revoke/").status_code == 404
+    assert gary.post(f"/w/acme/tokens/{token.pk}/revoke/").status_code == 404
+    assert adam.get(f"/w/acme/tokens/{token.pk}/revoke/").status_code == 405
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert audit_count() == before
