@@ -17,8 +17,8 @@ from audit.selectors import (
     audit_event_list,
     audit_events_csv_rows,
 )
+from workspaces.pages import render_page, require, workspace_access
 from workspaces.permissions import WorkspaceAccess
-from workspaces.views import render_page, require, workspace_access
 
 PAGE_SIZE = 50
 

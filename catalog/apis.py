@@ -45,7 +45,8 @@ class FunctionOutputSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_latest_version(self, function: Function) -> int:
-        return selectors.function_latest_number(function=function)
+        annotated = getattr(function, "latest_version", None)
+        return annotated or selectors.function_latest_number(function=function)
 
 
 class FunctionListApi(WorkspaceApi):
@@ -57,7 +58,7 @@ class FunctionListApi(WorkspaceApi):
 
     @extend_schema(responses=FunctionOutputSerializer(many=True))
     def get(self, request: Request, workspace_slug: str) -> Response:
-        functions = selectors.function_list(access=self.access)
+        functions = selectors.function_list_with_latest(access=self.access)
         return self.paginated(functions, FunctionOutputSerializer)
 
     @extend_schema(request=FunctionCreateInput, responses={201: FunctionOutputSerializer})
@@ -116,9 +117,8 @@ class VersionOutputSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_states(self, version: FunctionVersion) -> list[str]:
-        latest, deployed = self.context["latest"], self.context["deployed"]
-        return (["LATEST"] if version.number == latest else []) + (
-            ["DEPLOYED"] if version.number in deployed else []
+        return selectors.version_states(
+            number=version.number, latest=self.context["latest"], deployed=self.context["deployed"]
         )
 
 

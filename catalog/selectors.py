@@ -22,6 +22,16 @@ def function_list(*, access: WorkspaceAccess) -> QuerySet[Function]:
     return Function.objects.filter(workspace=access.workspace).filter(access.visible_functions_q())
 
 
+def function_list_with_latest(*, access: WorkspaceAccess) -> QuerySet[Function]:
+    """Visible functions annotated with ``latest_version``, by name (Meta.ordering does not
+    apply to aggregate queries)."""
+    return (
+        function_list(access=access)
+        .annotate(latest_version=Max("versions__number"))
+        .order_by("name")
+    )
+
+
 def function_get(*, access: WorkspaceAccess, function_id: int) -> Function:
     function = function_list(access=access).filter(id=function_id).first()
     if function is None:
@@ -53,13 +63,26 @@ def function_deployed_numbers(*, function: Function) -> set[int]:
     )
 
 
+def version_states(*, number: int, latest: int, deployed: set[int]) -> list[str]:
+    """LATEST is the newest version; DEPLOYED, any version an instance runs."""
+    return (["LATEST"] if number == latest else []) + (["DEPLOYED"] if number in deployed else [])
+
+
 def function_version_states(*, function: Function, version: FunctionVersion) -> list[str]:
-    states = []
-    if version.number == function_latest_number(function=function):
-        states.append("LATEST")
-    if version.number in function_deployed_numbers(function=function):
-        states.append("DEPLOYED")
-    return states
+    return version_states(
+        number=version.number,
+        latest=function_latest_number(function=function),
+        deployed=function_deployed_numbers(function=function),
+    )
+
+
+def function_versions_with_states(*, function: Function) -> list[tuple[FunctionVersion, list[str]]]:
+    latest = function_latest_number(function=function)
+    deployed = function_deployed_numbers(function=function)
+    versions = function_version_list(function=function).select_related("created_by")
+    return [
+        (v, version_states(number=v.number, latest=latest, deployed=deployed)) for v in versions
+    ]
 
 
 def deployment_list(*, function: Function) -> QuerySet[Deployment]:

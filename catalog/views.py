@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Max
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -14,8 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from catalog import selectors, services
 from catalog.forms import FunctionCreateForm, SourceCreateForm
 from catalog.models import FunctionKind
+from workspaces.pages import add_service_errors, render_page, require, workspace_access
 from workspaces.permissions import WorkspaceAccess
-from workspaces.views import add_service_errors, render_page, require, workspace_access
 
 TABS = ("functions", "sources")
 
@@ -32,15 +31,9 @@ def _catalog_page(
     source_form: SourceCreateForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    # Meta.ordering does not apply to aggregate queries, hence the explicit order_by.
-    functions = (
-        selectors.function_list(access=access)
-        .annotate(latest_version=Max("versions__number"))
-        .order_by("name")
-    )
     context = {
         "tab": tab,
-        "functions": functions,
+        "functions": selectors.function_list_with_latest(access=access),
         "sources": selectors.source_list(access=access),
         "source_form": source_form or SourceCreateForm(),
     }

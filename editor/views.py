@@ -15,18 +15,12 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog import selectors, services
 from catalog.forms import FunctionSaveForm
 from catalog.models import Function
+from workspaces.pages import add_service_errors, render_page, require, workspace_access
 from workspaces.permissions import WorkspaceAccess
-from workspaces.views import add_service_errors, render_page, require, workspace_access
-
-
-def _states(number: int, latest: int, deployed: set[int]) -> list[str]:
-    return (["LATEST"] if number == latest else []) + (["DEPLOYED"] if number in deployed else [])
 
 
 def _editor_context(access: WorkspaceAccess, function: Function) -> dict[str, Any]:
-    latest = selectors.function_latest_number(function=function)
-    deployed = selectors.function_deployed_numbers(function=function)
-    versions = selectors.function_version_list(function=function).select_related("created_by")
+    versions = selectors.function_versions_with_states(function=function)
     # Masked values only: encrypted settings are write-only and never rendered.
     instances = [
         (instance, selectors.instance_settings_masked(instance=instance))
@@ -34,8 +28,8 @@ def _editor_context(access: WorkspaceAccess, function: Function) -> dict[str, An
     ]
     return {
         "function": function,
-        "latest_number": latest,
-        "versions": [(v, _states(v.number, latest, deployed)) for v in versions],
+        "latest_number": versions[0][0].number,
+        "versions": versions,
         "instances": instances,
         "can_edit": access.can_edit_function(function.pk),
     }

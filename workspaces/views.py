@@ -1,13 +1,10 @@
-"""Server-rendered workspace pages, plus the small helpers every page view shares."""
+"""Server-rendered workspace pages: home, dashboard, members and personal access tokens."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -17,46 +14,10 @@ from catalog.selectors import function_list, instance_list, source_list
 from workspaces import selectors, services
 from workspaces.forms import MemberAddForm, RolesForm, TokenCreateForm, roles_initial
 from workspaces.models import Membership
+from workspaces.pages import add_service_errors, render_page, require, workspace_access
 from workspaces.permissions import WorkspaceAccess
 
 RECENT_ACTIVITY = 10
-
-
-# --- helpers shared by the page views of every app ---------------------------------------
-def workspace_access(request: HttpRequest, slug: str) -> WorkspaceAccess:
-    """The signed-in member's access; anyone else gets a 404 (never a hint it exists)."""
-    return selectors.workspace_access_for_slug(user=request.user, slug=slug)
-
-
-def require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied("Your role does not allow this.")
-
-
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form, on the field it names when it can."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for field, messages_ in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages_)
-
-
-def render_page(
-    request: HttpRequest,
-    template: str,
-    access: WorkspaceAccess,
-    context: dict[str, Any] | None = None,
-    *,
-    status: int = 200,
-) -> HttpResponse:
-    """Render a workspace page with what the layout needs (nav links, workspace switcher)."""
-    base = {
-        "access": access,
-        "workspace": access.workspace,
-        "user_workspaces": selectors.workspace_list_for_user(user=request.user),
-    }
-    return render(request, template, base | (context or {}), status=status)
 
 
 # --- home and dashboard ----------------------------------------------------------------
