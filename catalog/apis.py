@@ -24,6 +24,13 @@ class CodeField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class TimeoutField(serializers.IntegerField):
+    """A function's per-invocation time limit in ms; null means the platform default."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, allow_null=True, **kwargs)
+
+
 class SettingSchemaSerializer(serializers.Serializer):
     label = serializers.CharField()
     name = serializers.CharField(required=False)
@@ -40,7 +47,7 @@ class FunctionOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Function
         fields = [
-            "id", "name", "description", "kind", "code", "settings_schema",
+            "id", "name", "description", "kind", "code", "settings_schema", "timeout_ms",
             "latest_version", "created_at", "updated_at",
         ]  # fmt: skip
 
@@ -55,6 +62,7 @@ class FunctionListApi(WorkspaceApi):
         description = serializers.CharField(required=False, allow_blank=True, default="")
         code = CodeField(required=False)
         settings_schema = serializers.ListField(child=serializers.DictField(), required=False)
+        timeout_ms = TimeoutField()
 
     @extend_schema(responses=FunctionOutputSerializer(many=True))
     def get(self, request: Request, workspace_slug: str) -> Response:
@@ -83,6 +91,7 @@ class FunctionDetailApi(WorkspaceApi):
         description = serializers.CharField(required=False, allow_blank=True)
         code = CodeField(required=False)
         settings_schema = serializers.ListField(child=serializers.DictField(), required=False)
+        timeout_ms = TimeoutField()
 
     @extend_schema(responses=FunctionOutputSerializer)
     def get(self, request: Request, workspace_slug: str, function_id: int) -> Response:

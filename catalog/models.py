@@ -45,6 +45,8 @@ class Function(models.Model):
     )
     code = models.TextField()
     settings_schema = models.JSONField(default=list)
+    # Per-invocation time limit; None means the platform default (FUNCTIONS_TIMEOUT_MS).
+    timeout_ms = models.PositiveIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -20,9 +20,13 @@ from catalog.settings_schema import (
     setting_values_masked,
     settings_schema_clean,
 )
+from runtime.pool import MAX_TIMEOUT_MS
 from workspaces.models import Role, RoleGrant, Workspace
 
 MAX_CODE_BYTES = 512 * 1024
+MIN_TIMEOUT_MS = 100
+# Marks an optional argument the caller left out, where None is a meaningful value.
+UNCHANGED: Any = object()
 TEMPLATES_DIR = Path(__file__).parent / "function_templates"
 
 
@@ -44,6 +48,18 @@ def _clean_code(code: Any) -> str:
     if len(code.encode()) > MAX_CODE_BYTES:
         raise ValidationError({"code": f"Code is larger than {MAX_CODE_BYTES // 1024} KB."})
     return code
+
+
+def _clean_timeout(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError({"timeout_ms": "Give a whole number of milliseconds, or null."})
+    if not MIN_TIMEOUT_MS <= value <= MAX_TIMEOUT_MS:
+        raise ValidationError(
+            {"timeout_ms": f"Must be between {MIN_TIMEOUT_MS} and {MAX_TIMEOUT_MS} ms."}
+        )
+    return value
 
 
 def _schema_summary(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[str, Any]:
@@ -85,6 +101,7 @@ def function_create(
     description: str = "",
     code: str | None = None,
     settings_schema: Any = None,
+    timeout_ms: int | None = None,
 ) -> Function:
     """Create a function and its version 1 (LATEST). A creator whose Functions Admin role
     covers a subset gets the new function added to it, so they can go on editing it."""
@@ -96,6 +113,7 @@ def function_create(
         description=str(description or "")[:2000],
         code=_clean_code(function_default_code() if code is None else code),
         settings_schema=settings_schema_clean([] if settings_schema is None else settings_schema),
+        timeout_ms=_clean_timeout(timeout_ms),
         created_by=actor,
         updated_by=actor,
     )
@@ -131,6 +149,7 @@ def function_update(
     description: str | None = None,
     code: str | None = None,
     settings_schema: Any = None,
+    timeout_ms: int | object | None = UNCHANGED,
 ) -> Function:
     """Edit a function. Changing code or settings saves a new LATEST version; deployed
     instances keep running the version they have until a deploy."""
@@ -142,6 +161,11 @@ def function_update(
             _unique_name_check(workspace=function.workspace, name=name, exclude_id=function.pk)
             changes["name"] = {"from": function.name, "to": name}
             function.name = name
+    if timeout_ms is not UNCHANGED:
+        timeout = _clean_timeout(timeout_ms)
+        if timeout != function.timeout_ms:
+            changes["timeout_ms"] = {"from": function.timeout_ms, "to": timeout}
+            function.timeout_ms = timeout
     if description is not None and description != function.description:
         changes["description"] = "changed"
         function.description = str(description)[:2000]

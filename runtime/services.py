@@ -17,7 +17,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from runtime.fetch import secrets_from_settings
 from runtime.pool import MAX_TIMEOUT_MS, WorkerPool, get_pool, shutdown_pool
@@ -215,6 +215,40 @@ async def _invoke(
         result=raw.get("r"),
         logs=raw.get("l") or streamed_logs,
         requests=requests,
+    )
+
+
+class VersionLike(Protocol):
+    """What the runtime reads of a catalog FunctionVersion (no ORM access in async code)."""
+
+    pk: Any
+    function_id: Any
+    code: str
+    settings_schema: list[dict[str, Any]]
+
+
+async def function_version_invoke(
+    *,
+    version: VersionLike,
+    settings: dict[str, Any],
+    payload: dict[str, Any] | list[dict[str, Any]],
+    timeout_ms: int | None = None,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+    pool: WorkerPool | None = None,
+) -> InvocationResult:
+    """Run a saved function version: its code, its required settings, its identity (so
+    that a new version loads fresh code while globals stay per function). Pass the
+    function's ``timeout_ms``; only the version's own fields are read."""
+    return await function_invoke(
+        code=version.code,
+        settings=settings,
+        payload=payload,
+        function_id=f"fn_{version.function_id}",
+        version_id=f"v_{version.pk}",
+        required_settings=[s["name"] for s in version.settings_schema if s.get("required")],
+        timeout_ms=timeout_ms,
+        on_event=on_event,
+        pool=pool,
     )
 
 

@@ -211,3 +211,19 @@ def test_setting_names_are_generated_from_labels(label: str, name: str) -> None:
 def test_bad_settings_schemas_are_refused(schema: object, problem: str) -> None:
     with pytest.raises(ValidationError, match=problem):
         settings_schema_clean(schema)
+
+
+def test_time_limit_is_validated_and_audited(world: World) -> None:
+    olivia = world.users["olivia"]
+    for bad in (5, 10**6, "5000", True):
+        with pytest.raises(ValidationError, match=r"milliseconds|between"):
+            services.function_update(function=world.function, timeout_ms=bad, actor=olivia)
+    services.function_update(function=world.function, timeout_ms=2000, actor=olivia)
+    assert Function.objects.get(pk=world.function.pk).timeout_ms == 2000
+    event = AuditEvent.objects.filter(action="function.edited").latest("id")
+    assert event.changes["timeout_ms"] == {"from": None, "to": 2000}
+    # Leaving it out keeps it; null goes back to the platform default.
+    services.function_update(function=world.function, description="d", actor=olivia)
+    assert Function.objects.get(pk=world.function.pk).timeout_ms == 2000
+    services.function_update(function=world.function, timeout_ms=None, actor=olivia)
+    assert Function.objects.get(pk=world.function.pk).timeout_ms is None
