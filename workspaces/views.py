@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.selectors import audit_event_list
@@ -91,6 +92,7 @@ def members(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     return _members_page(request, access)
 
 
+@sensitive_post_parameters("password")
 @login_required
 @require_POST
 def member_add(request: HttpRequest, workspace_slug: str) -> HttpResponse:
