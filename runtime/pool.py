@@ -55,6 +55,8 @@ DATA_LIMIT_MIN_MB = 1024
 DATA_LIMIT_FACTOR = 4
 
 EventCallback = Callable[[dict[str, Any]], None]
+# A str as JSON text (ASCII, like json.dumps), by the json module's C escaper.
+_json_string: Callable[[str], str] = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 
 
 def node_binary() -> str:
@@ -153,31 +155,21 @@ class _Process:
 
     def send_call(self, call: _Call) -> None:
         self.pending[call.id] = call
-        with_code = call.key not in self.loaded
-        header = {
-            "t": "i",
-            "i": call.id,
-            "k": call.key,
-            "h": call.handler,
-            "to": call.timeout_ms,
-            "s": 1 if call.on_event is not None else 0,
-        }
-        if with_code:
-            header["c"] = call.code
+        # The header, {"t":"i","i":..,"k":..,"h":..,"to":..,"s":..[,"c":..]}, built
+        # without a dict and json.dumps per call (strings through the C escaper).
+        parts = [
+            b'{"t":"i","i":%d,"k":' % call.id,
+            _json_string(call.key).encode(),
+            b',"h":',
+            _json_string(call.handler).encode(),
+            b',"to":%d,"s":%d' % (call.timeout_ms, 0 if call.on_event is None else 1),
+        ]
+        if call.key not in self.loaded:
+            parts += (b',"c":', _json_string(call.code).encode())
             # Later calls in the same batch find the context loaded by this one.
             self.loaded.add(call.key)
-        self.write(
-            b"".join(
-                (
-                    json.dumps(header, separators=(",", ":")).encode(),
-                    b"\t",
-                    call.settings_json,
-                    b"\t",
-                    call.payload_json,
-                    b"\n",
-                )
-            )
-        )
+        parts += (b"}\t", call.settings_json, b"\t", call.payload_json, b"\n")
+        self.write(b"".join(parts))
         if self.watchdog is None:
             self.watchdog = self.loop.call_later(WATCHDOG_INTERVAL_S, self._check_deadlines)
 

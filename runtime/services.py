@@ -122,9 +122,13 @@ def _rejected(outcome: str, type_: str, message: str) -> InvocationResult:
     return InvocationResult(outcome=outcome, error=InvocationError(type_, message))
 
 
+# allow_nan=False: NaN/Infinity are not JSON and would not parse in the worker. One
+# encoder for every call (json.dumps with options builds a new one each time).
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def _encode(value: Any) -> bytes:
-    # allow_nan=False: NaN/Infinity are not JSON and would not parse in the worker.
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return _encoder.encode(value).encode()
 
 
 async def function_invoke(

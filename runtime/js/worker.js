@@ -9,7 +9,7 @@
 //   * the bridge never throws into a context and never returns objects;
 //   * the host never reads properties of context objects: it exchanges JSON text
 //     that the context produced with its own (captured) JSON functions;
-//   * every entry into a context goes through `runInContext` with a timeout, and
+//   * every entry into a context happens under a vm timeout (see `guarded`), and
 //     contexts use `microtaskMode: 'afterEvaluate'`, so code that loops after an
 //     `await` is stopped by the same vm timeout as a synchronous loop.
 // The process runs with --permission, --disallow-code-generation-from-strings,
@@ -76,6 +76,55 @@ const REGISTER = new vm.Script('__fio_register([' + HANDLERS.map((h) =>
   `(() => { try { return typeof ${h} === 'function' ? ${h} : undefined } ` +
   'catch (e) { return undefined } })()').join(',') + '])', { filename: 'runtime:register' });
 
+// ---------------------------------------------------------------- guarded entry
+// A vm `timeout` starts and joins a watchdog thread per timed call: ~100 µs, far
+// more than a trivial invocation. So contexts are not entered with a timeout each:
+// one timed script runs `thunk` in the host realm, and the thunk enters contexts
+// with plain (untimed) `runInContext` calls. When the watchdog fires, V8 terminates
+// execution wherever it is: termination cannot be caught or run `finally` blocks,
+// so it unwinds through the inner entries (their microtask checkpoints included)
+// up to this outer call, which cancels it and throws ERR_SCRIPT_EXECUTION_TIMEOUT.
+// The caller finds out which context was running from its own bookkeeping.
+// The script is strict (no frame exposes `this` to a callsite), and displayErrors
+// is off so the host never decorates (reads properties of) a thrown value.
+// A value the thunk throws (it may come from a context: a Proxy whose traps loop)
+// is caught inside the timed entry and kept aside, never inspected: so whatever
+// `guarded` itself throws is the host's own error, and safe to read.
+let guardedThunk = null;
+let guardedThrew = false;
+let guardedThrown;
+let timedEntries = 0; // counters reported by `ping` (tests, benchmark)
+let contextEntries = 0;
+Object.defineProperty(globalThis, '__fio_guarded', {
+  value: () => {
+    try {
+      guardedThunk();
+    } catch (err) {
+      guardedThrew = true;
+      guardedThrown = err;
+    }
+  },
+});
+// Inner entries, untimed; displayErrors off: Node would read the `stack` of a thrown
+// value to decorate it, running a thrown Proxy's traps in the host.
+const QUIET = { displayErrors: false };
+const GUARD = new vm.Script("'use strict'; __fio_guarded()", { filename: 'runtime:guard' });
+// Run `thunk` under one vm timeout. Returns true when the thunk threw (the value is
+// in `guardedThrown`); throws ERR_SCRIPT_EXECUTION_TIMEOUT when the time ran out.
+function guarded(thunk, timeout) {
+  guardedThunk = thunk;
+  guardedThrew = false;
+  guardedThrown = undefined;
+  timedEntries++;
+  try {
+    GUARD.runInThisContext({ timeout, displayErrors: false });
+  } finally {
+    guardedThunk = null;
+    als.enterWith(undefined); // an `als.run` cut short by termination did not restore
+  }
+  return guardedThrew;
+}
+
 const libScripts = new Map();
 function libScript(file) {
   let s = libScripts.get(file);
@@ -115,7 +164,7 @@ class Ctx {
     this.key = key;
     this.global = null;
     this.queue = []; // JSON texts of messages waiting for the next dispatch
-    this.pending = ''; // what the next `take` returns
+    this.deadline = 0; // earliest deadline in flight, when it was last scheduled
     this.inflight = new Set();
     this.scheduled = false;
     this.dead = false;
@@ -173,22 +222,31 @@ function loadContext(ctx, code, inv) {
   const install = PRELUDE.runInContext(g);
   install(makeBridge(ctx), MAX_CACHE_ENTRIES);
   const remaining = Math.max(1, inv.deadline - Date.now());
+  let threw;
   try {
-    als.run(inv, () => {
+    // One timed entry for the libraries, the code and the handler lookup.
+    threw = guarded(() => als.run(inv, () => {
       for (const file of needs(code)) {
         const s = libScript(file);
-        if (s !== null) s.runInContext(g, { timeout: remaining });
+        if (s !== null) s.runInContext(g, QUIET);
       }
-      script.runInContext(g, { timeout: remaining });
-      REGISTER.runInContext(g, { timeout: remaining });
-    });
+      script.runInContext(g, QUIET);
+      REGISTER.runInContext(g, QUIET);
+    }), remaining);
   } catch (e) {
-    if (e && e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+    // Only the host's own errors come out of `guarded`.
+    if (e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
       return ['timeout', 'Timeout', `loading the function exceeded ${inv.timeout} ms`];
     }
+    return ['bad_request', 'Error', 'error while loading the function'];
+  }
+  if (threw) {
     // A value thrown by user code at load time: describe it without touching it
     // beyond String conversion of primitives.
-    return ['bad_request', 'Error', 'error while loading the function: ' + describeThrown(e)];
+    const thrown = guardedThrown;
+    guardedThrown = undefined;
+    return ['bad_request', 'Error', 'error while loading the function: ' +
+      describeThrown(thrown)];
   }
   return null;
 }
@@ -292,32 +350,92 @@ function schedule(ctx) {
 
 let dirty = [];
 let dispatchScheduled = false;
+// Contexts whose earliest deadlines are this close share one timed entry: a sync
+// loop in one of them is stopped at most this late (2% of its time left, within
+// 2..100 ms; well under the Python side's KILL_GRACE_S), never early.
+const SHARE_MIN_MS = 2;
+const SHARE_MAX_MS = 100;
+const SHARE_FRACTION = 0.02;
+const IDLE_BUDGET_MS = 1000; // a context with nothing in flight (timer clean-ups)
+
 function runDirty() {
   dispatchScheduled = false;
   const list = dirty;
   dirty = [];
+  const now = Date.now();
+  const ready = [];
   for (const ctx of list) {
     ctx.scheduled = false;
-    if (!ctx.dead && ctx.queue.length > 0) dispatch(ctx);
+    if (ctx.dead || ctx.queue.length === 0) continue;
+    let deadline = Infinity;
+    for (const inv of ctx.inflight) if (inv.deadline < deadline) deadline = inv.deadline;
+    ctx.deadline = deadline === Infinity ? now + IDLE_BUDGET_MS : deadline;
+    ready.push(ctx);
+  }
+  if (ready.length > 1) ready.sort((a, b) => a.deadline - b.deadline);
+  let start = 0;
+  while (start < ready.length) {
+    const first = ready[start].deadline;
+    const left = first - Date.now();
+    const limit = first + Math.min(SHARE_MAX_MS, Math.max(SHARE_MIN_MS, left * SHARE_FRACTION));
+    let end = start + 1;
+    while (end < ready.length && ready[end].deadline <= limit) end++;
+    dispatchGroup(start === 0 && end === ready.length ? ready : ready.slice(start, end));
+    start = end;
   }
 }
 
-// Enter the context once for everything queued for it: the cost of a timed
-// `runInContext` (a watchdog thread) is paid per batch, not per message.
-function dispatch(ctx) {
-  let deadline = Infinity;
-  for (const inv of ctx.inflight) if (inv.deadline < deadline) deadline = inv.deadline;
-  const timeout = deadline === Infinity ? 1000 : Math.max(1, deadline - Date.now());
-  ctx.pending = ctx.queue.length === 1 ? '[' + ctx.queue[0] + ']' : '[' + ctx.queue.join(',') + ']';
-  ctx.queue = [];
+// Enter each context of `group` once, for everything queued for it, all under ONE
+// timed entry whose limit is the latest deadline of the group.
+let group = null;
+let groupIndex = 0; // the context being entered (or the next one)
+let running = null; // set only while a context is entered
+function runGroup() {
+  const list = group;
+  for (let i = 0; i < list.length; i++) {
+    groupIndex = i;
+    const ctx = list[i];
+    if (ctx.dead || ctx.queue.length === 0) continue;
+    running = ctx;
+    contextEntries++;
+    try {
+      DISPATCH.runInContext(ctx.global, QUIET);
+      running = null;
+    } catch (_) {
+      // Not a timeout (termination is not catchable): the prelude's dispatch
+      // itself failed, e.g. the stack was exhausted around it.
+      running = null;
+      als.enterWith(undefined);
+      failContext(ctx, 'bad_request', 'Error', 'the function broke its runtime');
+    }
+  }
+  groupIndex = list.length;
+}
+
+function dispatchGroup(list) {
+  const timeout = Math.max(1, list[list.length - 1].deadline - Date.now());
+  group = list;
+  groupIndex = 0;
+  running = null;
+  let timedOut = false;
+  let failed;
   try {
-    DISPATCH.runInContext(ctx.global, { timeout });
+    failed = guarded(runGroup, timeout); // true only if the host's runGroup broke
   } catch (e) {
-    const timedOut = e && e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
-    failContext(ctx, timedOut ? 'timeout' : 'bad_request', timedOut ? 'Timeout' : 'Error',
-      timedOut ? `the function exceeded its time limit` : 'the function broke its runtime');
-  } finally {
-    als.enterWith(undefined);
+    failed = true;
+    timedOut = e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT'; // a host error
+  }
+  group = null;
+  if (!failed) return;
+  const culprit = running;
+  running = null;
+  if (culprit !== null) {
+    failContext(culprit, timedOut ? 'timeout' : 'bad_request', timedOut ? 'Timeout' : 'Error',
+      timedOut ? 'the function exceeded its time limit' : 'the function broke its runtime');
+  }
+  // The contexts not entered yet keep their queues: dispatch them again.
+  for (let i = culprit !== null ? groupIndex + 1 : groupIndex; i < list.length; i++) {
+    schedule(list[i]);
   }
 }
 
@@ -409,9 +527,10 @@ const num = (v) => typeof v === 'number' && Number.isFinite(v);
 function handle(ctx, op, a, b, c, d, e) {
   switch (op) {
     case 'take': {
-      const p = ctx.pending;
-      ctx.pending = '';
-      return p;
+      const q = ctx.queue;
+      if (q.length === 0) return '';
+      ctx.queue = [];
+      return q.length === 1 ? '[' + q[0] + ']' : '[' + q.join(',') + ']';
     }
     case 'enter': {
       // Attribute what follows (and its promise continuations) to invocation `a`.
@@ -587,7 +706,8 @@ function onLine(line) {
     case 'ping':
       collectGarbage();
       send('{"t":"pong","contexts":' + contexts.size + ',"heap":' +
-        process.memoryUsage().heapUsed + '}\n');
+        process.memoryUsage().heapUsed + ',"timed":' + timedEntries + ',"entered":' +
+        contextEntries + '}\n');
       break;
     case 'drop': { // forget every context (used by the benchmark to measure cold loads)
       for (const ctx of [...contexts.values()]) if (ctx.inflight.size === 0) dropContext(ctx);

@@ -1,7 +1,9 @@
 """python manage.py bench_runtime (make bench): throughput and latency of the runtime.
 
 Measures, for a trivial onTrack and a ~2 KB event: warm invocations per second
-sequentially and with concurrency, p50/p99 latency from Python, the cold load of
+sequentially and with concurrency (one function, 64 functions, and mixed traffic:
+128 logging functions, skewed, with different time limits), p50/p99 latency from
+Python, the guard's timed vm entries per context entered, the cold load of
 a new function version in a warm worker, and memory per loaded function. Not a
 test: it prints figures, with a description of the machine.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -23,6 +26,13 @@ from runtime.pool import PoolConfig, WorkerPool, node_binary
 from runtime.services import function_invoke
 
 CODE = "async function onTrack(event, settings) { return event.messageId }"
+# For the mixed-traffic scenario: a function that logs, like most real ones do.
+LOGGING_CODE = """async function onTrack(event, settings) {
+  console.log('sending', event.event, event.messageId);
+  return { id: event.messageId, n: Object.keys(event.properties).length };
+}"""
+MIXED_FUNCTIONS = 128
+MIXED_TIMEOUTS_MS = (1000, 5000, 10_000)
 
 
 def make_event() -> dict[str, Any]:
@@ -86,10 +96,12 @@ class Command(BaseCommand):
         self.line("workers", f"{len(pool.workers)} (memory limit {config.memory_mb} MB each)")
         self.line("event size", f"{len(str(event))} bytes; handler: trivial onTrack")
 
-        async def call(fid: str = "bench", version: str = "v1") -> float:
+        async def call(fid: str = "bench", version: str = "v1", code: str = CODE,
+                       timeout_ms: int | None = None) -> float:  # fmt: skip
             t = time.perf_counter()
-            r = await function_invoke(code=CODE, settings={"apiKey": "k"}, payload=event,
-                                      function_id=fid, version_id=version, pool=pool)  # fmt: skip
+            r = await function_invoke(code=code, settings={"apiKey": "k"}, payload=event,
+                                      function_id=fid, version_id=version, pool=pool,
+                                      timeout_ms=timeout_ms)  # fmt: skip
             assert r.outcome == "success", r.error
             return time.perf_counter() - t
 
@@ -123,6 +135,7 @@ class Command(BaseCommand):
 
                 for fid in ids:
                     await call(fid)
+                before = await self.guard_stats(pool)
                 t = time.perf_counter()
                 await asyncio.gather(*(client(k) for k in range(conc)))
                 elapsed = time.perf_counter() - t
@@ -130,6 +143,9 @@ class Command(BaseCommand):
                 self.line("invocations/s", f"{n / elapsed:,.0f}")
                 self.line("latency p50 / p99", f"{percentile(lat, 0.5) * 1000:.3f} ms / "
                           f"{percentile(lat, 0.99) * 1000:.3f} ms")  # fmt: skip
+                await self.guard_line(pool, before)
+
+            await self.mixed(options, call, pool)
 
             n = options["cold"]
             warm = [await call("cold") for _ in range(50)]
@@ -144,6 +160,56 @@ class Command(BaseCommand):
             await self.memory(pool, call)
         finally:
             await pool.shutdown()
+
+    async def guard_stats(self, pool: WorkerPool) -> tuple[int, int]:
+        """(timed vm entries, contexts entered) summed over the workers."""
+        timed = entered = 0
+        for index in range(len(pool.workers)):
+            fid = next(f"probe-{i}" for i in range(10_000)
+                       if pool.worker_for(f"probe-{i}").index == index)  # fmt: skip
+            pong = await pool.request(fid, {"t": "ping"}, "pong")
+            timed += pong.get("timed", 0)
+            entered += pong.get("entered", 0)
+        return timed, entered
+
+    async def guard_line(self, pool: WorkerPool, before: tuple[int, int]) -> None:
+        timed, entered = await self.guard_stats(pool)
+        timed, entered = timed - before[0], entered - before[1]
+        self.line("contexts entered per timed vm entry", f"{entered / max(1, timed):.1f}")
+
+    async def mixed(self, options: dict[str, Any], call: Any, pool: WorkerPool) -> None:
+        """Traffic closer to production: many functions, skewed (Zipf-like: function
+        k gets 1/k of the traffic), handlers that log, time limits that differ."""
+        n, conc = options["concurrent"], options["concurrency"]
+        rng = random.Random(42)
+        weights = [1 / k for k in range(1, MIXED_FUNCTIONS + 1)]
+        picks = rng.choices(range(MIXED_FUNCTIONS), weights, k=n)
+
+        def spec(i: int) -> tuple[str, int]:
+            return f"mixed-{i}", MIXED_TIMEOUTS_MS[i % len(MIXED_TIMEOUTS_MS)]
+
+        for i in range(MIXED_FUNCTIONS):
+            fid, timeout = spec(i)
+            await call(fid, code=LOGGING_CODE, timeout_ms=timeout)
+        lat: list[float] = []
+
+        async def client(k: int) -> None:
+            for j in range(k, n, conc):
+                fid, timeout = spec(picks[j])
+                lat.append(await call(fid, code=LOGGING_CODE, timeout_ms=timeout))
+
+        before = await self.guard_stats(pool)
+        t = time.perf_counter()
+        await asyncio.gather(*(client(k) for k in range(conc)))
+        elapsed = time.perf_counter() - t
+        self.stdout.write(
+            f"Warm, {conc} in flight, {MIXED_FUNCTIONS} functions, skewed traffic, "
+            f"logging handlers, {len(MIXED_TIMEOUTS_MS)} time limits:"
+        )
+        self.line("invocations/s", f"{n / elapsed:,.0f}")
+        self.line("latency p50 / p99", f"{percentile(lat, 0.5) * 1000:.3f} ms / "
+                  f"{percentile(lat, 0.99) * 1000:.3f} ms")  # fmt: skip
+        await self.guard_line(pool, before)
 
     async def memory(self, pool: WorkerPool, call: Any) -> None:
         fid = "memory"
