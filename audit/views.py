@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
+from audit.forms import AuditFilterForm
 from audit.selectors import (
-    AuditFilters,
     audit_action_names,
     audit_event_list,
     audit_events_csv_rows,
@@ -21,29 +20,6 @@ from workspaces.pages import render_page, require, workspace_access
 from workspaces.permissions import WorkspaceAccess
 
 PAGE_SIZE = 50
-
-
-class AuditFilterForm(forms.Form):
-    actor = forms.CharField(required=False, max_length=150)
-    action = forms.ChoiceField(required=False)
-    target = forms.CharField(required=False, max_length=200)
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "Any action")] + [(a, a) for a in actions]
-
-    def filters(self) -> AuditFilters:
-        """Filters from the fields that are valid; an invalid one is shown and ignored."""
-        data = getattr(self, "cleaned_data", {})
-        return AuditFilters(
-            actor=data.get("actor") or "",
-            action=data.get("action") or "",
-            target=data.get("target") or "",
-            since=data.get("since"),
-            until=data.get("until"),
-        )
 
 
 def _filtered(request: HttpRequest, access: WorkspaceAccess) -> tuple[AuditFilterForm, Any]:

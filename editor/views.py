@@ -13,8 +13,8 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog import selectors, services
-from catalog.forms import FunctionSaveForm
 from catalog.models import Function
+from editor.forms import FunctionSaveForm
 from workspaces.pages import add_service_errors, render_page, require, workspace_access
 from workspaces.permissions import WorkspaceAccess
 
