@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from catalog import selectors, services
 from catalog.models import DestinationInstance, Function, FunctionVersion, Source
 from workspaces.api_base import WorkspaceApi
+from workspaces.permissions import DELETE_FUNCTION_REFUSED, DELETE_SOURCE_REFUSED
 
 
 class CodeField(serializers.CharField):
@@ -109,7 +110,11 @@ class FunctionDetailApi(WorkspaceApi):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, workspace_slug: str, function_id: int) -> Response:
         function = selectors.function_get(access=self.access, function_id=function_id)
-        self.require(self.access.can_edit_function(function.pk))
+        has_instances = selectors.function_has_instances(function=function)
+        self.require(
+            self.access.can_delete_function(function.pk, has_instances=has_instances),
+            DELETE_FUNCTION_REFUSED,
+        )
         services.function_delete(function=function, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -349,6 +354,9 @@ class SourceDetailApi(_SourceApi):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, workspace_slug: str, source_id: int) -> Response:
         source = selectors.source_get(access=self.access, source_id=source_id)
-        self.require(self.access.can_manage_sources)
+        connected = selectors.source_connected_function_ids(source=source)
+        self.require(
+            self.access.can_delete_source(connected_function_ids=connected), DELETE_SOURCE_REFUSED
+        )
         services.source_delete(source=source, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

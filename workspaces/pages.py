@@ -19,9 +19,9 @@ def workspace_access(request: HttpRequest, slug: str) -> WorkspaceAccess:
     return selectors.workspace_access_for_slug(user=request.user, slug=slug)
 
 
-def require(allowed: bool) -> None:
+def require(allowed: bool, message: str = "Your role does not allow this.") -> None:
     if not allowed:
-        raise PermissionDenied("Your role does not allow this.")
+        raise PermissionDenied(message)
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:

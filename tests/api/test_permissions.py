@@ -80,6 +80,8 @@ ROWS = [
         body=lambda w: {"description": "changed"},
     ),
     Row("delete mailer", "delete", _mailer, 204, EDIT_MAILER, NOT_SEEING(SEE_MAILER)),
+    # Webhook has a live destination: deleting it needs Source Admin too.
+    Row("delete webhook", "delete", _fn, 204, DEPLOYERS, NOT_SEEING(SEE_WEBHOOK)),
     Row(
         "list versions",
         "get",
@@ -179,7 +181,8 @@ ROWS = [
         SOURCE_ADMINS,
         body=lambda w: {"name": "Web"},
     ),
-    Row("delete source", "delete", lambda w: f"{BASE}/sources/{w.source.pk}/", 204, SOURCE_ADMINS),
+    # Website feeds a live Webhook destination: deleting it needs what changing that needs.
+    Row("delete source", "delete", lambda w: f"{BASE}/sources/{w.source.pk}/", 204, DEPLOYERS),
     Row("list members", "get", lambda w: f"{BASE}/members/", 200, {"olivia"}),
     Row(
         "add member",

@@ -209,13 +209,28 @@ def test_source_create_bad_input_changes_nothing(
 
 
 def test_source_delete_writes_one_audit_row(world: World, login: Login) -> None:
-    client = login("sam")
+    client = login("dana")
     before = audit_count()
     response = client.post(f"/w/acme/sources/{world.source.pk}/delete/")
     assert response.status_code == 302
     assert not Source.objects.filter(pk=world.source.pk).exists()
     assert audit_count() == before + 1
     assert AuditEvent.objects.first().action == "source.deleted"
+
+
+def test_deleting_a_source_with_live_destinations_needs_function_rights(
+    world: World, login: Login
+) -> None:
+    client = login("sam")
+    before = audit_count()
+    response = client.post(f"/w/acme/sources/{world.source.pk}/delete/")
+    assert response.status_code == 403
+    assert b"needs Functions Admin" in response.content
+    assert Source.objects.filter(pk=world.source.pk).exists()
+    assert audit_count() == before
+    empty = Source.objects.create(workspace=world.acme, name="Empty", write_key="wk-empty")
+    assert login("sam").post(f"/w/acme/sources/{empty.pk}/delete/").status_code == 302
+    assert not Source.objects.filter(pk=empty.pk).exists()
 
 
 def test_source_routes_are_post_only(world: World, login: Login) -> None:

@@ -200,6 +200,20 @@ def test_delete_removes_function_with_one_audit_row(world: World, login: Login) 
     assert AuditEvent.objects.first().action == "function.deleted"
 
 
+def test_deleting_a_function_with_live_destinations_needs_source_admin(
+    world: World, login: Login
+) -> None:
+    client = login("adam")
+    before = audit_count()
+    response = client.post(editor_url(world.function, "delete/"))
+    assert response.status_code == 403
+    assert b"needs Functions Admin and Source Admin" in response.content
+    assert Function.objects.filter(pk=world.function.pk).exists()
+    assert audit_count() == before
+    assert login("dana").post(editor_url(world.function, "delete/")).status_code == 302
+    assert not Function.objects.filter(pk=world.function.pk).exists()
+
+
 def test_editor_post_routes_reject_get(world: World, login: Login) -> None:
     client = login("olivia")
     assert client.get(editor_url(world.function, "save/")).status_code == 405
