@@ -18,6 +18,7 @@ from catalog.settings_schema import (
     setting_values_check_required,
     setting_values_clean,
     setting_values_masked,
+    setting_values_rehome,
     settings_schema_clean,
 )
 from runtime.pool import MAX_TIMEOUT_MS
@@ -280,8 +281,16 @@ def function_deploy(
                 {"instances": f"{instance.name}: {' '.join(exc.messages)}"}
             ) from exc
     for instance in locked:
+        plain, secret = setting_values_rehome(
+            schema=version.settings_schema,
+            plain=instance.settings,
+            secret=instance_secret_values(instance=instance),
+        )
+        _store_settings(instance, plain, secret)
         instance.deployed_version = version
-        instance.save(update_fields=["deployed_version", "updated_at"])
+        instance.save(
+            update_fields=["deployed_version", "settings", "encrypted_settings", "updated_at"]
+        )
     deployment = Deployment.objects.create(function=function, version=version, created_by=actor)
     deployment.instances.set(locked)
     audit_record(

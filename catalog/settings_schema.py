@@ -114,8 +114,11 @@ def setting_values_clean(
     unknown = sorted(set(values) - set(by_name))
     if unknown:
         raise ValidationError({"settings": f"Unknown settings: {unknown}."})
-    plain = {k: v for k, v in (previous_plain or {}).items() if k in by_name}
-    secret = {k: v for k, v in (previous_secret or {}).items() if k in by_name}
+    plain, secret = setting_values_rehome(
+        schema=schema, plain=previous_plain or {}, secret=previous_secret or {}
+    )
+    plain = {k: v for k, v in plain.items() if k in by_name}
+    secret = {k: v for k, v in secret.items() if k in by_name}
     for name, value in values.items():
         setting = by_name[name]
         target, other = (secret, plain) if setting["encrypted"] else (plain, secret)
@@ -127,6 +130,24 @@ def setting_values_clean(
         target[name] = value
     setting_values_check_required(schema=schema, present=set(plain) | set(secret))
     return plain, secret
+
+
+def setting_values_rehome(
+    *, schema: list[dict[str, Any]], plain: dict[str, Any], secret: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Store each value where ``schema`` says it belongs: a setting that became encrypted
+    moves into the encrypted store (and back). Values of settings the schema does not name
+    stay where they are, so restoring an older version finds them again."""
+    encrypted = {s["name"] for s in schema if s["encrypted"]}
+    named = {s["name"] for s in schema}
+    merged = plain | secret
+    new_plain = {
+        k: v for k, v in merged.items() if k not in encrypted and (k in named or k in plain)
+    }
+    new_secret = {
+        k: v for k, v in merged.items() if k in encrypted or (k not in named and k in secret)
+    }
+    return new_plain, new_secret
 
 
 def setting_values_check_required(*, schema: list[dict[str, Any]], present: set[str]) -> None:
@@ -142,8 +163,9 @@ def setting_values_masked(
     shown: dict[str, Any] = {}
     for setting in schema:
         name = setting["name"]
-        if name in secret:
-            shown[name] = mask_secret(secret[name])
-        elif name in plain:
-            shown[name] = plain[name]
+        if name not in secret and name not in plain:
+            continue
+        value = secret[name] if name in secret else plain[name]
+        # Masked by what the schema says, wherever the value happens to be stored.
+        shown[name] = mask_secret(value) if setting["encrypted"] or name in secret else value
     return shown

@@ -227,3 +227,44 @@ def test_time_limit_is_validated_and_audited(world: World) -> None:
     assert Function.objects.get(pk=world.function.pk).timeout_ms == 2000
     services.function_update(function=world.function, timeout_ms=None, actor=olivia)
     assert Function.objects.get(pk=world.function.pk).timeout_ms is None
+
+
+def test_a_setting_that_becomes_encrypted_moves_into_the_encrypted_store(world: World) -> None:
+    olivia = world.users["olivia"]
+    token = "Bearer live_abcdef1234567890"
+    schema = [*world.function.settings_schema, {"label": "Auth Header"}]
+    services.function_update(function=world.function, settings_schema=schema, actor=olivia)
+    services.function_deploy(
+        function=world.function,
+        version=world.function.versions.get(number=2),
+        instances=[world.instance],
+        actor=olivia,
+    )
+    services.instance_update(instance=world.instance, settings={"authHeader": token}, actor=olivia)
+    schema[-1] = {"label": "Auth Header", "encrypted": True}
+    services.function_update(function=world.function, settings_schema=schema, actor=olivia)
+    # Before the deploy the running version still calls it plain; after it, it is a secret.
+    services.function_deploy(
+        function=world.function,
+        version=world.function.versions.get(number=3),
+        instances=[world.instance],
+        actor=olivia,
+    )
+    instance = DestinationInstance.objects.get(pk=world.instance.pk)
+    assert "authHeader" not in instance.settings
+    assert selectors.instance_secret_values(instance=instance)["authHeader"] == token
+    assert selectors.instance_settings_masked(instance=instance)["authHeader"] == "••••7890"
+    services.instance_update(instance=instance, settings={"region": "us"}, actor=olivia)
+    latest = AuditEvent.objects.filter(action="instance.settings_changed").latest("id")
+    assert token not in json.dumps(latest.changes)
+    assert latest.changes["settings"]["authHeader"] == "••••7890"
+
+
+def test_masking_follows_the_schema_wherever_a_value_is_stored() -> None:
+    from catalog.settings_schema import setting_values_masked
+
+    schema = [{"name": "key", "encrypted": True}, {"name": "region", "encrypted": False}]
+    shown = setting_values_masked(
+        schema=schema, plain={"key": "plaintext-leftover-1234", "region": "eu"}, secret={}
+    )
+    assert shown == {"key": "••••1234", "region": "eu"}
