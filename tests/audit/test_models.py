@@ -52,3 +52,22 @@ def test_the_database_itself_refuses_changes(world: World) -> None:
         ):
             cursor.execute(statement, [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).action == "test.thing"
+
+
+def test_sign_ins_before_joining_stay_private(world: World) -> None:
+    from audit.selectors import audit_event_list
+    from workspaces.services import GrantSpec, member_add
+
+    olivia = world.users["olivia"]
+    audit_record(action="auth.login", actor=olivia, workspace=None, target=olivia)
+    # gary (globex) adds olivia to his workspace without asking her.
+    member_add(
+        workspace=world.globex,
+        username="olivia",
+        grants=[GrantSpec(role="auditor")],
+        actor=world.users["gary"],
+    )
+    assert not audit_event_list(workspace=world.globex).filter(action="auth.login").exists()
+    audit_record(action="auth.login", actor=olivia, workspace=None, target=olivia)
+    assert audit_event_list(workspace=world.globex).filter(action="auth.login").count() == 1
+    assert audit_event_list(workspace=world.acme).filter(action="auth.login").count() == 2
