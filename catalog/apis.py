@@ -26,10 +26,16 @@ class CodeField(serializers.CharField):
 
 
 class TimeoutField(serializers.IntegerField):
-    """A function's per-invocation time limit in ms; null means the platform default."""
+    """A function's per-invocation time limit in ms; null means the platform default.
+    Whole JSON numbers only: DRF would quietly accept "500" and 500.0."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=False, allow_null=True, **kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class SettingSchemaSerializer(serializers.Serializer):
@@ -187,7 +193,9 @@ class DeploymentOutputSerializer(serializers.Serializer):
 
 class FunctionDeploymentListApi(WorkspaceApi):
     class DeployInput(serializers.Serializer):
-        version = serializers.IntegerField(required=False, help_text="Defaults to LATEST.")
+        version = serializers.IntegerField(
+            required=False, min_value=1, help_text="Defaults to LATEST."
+        )
         instances = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
 
     @extend_schema(responses=DeploymentOutputSerializer(many=True))
@@ -204,7 +212,9 @@ class FunctionDeploymentListApi(WorkspaceApi):
             "Deploying needs Functions Admin for this function and Source Admin.",
         )
         data = _validated(self.DeployInput, request.data)
-        number = data.get("version") or selectors.function_latest_number(function=function)
+        number = data.get("version")
+        if number is None:
+            number = selectors.function_latest_number(function=function)
         version = selectors.function_version_get(function=function, number=number)
         instances = [
             selectors.instance_get(access=self.access, instance_id=i) for i in data["instances"]

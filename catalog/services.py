@@ -46,6 +46,8 @@ def _clean_name(value: Any, *, field: str = "name") -> str:
 def _clean_code(code: Any) -> str:
     if not isinstance(code, str):
         raise ValidationError({"code": "Code must be text."})
+    if "\x00" in code:
+        raise ValidationError({"code": "Code cannot contain NUL characters."})
     if len(code.encode()) > MAX_CODE_BYTES:
         raise ValidationError({"code": f"Code is larger than {MAX_CODE_BYTES // 1024} KB."})
     return code
@@ -309,6 +311,16 @@ def function_deploy(
     return deployment
 
 
+def _unique_instance_name_check(
+    *, workspace: Workspace, name: str, exclude_id: int | None = None
+) -> None:
+    clash = DestinationInstance.objects.filter(workspace=workspace, name__iexact=name)
+    if exclude_id is not None:
+        clash = clash.exclude(pk=exclude_id)
+    if clash.exists():
+        raise ValidationError({"name": f"A destination named '{name}' already exists."})
+
+
 def _store_settings(
     instance: DestinationInstance, plain: dict[str, Any], secret: dict[str, str]
 ) -> None:
@@ -330,8 +342,7 @@ def instance_create(
     if source.workspace_id != function.workspace_id:
         raise ValidationError({"source": "That source belongs to another workspace."})
     name = _clean_name(name)
-    if DestinationInstance.objects.filter(workspace=function.workspace, name__iexact=name).exists():
-        raise ValidationError({"name": f"A destination named '{name}' already exists."})
+    _unique_instance_name_check(workspace=function.workspace, name=name)
     version = function.versions.order_by("-number").first()
     assert version is not None, "every function has a version 1"
     schema = version.settings_schema
@@ -375,6 +386,9 @@ def instance_update(
     schema = instance.deployed_version.settings_schema
     changes: dict[str, Any] = {}
     if name is not None and _clean_name(name) != instance.name:
+        _unique_instance_name_check(
+            workspace=instance.workspace, name=name.strip(), exclude_id=instance.pk
+        )
         changes["name"] = {"from": instance.name, "to": name.strip()}
         instance.name = name.strip()
     if enabled is not None and bool(enabled) != instance.enabled:

@@ -31,9 +31,22 @@ def _problem(index: int, message: str) -> ValidationError:
     return ValidationError({"settings_schema": f"Setting #{index + 1}: {message}"})
 
 
+def contains_nul(value: Any) -> bool:
+    """PostgreSQL refuses NUL in text and JSON; refuse it up front, on every backend."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(v) for v in value)
+    return False
+
+
 def _clean_setting(index: int, raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise _problem(index, "must be an object.")
+    if contains_nul(raw):
+        raise _problem(index, "cannot contain NUL characters.")
     unknown = set(raw) - {"label", "name", "type", "description", "required", "encrypted"}
     if unknown:
         raise _problem(index, f"unknown field(s) {sorted(unknown)}.")
@@ -84,6 +97,8 @@ def _value_problem(name: str, message: str) -> ValidationError:
 
 def _check_value(setting: dict[str, Any], value: Any) -> None:
     name, kind = setting["name"], setting["type"]
+    if contains_nul(value):
+        raise _value_problem(name, "cannot contain NUL characters.")
     if kind == "string" and not isinstance(value, str):
         raise _value_problem(name, "must be a string.")
     if kind == "boolean" and not isinstance(value, bool):

@@ -27,5 +27,5 @@ class FunctionSaveForm(forms.Form):
             return None  # unchanged; "[]" removes every setting
         try:
             return json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc}") from exc

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from workspaces import selectors, services
 from workspaces.api_base import WorkspaceApi
 from workspaces.models import ApiToken, Membership, Role, Workspace
+from workspaces.services import MAX_ROW_ID
 
 
 class WorkspaceOutputSerializer(serializers.ModelSerializer):
@@ -33,7 +34,9 @@ class GrantSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
     all_functions = serializers.BooleanField(default=True)
     functions = serializers.ListField(
-        child=serializers.IntegerField(), required=False, default=list
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ROW_ID),
+        required=False,
+        default=list,
     )
 
 

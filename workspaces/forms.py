@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from catalog.models import Function
 from workspaces.models import FUNCTION_SCOPED_ROLES, Role, RoleGrant
-from workspaces.services import GrantSpec
+from workspaces.services import MAX_ROW_ID, GrantSpec
 
 SCOPE_ALL = "all"
 SCOPE_SUBSET = "subset"
@@ -25,6 +25,19 @@ def _scope_field(role: str) -> str:
 
 def _functions_field(role: str) -> str:
     return f"{role}_functions"
+
+
+class FunctionChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses ids no database row can have before querying (huge ones overflow drivers)."""
+
+    def _check_values(self, value: Any) -> Any:
+        for pk in value:
+            if not str(pk).isdigit() or not 0 < int(str(pk)) <= MAX_ROW_ID:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                    params={"pk": pk},
+                )  # fmt: skip
+        return super()._check_values(value)
 
 
 class RolesForm(forms.Form):
@@ -44,7 +57,7 @@ class RolesForm(forms.Form):
                 required=False,
                 label=f"{Role(role).label} covers",
             )
-            self.fields[_functions_field(role)] = forms.ModelMultipleChoiceField(
+            self.fields[_functions_field(role)] = FunctionChoiceField(
                 queryset=functions,
                 required=False,
                 widget=forms.SelectMultiple(attrs={"size": 4}),

@@ -4,7 +4,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -23,6 +23,8 @@ from workspaces.models import (
 from workspaces.selectors import api_token_hash
 
 TOKEN_PREFIX = "fnide_"
+# Ids beyond a 64-bit signed integer cannot exist and overflow some database drivers.
+MAX_ROW_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ def _validate_grants(*, workspace: Workspace, grants: Iterable[GrantSpec]) -> li
         if grant.role not in FUNCTION_SCOPED_ROLES and not grant.all_functions:
             raise ValidationError({"roles": f"Role '{grant.role}' cannot be limited to functions."})
         if not grant.all_functions:
+            out_of_range = sorted(i for i in grant.function_ids if not 0 < i <= MAX_ROW_ID)
+            if out_of_range:
+                raise ValidationError({"roles": f"No such functions: {out_of_range}."})
             found = set(
                 Function.objects.filter(workspace=workspace, id__in=grant.function_ids).values_list(
                     "id", flat=True
@@ -129,6 +134,10 @@ def member_add(
             user.full_clean(exclude=["password"])
         except ValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
+        try:
+            password_validation.validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from exc
         user.set_password(password)
         user.save()
     if Membership.objects.filter(workspace=workspace, user=user).exists():
@@ -174,7 +183,7 @@ def member_remove(*, membership: Membership, actor: AbstractBaseUser) -> None:
     username = membership.user.get_username()
     before = _describe_grants(membership)
     membership_id = membership.pk
-    membership.user.api_tokens.filter(workspace=workspace, revoked_at=None).update(
+    tokens_revoked = membership.user.api_tokens.filter(workspace=workspace, revoked_at=None).update(
         revoked_at=timezone.now()
     )
     membership.delete()
@@ -184,7 +193,7 @@ def member_remove(*, membership: Membership, actor: AbstractBaseUser) -> None:
         actor=actor,
         workspace=workspace,
         target_label=username,
-        changes={"membership_id": membership_id, "roles": before},
+        changes={"membership_id": membership_id, "roles": before, "tokens_revoked": tokens_revoked},
     )
 
 

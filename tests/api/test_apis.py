@@ -131,3 +131,54 @@ def test_openapi_schema_is_valid_without_warnings() -> None:
 
     # --fail-on-warn turns ambiguous components or unknown authenticators into failures.
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_huge_and_deeply_nested_input_is_a_400(world: World, api) -> None:  # noqa: ANN001
+    olivia = api("olivia")
+    response = olivia.post(
+        f"{A}/members/",
+        {"username": "x", "password": "long-password-1", "roles": [
+            {"role": "functions_admin", "all_functions": False, "functions": [2**70]}
+        ]},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 400 and "roles" in response.json()["errors"]
+    nested = "[" * 5000 + "]" * 5000
+    response = olivia.patch(
+        f"{A}/functions/{world.function.pk}/", nested, content_type="application/json"
+    )
+    assert response.status_code == 400
+
+
+def test_strict_types_and_clashes_are_400s(world: World, api) -> None:  # noqa: ANN001
+    from catalog.services import instance_create
+
+    olivia = api("olivia")
+    fn = f"{A}/functions/{world.function.pk}/"
+    for timeout in ("500", 500.0, True):
+        response = olivia.patch(fn, {"timeout_ms": timeout}, format="json")
+        assert response.status_code == 400 and "timeout_ms" in response.json()["errors"]
+    deploy = olivia.post(
+        fn + "deployments/", {"version": 0, "instances": [world.instance.pk]}, format="json"
+    )
+    assert deploy.status_code == 400 and "version" in deploy.json()["errors"]
+    second = instance_create(
+        function=world.function,
+        source=world.source,
+        name="Second",
+        settings={"apiKey": "k"},
+        actor=world.users["olivia"],
+    )
+    for name in ("Webhook (prod)", "webhook (PROD)"):
+        response = olivia.patch(f"{A}/instances/{second.pk}/", {"name": name}, format="json")
+        assert response.status_code == 400 and "name" in response.json()["errors"]
+    for body in (
+        {"code": "a\x00b"},
+        {"settings_schema": [{"label": "A\x00"}]},
+    ):
+        response = olivia.patch(fn, body, format="json")
+        assert response.status_code == 400, body
+    response = olivia.patch(
+        f"{A}/instances/{world.instance.pk}/", {"settings": {"region": "e\x00u"}}, format="json"
+    )
+    assert response.status_code == 400 and "settings" in response.json()["errors"]

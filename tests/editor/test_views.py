@@ -220,3 +220,15 @@ def test_editor_post_routes_reject_get(world: World, login: Login) -> None:
     assert client.get(editor_url(world.function, "versions/1/restore/")).status_code == 405
     assert client.get(editor_url(world.function, "delete/")).status_code == 405
     assert Function.objects.filter(pk=world.function.pk).exists()
+
+
+def test_deeply_nested_settings_schema_is_a_form_error(world: World, login: Login) -> None:
+    client = login("olivia")
+    before = audit_count()
+    response = client.post(
+        editor_url(world.function, "save/"),
+        {"code": world.function.code, "settings_schema": "[" * 5000 + "]" * 5000},
+    )
+    assert response.status_code == 400
+    assert b"Not valid JSON" in response.content
+    assert audit_count() == before

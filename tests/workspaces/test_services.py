@@ -89,3 +89,37 @@ def test_removing_a_member_revokes_their_tokens(world: World) -> None:
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert workspace_access_get(user=world.users["adam"], workspace=world.acme) is None
+
+
+def test_weak_passwords_for_new_users_are_refused(world: World) -> None:
+    with pytest.raises(ValidationError) as exc:
+        member_add(
+            workspace=world.acme,
+            username="weak",
+            password="a",
+            grants=[GrantSpec(role=Role.AUDITOR)],
+            actor=world.users["olivia"],
+        )
+    assert "too short" in " ".join(exc.value.message_dict["password"])
+    assert not get_user_model().objects.filter(username="weak").exists()
+
+
+def test_ids_no_row_can_have_are_refused_before_querying(world: World) -> None:
+    with pytest.raises(ValidationError, match="No such functions"):
+        member_roles_set(
+            membership=world.acme.memberships.get(user=world.users["rita"]),
+            grants=[GrantSpec(role=Role.FUNCTIONS_ADMIN, all_functions=False,
+                              function_ids=frozenset({2**70}))],
+            actor=world.users["olivia"],
+        )  # fmt: skip
+
+
+def test_removal_records_how_many_tokens_were_revoked(world: World) -> None:
+    from workspaces.services import api_token_create
+
+    api_token_create(user=world.users["adam"], workspace=world.acme, name="x")
+    member_remove(
+        membership=world.acme.memberships.get(user=world.users["adam"]),
+        actor=world.users["olivia"],
+    )
+    assert AuditEvent.objects.get(action="member.removed").changes["tokens_revoked"] == 1

@@ -368,3 +368,16 @@ def test_token_revoke_of_someone_elses_token_is_404(world: World, login: Login) 
     token.refresh_from_db()
     assert token.revoked_at is None
     assert audit_count() == before
+
+
+def test_role_form_refuses_ids_no_row_can_have(world: World, login: Login) -> None:
+    membership = world.acme.memberships.get(user=world.users["rita"])
+    response = login("olivia").post(
+        f"/w/acme/members/{membership.pk}/roles/",
+        {
+            f"m{membership.pk}-roles": "functions_admin",
+            f"m{membership.pk}-functions_admin_scope": "subset",
+            f"m{membership.pk}-functions_admin_functions": str(2**70),
+        },
+    )
+    assert response.status_code == 400
