@@ -42,3 +42,24 @@ def test_dotenv_never_overrides_the_environment(
     assert env_str("FNIDE_A") == "from-env"
     assert env_str("FNIDE_B") == "quoted"
     monkeypatch.delenv("FNIDE_B")
+
+
+def test_https_switch_secures_cookies_and_trusts_the_proxy() -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, "
+        "getattr(s, 'SECURE_PROXY_SSL_HEADER', None))"
+    )
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "functions_ide.settings",
+        "DJANGO_HTTPS": "1",
+        "DJANGO_BEHIND_PROXY": "1",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "True True 3600 ('HTTP_X_FORWARDED_PROTO', 'https')"

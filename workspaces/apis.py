@@ -134,6 +134,9 @@ class MemberDetailApi(WorkspaceApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+NO_STORE = {"Cache-Control": "no-store"}
+
+
 class TokenOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiToken
@@ -161,7 +164,8 @@ class TokenListApi(WorkspaceApi):
             name=serializer.validated_data["name"],
         )
         data = dict(TokenOutputSerializer(token).data) | {"token": raw}
-        return Response(data, status=status.HTTP_201_CREATED)
+        # The plaintext is shown once: no cache may keep a copy.
+        return Response(data, status=status.HTTP_201_CREATED, headers=NO_STORE)
 
 
 class TokenDetailApi(WorkspaceApi):

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
@@ -176,6 +177,7 @@ def tokens(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     return _tokens_page(request, workspace_access(request, workspace_slug))
 
 
+@never_cache  # the response carries the token's plaintext
 @login_required
 @require_POST
 def token_create(request: HttpRequest, workspace_slug: str) -> HttpResponse:

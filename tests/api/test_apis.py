@@ -133,7 +133,7 @@ def test_openapi_schema_is_valid_without_warnings() -> None:
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
 
 
-def test_huge_and_deeply_nested_input_is_a_400(world: World, api) -> None:  # noqa: ANN001
+def test_huge_and_deeply_nested_input_is_a_400(world: World, api) -> None:
     olivia = api("olivia")
     response = olivia.post(
         f"{A}/members/",
@@ -150,7 +150,7 @@ def test_huge_and_deeply_nested_input_is_a_400(world: World, api) -> None:  # no
     assert response.status_code == 400
 
 
-def test_strict_types_and_clashes_are_400s(world: World, api) -> None:  # noqa: ANN001
+def test_strict_types_and_clashes_are_400s(world: World, api) -> None:
     from catalog.services import instance_create
 
     olivia = api("olivia")
@@ -182,3 +182,8 @@ def test_strict_types_and_clashes_are_400s(world: World, api) -> None:  # noqa: 
         f"{A}/instances/{world.instance.pk}/", {"settings": {"region": "e\x00u"}}, format="json"
     )
     assert response.status_code == 400 and "settings" in response.json()["errors"]
+
+
+def test_a_new_token_is_never_cached_by_the_api(world: World, api) -> None:
+    response = api("rita").post(f"{A}/tokens/", {"name": "cli"}, format="json")
+    assert response.status_code == 201 and response["Cache-Control"] == "no-store"

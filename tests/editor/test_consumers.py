@@ -108,3 +108,34 @@ async def test_a_rolled_back_save_is_never_announced(aworld: World) -> None:
     await sync_to_async(_save_then_roll_back)(aworld)
     assert await communicator.receive_nothing(timeout=0.3)
     await communicator.disconnect()
+
+
+def _remove_member(world: World, username: str) -> None:
+    from workspaces.services import member_remove
+
+    member_remove(
+        membership=world.acme.memberships.get(user=world.users[username]),
+        actor=world.users["olivia"],
+    )
+
+
+def _log_out_everywhere(world: World, username: str) -> None:
+    from django.contrib.sessions.models import Session
+
+    user_id = str(world.users[username].pk)
+    for session in Session.objects.all():
+        if session.get_decoded().get("_auth_user_id") == user_id:
+            session.delete()
+
+
+@pytest.mark.parametrize("lose_access", [_remove_member, _log_out_everywhere])
+async def test_losing_access_ends_the_stream(aworld: World, lose_access) -> None:
+    communicator, connected = await _connect(aworld, "ruth", aworld.function.pk)
+    assert connected
+    await communicator.receive_json_from()
+    await sync_to_async(lose_access)(aworld, "ruth")
+    await sync_to_async(function_update)(
+        function=aworld.function, code="// after", actor=aworld.users["adam"]
+    )
+    output = await communicator.receive_output(timeout=2)
+    assert output == {"type": "websocket.close", "code": 4404}

@@ -381,3 +381,9 @@ def test_role_form_refuses_ids_no_row_can_have(world: World, login: Login) -> No
         },
     )
     assert response.status_code == 400
+
+
+def test_a_new_token_is_never_cached(world: World, login: Login) -> None:
+    response = login("rita").post("/w/acme/tokens/new/", {"name": "CI"})
+    assert response.status_code == 200 and b"fnide_" in response.content
+    assert "no-store" in response["Cache-Control"]
