@@ -135,3 +135,11 @@ def login(client: Client):
 def _fast_password_hashing(settings) -> None:
     # PBKDF2's deliberate slowness buys nothing in tests and costs seconds per persona.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    # Sign-in failure counters live in the cache; one test's failures must not block another.
+    from django.core.cache import cache
+
+    cache.clear()
