@@ -24,6 +24,11 @@ MAX_REQUEST_BYTES = 5 * 1024 * 1024
 MAX_TRACE_BODY_CHARS = 2048  # what a trace keeps of each body
 MAX_REDIRECTS = 20  # node-fetch's default `follow`
 MAX_URL_CHARS = 8192
+MAX_HEADERS = 100  # request headers per fetch (the worker checks the same)
+MAX_HEADER_NAME_CHARS = 256
+MAX_HEADER_VALUE_CHARS = 8192
+MAX_TRACE_HEADERS = 100  # what a trace keeps of each header list
+MAX_TRACE_HEADER_CHARS = 1024  # ... and of each header value
 CONNECT_TIMEOUT_S = 5.0
 MASK = "••••••"
 USER_AGENT = "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)"  # what node-fetch v2 sends
@@ -75,6 +80,13 @@ def parse_spec(raw: Any) -> FetchSpec:
         isinstance(h, list) and len(h) == 2 and all(isinstance(x, str) for x in h) for h in headers
     ):
         raise FetchFailed("invalid headers")
+    if len(headers) > MAX_HEADERS or any(
+        len(k) > MAX_HEADER_NAME_CHARS or len(v) > MAX_HEADER_VALUE_CHARS for k, v in headers
+    ):
+        raise FetchFailed(
+            f"too many or too large headers (at most {MAX_HEADERS}, "
+            f"{MAX_HEADER_VALUE_CHARS} characters each)"
+        )
     data: bytes | None = None
     if body is not None:
         if not isinstance(body, str) or len(body) > MAX_REQUEST_BYTES * 4 // 3 + 4:
@@ -159,7 +171,15 @@ def _mask_header(name: str, value: str, secrets: tuple[str, ...]) -> str:
     if name.lower() in SENSITIVE_HEADERS:
         scheme, _, rest = value.partition(" ")
         return f"{scheme} {MASK}" if rest and scheme.isalpha() and len(scheme) < 16 else MASK
-    return _mask(value, secrets)
+    masked = _mask(value, secrets)  # before truncating: a cut secret would not match
+    if len(masked) > MAX_TRACE_HEADER_CHARS:
+        return masked[:MAX_TRACE_HEADER_CHARS] + f"… ({len(value)} characters)"
+    return masked
+
+
+def _trace_headers(pairs: list[tuple[str, str]], secrets: tuple[str, ...]) -> dict[str, str]:
+    return {k[:MAX_HEADER_NAME_CHARS]: _mask_header(k, v, secrets)
+            for k, v in pairs[:MAX_TRACE_HEADERS]}  # fmt: skip
 
 
 def _body_preview(data: bytes | None, secrets: tuple[str, ...]) -> str | None:
@@ -223,7 +243,7 @@ async def perform_fetch(
     trace: dict[str, Any] = {
         "method": spec.method,
         "url": _mask(spec.url, secrets),
-        "request_headers": {k: _mask_header(k, v, secrets) for k, v in spec.headers},
+        "request_headers": _trace_headers(spec.headers, secrets),
         "request_body": _body_preview(spec.body, secrets),
         "status": None,
         "response_headers": {},
@@ -305,7 +325,7 @@ def _response(
 ) -> dict[str, Any]:
     pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
     trace["status"] = response.status_code
-    trace["response_headers"] = {k: _mask_header(k, v, secrets) for k, v in pairs}
+    trace["response_headers"] = _trace_headers(pairs, secrets)
     trace["response_body"] = _body_preview(content, secrets)
     if redirected:
         trace["final_url"] = _mask(url, secrets)

@@ -17,6 +17,7 @@ import asyncio
 import atexit
 import contextlib
 import json
+import logging
 import os
 import resource
 import signal
@@ -48,11 +49,21 @@ KILL_GRACE_S = 1.0
 WATCHDOG_INTERVAL_S = 0.25
 FETCH_OVERRUN_S = 0.25
 READ_CHUNK = 1 << 16
+# The longest line a worker may send (it caps its own at 8 MB); a longer one is a
+# protocol violation and the worker is killed.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+# A worker that got calls while idle must answer a heartbeat this fast; if it does
+# not, it was stuck before those calls arrived (code running outside any call) and
+# they are not blamed for it.
+HEARTBEAT_GRACE_S = 2.0
 MAX_CONCURRENT_FETCHES = 64  # per pool
+MAX_FETCHES_IN_FLIGHT_PER_CALL = 8  # so that one function cannot take every pool slot
 # --max-old-space-size bounds the JS heap but not ArrayBuffers (off-heap): the OS
 # data-segment limit bounds those, so a buffer bomb fails with a RangeError.
 DATA_LIMIT_MIN_MB = 1024
 DATA_LIMIT_FACTOR = 4
+
+logger = logging.getLogger(__name__)
 
 EventCallback = Callable[[dict[str, Any]], None]
 # A str as JSON text (ASCII, like json.dumps), by the json module's C escaper.
@@ -96,6 +107,8 @@ class _Call:
     __slots__ = (
         "code",
         "deadline",
+        "fetch_slots",
+        "fetch_tasks",
         "future",
         "handler",
         "id",
@@ -112,6 +125,16 @@ class _Call:
     def __init__(self) -> None:
         self.logs: list[dict[str, str]] = []
         self.requests: list[dict[str, Any]] = []
+        self.fetch_slots: asyncio.Semaphore | None = None
+        self.fetch_tasks: set[asyncio.Task[Any]] | None = None
+
+    def finish(self, result: dict[str, Any]) -> None:
+        """Answer the call and cancel what it left running (its fetches)."""
+        if not self.future.done():
+            self.future.set_result(result)
+        if self.fetch_tasks:
+            for task in list(self.fetch_tasks):
+                task.cancel()
 
 
 def _failure(outcome: str, type_: str, message: str) -> dict[str, Any]:
@@ -130,6 +153,9 @@ class _Process:
         self.flush_scheduled = False
         self.stderr_tail = b""
         self.alive = True
+        # Id of the first call sent while this process was idle, with a heartbeat,
+        # until the heartbeat comes back (see HEARTBEAT_GRACE_S).
+        self.heartbeat: tuple[int, float] | None = None
         self.loop = asyncio.get_running_loop()
         self.reader = self.loop.create_task(self._read())
         self.err_reader = self.loop.create_task(self._read_stderr())
@@ -154,6 +180,10 @@ class _Process:
             stdin.write(data)
 
     def send_call(self, call: _Call) -> None:
+        if not self.pending and self.heartbeat is None:
+            # Idle until now: check that the worker is really free.
+            self.write(b'{"t":"hb"}\n')
+            self.heartbeat = (call.id, self.loop.time())
         self.pending[call.id] = call
         # The header, {"t":"i","i":..,"k":..,"h":..,"to":..,"s":..[,"c":..]}, built
         # without a dict and json.dumps per call (strings through the C escaper).
@@ -177,18 +207,48 @@ class _Process:
     async def _read(self) -> None:
         stdout = self.proc.stdout
         assert stdout is not None
-        rest = b""
+        buffer = bytearray()
         try:
             while True:
                 chunk = await stdout.read(READ_CHUNK)
                 if not chunk:
                     break
-                lines = (rest + chunk).split(b"\n")
-                rest = lines.pop()
-                for line in lines:
-                    self._on_line(line)
+                # Look for newlines in the new chunk only: a long line costs O(n).
+                searched = len(buffer)
+                buffer += chunk
+                start = 0
+                while (nl := buffer.find(b"\n", searched)) != -1:
+                    line = bytes(buffer[start:nl])
+                    start = searched = nl + 1
+                    if not self._handle_line(line):
+                        return
+                if start:
+                    del buffer[:start]
+                if len(buffer) > MAX_LINE_BYTES:
+                    self._protocol_error("a line longer than the limit")
+                    return
         finally:
             await self._on_exit()
+
+    def _handle_line(self, line: bytes) -> bool:
+        """Handle one line; False when the worker broke the protocol (it was killed)."""
+        try:
+            self._on_line(line)
+        except Exception as exc:  # a worker must never stop the reader
+            self._protocol_error(f"{type(exc).__name__}: {exc}"[:200])
+            return False
+        return True
+
+    def _protocol_error(self, what: str) -> None:
+        logger.error("runtime worker %s broke the protocol (%s): killed", self.proc.pid, what)
+        self.kill(
+            _failure(
+                "retry",
+                "WorkerCrashed",
+                "the worker sent an invalid message and was restarted; this invocation can "
+                "be retried",
+            )
+        )
 
     async def _read_stderr(self) -> None:
         stderr = self.proc.stderr
@@ -197,41 +257,84 @@ class _Process:
             self.stderr_tail = (self.stderr_tail + chunk)[-4096:]
 
     def _on_line(self, line: bytes) -> None:
+        # Everything is checked: a message of the wrong shape raises (and the worker is
+        # killed); one for a call no longer in flight here is ignored.
         msg = json.loads(line)
-        kind = msg["t"]
+        if not isinstance(msg, dict):
+            raise ValueError("not an object")
+        kind = msg.get("t")
+        if kind in _CONTROL_REPLIES:  # answers to `request` that came too late
+            return
+        if kind == "hb":
+            self.heartbeat = None
+            return
+        if kind == "d":
+            key = msg.get("k")
+            if not isinstance(key, str):
+                raise ValueError("invalid drop")
+            self.loaded.discard(key)
+            return
+        call_id = msg.get("i")
+        if type(call_id) is not int:
+            raise ValueError("invalid id")
+        call = self.pending.get(call_id)
         if kind == "r":
-            call = self.pending.pop(msg["i"], None)
-            if call is not None and not call.future.done():
-                call.future.set_result(msg)
+            result = _check_result(msg)
+            if call is not None:
+                del self.pending[call_id]
+                call.finish(result)
         elif kind == "l":
-            call = self.pending.get(msg["i"])
+            entry = msg.get("x")
+            if not _is_log(entry):
+                raise ValueError("invalid log")
             if call is not None and len(call.logs) < MAX_LOG_LINES + 1:
-                entry = msg["x"]
                 call.logs.append(entry)
-                if call.on_event is not None:
-                    call.on_event({"type": "log", **entry})
+                _emit(call, {"type": "log", **entry})
         elif kind == "f":
-            call = self.pending.get(msg["i"])
+            request_id = msg.get("q")
+            if type(request_id) is not int or not isinstance(msg.get("x"), dict):
+                raise ValueError("invalid fetch")
             if call is not None:
-                self.worker.pool.spawn(self._fetch(call, msg["q"], msg["x"]))
+                self._start_fetch(call, request_id, msg["x"])
         elif kind == "m":
-            call = self.pending.pop(msg["i"], None)
             if call is not None:
+                del self.pending[call_id]
                 self.loaded.discard(call.key)
                 self.send_call(call)
+        else:
+            raise ValueError("unknown message type")
+
+    def _start_fetch(self, call: _Call, request_id: int, raw: dict[str, Any]) -> None:
+        pool = self.worker.pool
+        if call.fetch_tasks is None:
+            call.fetch_tasks = set()
+            call.fetch_slots = asyncio.Semaphore(MAX_FETCHES_IN_FLIGHT_PER_CALL)
+        task = self.loop.create_task(self._fetch(call, request_id, raw))
+        call.fetch_tasks.add(task)
+        pool._tasks.add(task)
+        task.add_done_callback(call.fetch_tasks.discard)
+        task.add_done_callback(pool._tasks.discard)
 
     async def _fetch(self, call: _Call, request_id: int, raw: Any) -> None:
         pool = self.worker.pool
-        # A little past the function's deadline, so that a slow request ends as the
-        # invocation's Timeout (answered by Node) rather than as a FetchError.
-        time_left = max(0.0, call.deadline - KILL_GRACE_S - self.loop.time()) + FETCH_OVERRUN_S
         try:
             spec = parse_spec(raw)
         except (FetchFailed, ValueError) as exc:
             result: dict[str, Any] = {"error": str(exc), "code": "EINVAL"}
             trace = None
         else:
-            async with pool.fetch_slots:
+            assert call.fetch_slots is not None
+            # A fair share first (per call), then a pool-wide slot. The task is
+            # cancelled when the call ends, so nothing outlives its invocation.
+            async with call.fetch_slots, pool.fetch_slots:
+                if call.future.done() or not self.alive:
+                    return
+                # Computed once a slot is held: a little past the function's
+                # deadline, so that a slow request ends as the invocation's Timeout
+                # (answered by Node) rather than as a FetchError.
+                time_left = call.deadline - KILL_GRACE_S - self.loop.time() + FETCH_OVERRUN_S
+                if time_left <= 0:
+                    return
                 result, trace = await perform_fetch(
                     spec,
                     client=pool.http_client(),
@@ -241,8 +344,7 @@ class _Process:
                 )
         if trace is not None and len(call.requests) < MAX_REQUESTS:
             call.requests.append(trace)
-            if call.on_event is not None:
-                call.on_event({"type": "request", **trace})
+            _emit(call, {"type": "request", **trace})
         if self.alive and call.id in self.pending:
             header = b'{"t":"f","i":%d,"q":%d}\t' % (call.id, int(request_id))
             self.write(header + json.dumps(result, separators=(",", ":")).encode() + b"\n")
@@ -253,10 +355,15 @@ class _Process:
         if not self.alive or not self.pending:
             return
         now = self.loop.time()
+        stuck_before = None  # calls from this id on were sent to a worker already stuck
+        if self.heartbeat is not None and now - self.heartbeat[1] > HEARTBEAT_GRACE_S:
+            stuck_before = self.heartbeat[0]
         for call in self.pending.values():
-            if call.deadline < now:
+            if call.deadline < now or stuck_before is not None:
                 # Node did not answer in time: it is stuck. Kill it; every call on it
-                # comes back as a retryable Timeout.
+                # comes back as a retryable Timeout. A call is blamed only if the
+                # worker had been shown to be free when it was sent.
+                culprit = call if stuck_before is None or call.id < stuck_before else None
                 self.kill(
                     _failure(
                         "timeout",
@@ -264,7 +371,7 @@ class _Process:
                         "the worker stopped responding and was restarted; "
                         "this invocation can be retried",
                     ),
-                    culprit=call,
+                    culprit=culprit,
                 )
                 return
         self.watchdog = self.loop.call_later(WATCHDOG_INTERVAL_S, self._check_deadlines)
@@ -289,8 +396,7 @@ class _Process:
 
     def _fail(self, call: _Call, failure: dict[str, Any]) -> None:
         self.pending.pop(call.id, None)
-        if not call.future.done():
-            call.future.set_result(failure)
+        call.finish(failure)
 
     async def _on_exit(self) -> None:
         if self.watchdog is not None:
@@ -300,14 +406,23 @@ class _Process:
             await asyncio.wait_for(self.err_reader, 1.0)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.proc.wait(), 1.0)
+        # However the reader ended, the process must not outlive it. (A signal, not
+        # Popen.kill, which would reap the child behind asyncio's child watcher.)
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.proc.wait(), 1.0)
         _live_pids.discard(self.proc.pid)
+        self.worker.pool._processes.discard(self)
         if not self.alive:
             return
         self.alive = False
         self.worker.detach(self)
         oom = b"heap out of memory" in self.stderr_tail or b"Out of memory" in self.stderr_tail
-        if oom and len(self.pending) == 1:
-            # Only one call was running: it is the one that used the memory.
+        if oom and len(self.pending) == 1 and self.loaded <= {c.key for c in self.pending.values()}:
+            # Only one call was running, and no other function's globals were held on
+            # this worker: it is the one that used the memory.
             failure = _failure(
                 "bad_request",
                 "MemoryLimitExceeded",
@@ -324,6 +439,47 @@ class _Process:
             failure = _failure("retry", "WorkerCrashed", "the worker process exited unexpectedly")
         for call in list(self.pending.values()):
             self._fail(call, failure)
+
+
+_CONTROL_REPLIES = frozenset({"ready", "pong", "dropped"})
+
+
+def _emit(call: _Call, event: dict[str, Any]) -> None:
+    """Stream an event to the caller's callback, whose errors are its own."""
+    if call.on_event is not None:
+        try:
+            call.on_event(event)
+        except Exception:
+            logger.exception("runtime: on_event callback failed")
+
+
+def _is_log(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and len(entry) == 2
+        and isinstance(entry.get("level"), str)
+        and isinstance(entry.get("message"), str)
+    )
+
+
+_RESULT_KEYS = frozenset({"t", "i", "o", "e", "r", "l"})
+
+
+def _check_result(msg: dict[str, Any]) -> dict[str, Any]:
+    """A worker's reply, checked key by key (raises ValueError when malformed)."""
+    if not msg.keys() <= _RESULT_KEYS or not isinstance(msg.get("o"), str):
+        raise ValueError("invalid reply")
+    error = msg.get("e")
+    if error is not None and not (
+        isinstance(error, dict)
+        and error.keys() == {"type", "message"}
+        and all(isinstance(v, str) for v in error.values())
+    ):
+        raise ValueError("invalid error")
+    logs = msg.get("l")
+    if logs is not None and not (isinstance(logs, list) and all(_is_log(x) for x in logs)):
+        raise ValueError("invalid logs")
+    return msg
 
 
 def _limit_data(memory_mb: int) -> Callable[[], None]:
@@ -369,6 +525,7 @@ class _Worker:
             "maxResultBytes": MAX_RESULT_BYTES,
             "maxFetches": MAX_REQUESTS,
             "maxCacheEntries": MAX_CACHE_ENTRIES,
+            "memoryMb": config.memory_mb,
         }
         proc = await asyncio.create_subprocess_exec(
             node_binary(),
@@ -390,6 +547,7 @@ class _Worker:
         )
         _live_pids.add(proc.pid)
         process = _Process(self, proc)
+        self.pool._processes.add(process)
         self.process = process
         return process
 
@@ -427,6 +585,7 @@ class WorkerPool:
         self.closed = False
         self._next_id = 0
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._processes: set[_Process] = set()  # every process not yet reaped
         self._client: Any = None
 
     def http_client(self) -> Any:
@@ -504,6 +663,17 @@ class WorkerPool:
     async def shutdown(self) -> None:
         self.closed = True
         await asyncio.gather(*(w.stop() for w in self.workers))
+        # Processes already detached from their slot (killed, or whose reader ended)
+        # must not outlive the pool either.
+        for process in list(self._processes):
+            process.kill(_failure("retry", "WorkerStopped", "the runtime is shutting down"))
+            if process.proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(process.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(process.proc.wait(), 2.0)
+            _live_pids.discard(process.proc.pid)
+        self._processes.clear()
         for task in list(self._tasks):
             task.cancel()
         if self._client is not None:

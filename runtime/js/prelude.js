@@ -7,6 +7,10 @@
 (function install(bridge, maxCacheEntries) {
   'use strict';
   const G = globalThis;
+  // Callbacks of FinalizationRegistry (and WeakRef targets vanishing) run after the
+  // invocation ended, outside every time limit: functions do not get them.
+  delete G.FinalizationRegistry;
+  delete G.WeakRef;
   const { parse, stringify } = JSON;
   const OrigPromise = Promise;
   const promiseThen = Promise.prototype.then;
@@ -642,6 +646,20 @@
   }
 
   // ------------------------------------------------------------ fetch
+  // The name/value pairs of a Headers object, read with captured intrinsics only.
+  const mapForEach = Map.prototype.forEach;
+  function headerPairs(headers) {
+    const out = [];
+    const map = headers instanceof Headers ? headers._map : undefined;
+    if (!(map instanceof MapC)) return out;
+    apply(mapForEach, map, [(entry) => {
+      if (!isArray(entry) || !isArray(entry[1])) return;
+      const values = entry[1];
+      for (let i = 0; i < values.length; i++) out[out.length] = ['' + entry[0], '' + values[i]];
+    }]);
+    return out;
+  }
+
   class Headers {
     constructor(init) {
       this._map = new MapC(); // lower-case name -> [name, values[]]
@@ -838,17 +856,31 @@
   function fetch(input, init) {
     return new OrigPromise((resolve, reject) => {
       const req = new Request(input, init);
-      // The request description is built by hand from strings so that nothing the
-      // code defined (toJSON on prototypes) shapes what the host receives.
-      const pairs = req.headers._pairs().map((p) => '[' + stringify(String(p[0])) + ',' +
-        stringify(String(p[1])) + ']').join(',');
-      const spec = '{"method":' + stringify(req.method) + ',"url":' + stringify(req.url) +
-        ',"headers":[' + pairs + '],"body":' +
-        (req._bytes === null ? 'null' : stringify(bytesToBase64(req._bytes))) +
-        ',"redirect":' + stringify(req.redirect) + ',"follow":' + (req.follow | 0) +
-        ',"timeout":' + (req.timeout | 0) + '}';
+      // The request description is built by hand from primitive strings, with
+      // intrinsics captured before user code ran (no method user code can replace,
+      // no toJSON), so that nothing the code defined shapes what the host receives.
+      // The host parses and checks it again anyway.
+      const pairs = headerPairs(req.headers);
+      let list = '';
+      for (let i = 0; i < pairs.length; i++) {
+        list += (i === 0 ? '[' : ',[') + stringify('' + pairs[i][0]) + ',' +
+          stringify('' + pairs[i][1]) + ']';
+      }
+      const bytes = req._bytes;
+      const follow = req.follow | 0;
+      const timeout = req.timeout | 0;
+      const spec = '{"method":' + stringify('' + req.method) + ',"url":' +
+        stringify('' + req.url) + ',"headers":[' + list + '],"body":' +
+        (bytes === null || bytes === undefined ? 'null' : stringify(bytesToBase64(bytes))) +
+        ',"redirect":' + stringify('' + req.redirect) + ',"follow":' + (follow < 0 ? 20 : follow) +
+        ',"timeout":' + (timeout < 0 ? 0 : timeout) + '}';
       const id = nextFetch++;
       const r = host('fetch', id, spec);
+      if (r === -3) {
+        reject(new FetchError('request to ' + req.url + ' failed, reason: invalid request ' +
+          '(at most 100 headers of 8 KB, a 5 MB body)'));
+        return;
+      }
       if (r === -2) {
         reject(new FetchError('request to ' + req.url + ' failed, reason: too many requests ' +
           'in one invocation'));

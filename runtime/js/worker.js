@@ -63,7 +63,20 @@ const LIBRARIES = [
   ['oauth.js', /\bOAuth\b/],
 ];
 
-const DYNAMIC_IMPORT = /\bimport\s*(?:\/\*[\s\S]*?\*\/\s*|\/\/[^\n]*\n\s*)*\(/;
+// Dynamic import() cannot be offered safely: Node answers it with objects of the
+// host realm (a host TypeError, whose prototype chain leads to the host's
+// Object.prototype), and a loader callback needs --experimental-vm-modules. So code
+// that calls it is refused before it runs -- and that decision is V8's own, not a
+// pattern's: a source that compiles is compiled again with every `import` word
+// spelled `enum`. Inside strings, comments (HTML-like ones included), templates and
+// regular expressions that changes nothing; as a property name (`a.import`,
+// `{import: 1}`, methods) `enum` is as valid as `import`; and in code position,
+// where a compiling script can only hold `import(` (static imports and import.meta
+// are syntax errors in a script), `enum` is a syntax error. The check is linear
+// (no backtracking pattern over the user's source) and costs a second compile only
+// for sources that contain the word.
+const IMPORT_WORD = /\bimport\b/;
+const IMPORT_WORDS = /\bimport\b/g;
 
 const als = new AsyncLocalStorage();
 const here = __dirname;
@@ -140,19 +153,26 @@ function libScript(file) {
 // ---------------------------------------------------------------- output
 let outQueue = [];
 let outScheduled = false;
-function send(line) {
-  outQueue.push(line);
-  if (!outScheduled) {
-    outScheduled = true;
-    setImmediate(flushOut);
-  }
-}
+// No message may exceed this (Python refuses longer lines): the biggest legitimate
+// one is a fetch with a 5 MB body (about 7 MB of base64) and its headers.
+const MAX_MESSAGE_CHARS = 8 * 1024 * 1024;
 function flushOut() {
   outScheduled = false;
   if (outQueue.length === 0) return;
   const data = outQueue.join('');
   outQueue = [];
   process.stdout.write(data);
+}
+function send(line) {
+  if (line.length > MAX_MESSAGE_CHARS) {
+    process.stderr.write('worker: message too large, dropped\n');
+    return;
+  }
+  outQueue.push(line);
+  if (!outScheduled) {
+    outScheduled = true;
+    setImmediate(flushOut);
+  }
 }
 
 // ---------------------------------------------------------------- contexts
@@ -185,9 +205,12 @@ function evictIfNeeded() {
 }
 
 function dropContext(ctx) {
+  if (ctx.dead) return;
   ctx.dead = true;
   contexts.delete(ctx.key);
   ctx.global = null;
+  // Python must send the code again next time (it never relies on a guess).
+  send('{"t":"d","k":' + JSON.stringify(ctx.key) + '}\n');
 }
 
 function needs(code) {
@@ -199,19 +222,22 @@ function needs(code) {
 // Create the context and run the prelude, the libraries and the user's code.
 // Returns null on success, or [outcome, type, message] when loading failed.
 function loadContext(ctx, code, inv) {
-  // Dynamic import() has no loader here: without one, Node either never settles the
-  // promise or rejects it with a host-realm TypeError. Refuse it before running.
-  const imp = DYNAMIC_IMPORT.exec(code);
-  if (imp !== null) {
-    const line = code.slice(0, imp.index).split('\n').length;
-    return ['bad_request', 'SyntaxError',
-      `import() is not available in functions (line ${line}); use the provided globals`];
-  }
   let script;
   try {
     script = new vm.Script(code, { filename: 'handler.js' });
   } catch (e) {
     return ['bad_request', 'SyntaxError', describeSyntaxError(e)];
+  }
+  // Dynamic import() would hand the code host-realm objects: refuse it (see
+  // IMPORT_WORD above) before anything runs.
+  if (IMPORT_WORD.test(code)) {
+    try {
+      new vm.Script(code.replace(IMPORT_WORDS, 'enum'), { filename: 'handler.js' });
+    } catch (e) {
+      const where = describeSyntaxError(e).match(/\(line \d+/);
+      return ['bad_request', 'SyntaxError', 'import() is not available in functions' +
+        (where ? ' ' + where[0] + ')' : '') + '; use the provided globals'];
+    }
   }
   const g = vm.createContext(vm.constants.DONT_CONTEXTIFY, {
     name: 'function:' + ctx.key,
@@ -296,30 +322,30 @@ class Inv {
   }
 }
 
-function startInvocation(header, settings, payload) {
-  const id = header.i;
-  let ctx = contexts.get(header.k);
-  const timeout = header.to;
+function startInvocation(id, key, handler, timeout, stream, code, settings, payload) {
+  if (invocations.has(id)) throw new Error('duplicate invocation id');
+  let ctx = contexts.get(key);
   if (ctx === undefined) {
-    if (typeof header.c !== 'string') {
+    if (code === undefined) {
       send('{"t":"m","i":' + id + '}\n'); // not loaded here: Python resends with the code
       return;
     }
-    ctx = new Ctx(header.k);
-    const inv = new Inv(id, ctx, timeout, header.s === 1);
-    const failure = loadContext(ctx, header.c, inv);
+    ctx = new Ctx(key);
+    const inv = new Inv(id, ctx, timeout, stream);
+    const failure = loadContext(ctx, code, inv);
     if (failure !== null) {
       ctx.global = null;
+      ctx.dead = true;
       reply(inv, failure[0], failure[1], failure[2], undefined);
       return;
     }
     contexts.set(ctx.key, ctx);
     evictIfNeeded();
-    begin(ctx, inv, header.h, settings, payload);
+    begin(ctx, inv, handler, settings, payload);
     return;
   }
   touch(ctx);
-  begin(ctx, new Inv(id, ctx, timeout, header.s === 1), header.h, settings, payload);
+  begin(ctx, new Inv(id, ctx, timeout, stream), handler, settings, payload);
 }
 
 function begin(ctx, inv, handler, settings, payload) {
@@ -383,6 +409,32 @@ function runDirty() {
     dispatchGroup(start === 0 && end === ready.length ? ready : ready.slice(start, end));
     start = end;
   }
+  relieveMemory();
+}
+
+// The heap is shared by every context on this worker: memory one function parks in
+// its globals must not make the next function run out of it (and be blamed). When
+// the heap stays above half its limit after a full collection, the contexts with
+// nothing in flight are dropped (their globals are a cache, as on Segment).
+const HEAP_HIGH = (config.memoryMb || 128) * 1024 * 1024 / 2;
+const HEAP_RECHECK_MS = 1000;
+let heapQuietUntil = 0;
+function relieveMemory() {
+  if (v8.getHeapStatistics().used_heap_size < HEAP_HIGH) return;
+  const now = Date.now();
+  if (now < heapQuietUntil) return;
+  collectGarbage();
+  if (v8.getHeapStatistics().used_heap_size < HEAP_HIGH) return;
+  let dropped = 0;
+  for (const ctx of [...contexts.values()]) {
+    if (ctx.inflight.size === 0) {
+      dropContext(ctx);
+      dropped++;
+    }
+  }
+  if (dropped > 0) collectGarbage();
+  // Still high (held by calls in flight): do not collect again on every dispatch.
+  if (v8.getHeapStatistics().used_heap_size >= HEAP_HIGH) heapQuietUntil = now + HEAP_RECHECK_MS;
 }
 
 // Enter each context of `group` once, for everything queued for it, all under ONE
@@ -451,6 +503,17 @@ function failContext(ctx, outcome, type, message) {
 
 function reply(inv, outcome, type, message, resultJson) {
   if (inv.done) return;
+  // Checked before the call is marked done, so that the warning is still logged.
+  if (resultJson !== undefined) {
+    if (resultJson.length > MAX_RESULT_BYTES) {
+      pushLog(inv, 'warn', `[runtime] return value dropped: larger than ${MAX_RESULT_BYTES} bytes`);
+      resultJson = undefined;
+    } else if (!isJsonValue(resultJson)) {
+      pushLog(inv, 'warn', '[runtime] return value dropped: not plain JSON or nested deeper than ' +
+        MAX_RESULT_DEPTH + ' levels');
+      resultJson = undefined;
+    }
+  }
   inv.done = true;
   invocations.delete(inv.id);
   inv.ctx.inflight.delete(inv);
@@ -467,15 +530,77 @@ function reply(inv, outcome, type, message, resultJson) {
     line += ',"e":{"type":' + JSON.stringify(type) + ',"message":' +
       JSON.stringify(truncate(message, MAX_ERROR_MESSAGE)) + '}';
   }
-  if (resultJson !== undefined) {
-    if (resultJson.length > MAX_RESULT_BYTES) {
-      pushLog(inv, 'warn', `[runtime] return value dropped: larger than ${MAX_RESULT_BYTES} bytes`);
-    } else {
-      line += ',"r":' + resultJson;
-    }
-  }
+  if (resultJson !== undefined) line += ',"r":' + resultJson;
   if (!inv.stream && inv.logs.length > 0) line += ',"l":[' + inv.logs.join(',') + ']';
   send(line + '}\n');
+}
+
+// The return value is JSON text made by the context: it goes into the reply only if
+// it is exactly one JSON value on one line (so it cannot add or override keys of
+// the reply) and not nested deeper than Python's parser can take.
+const MAX_RESULT_DEPTH = 200;
+function isJsonValue(text) {
+  if (text.indexOf('\n') !== -1 || text.indexOf('\r') !== -1) return false;
+  try {
+    JSON.parse(text);
+  } catch (_) {
+    return false;
+  }
+  if (text.length <= MAX_RESULT_DEPTH * 2) return true;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      if (++depth > MAX_RESULT_DEPTH) return false;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return true;
+}
+
+// A fetch description from the prelude, checked field by field and re-serialised
+// (null when invalid). Python checks it again (runtime/fetch.py, parse_spec).
+const FETCH_KEYS = ['method', 'url', 'headers', 'body', 'redirect', 'follow', 'timeout'];
+const REDIRECTS = new Set(['follow', 'manual', 'error']);
+const MAX_FETCH_URL = 8192;
+const MAX_FETCH_HEADERS = 100;
+const MAX_FETCH_HEADER_NAME = 256;
+const MAX_FETCH_HEADER_VALUE = 8192;
+const MAX_FETCH_BODY_B64 = Math.ceil((5 * 1024 * 1024) / 3) * 4;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+function fetchSpec(text) {
+  if (text.length > MAX_FETCH_BODY_B64 + 2 * 1024 * 1024) return null;
+  let raw;
+  try {
+    raw = JSON.parse(text);
+  } catch (_) {
+    return null;
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return null;
+  const keys = Object.keys(raw);
+  if (keys.length !== FETCH_KEYS.length) return null;
+  for (const k of FETCH_KEYS) if (!hasOwn(raw, k)) return null;
+  const { method, url, headers, body, redirect, follow, timeout } = raw;
+  if (!str(method) || !/^[A-Za-z]{1,16}$/.test(method)) return null;
+  if (!str(url) || url.length > MAX_FETCH_URL) return null;
+  if (!Array.isArray(headers) || headers.length > MAX_FETCH_HEADERS) return null;
+  const pairs = [];
+  for (const h of headers) {
+    if (!Array.isArray(h) || h.length !== 2) return null;
+    const [k, v] = h;
+    if (!str(k) || k.length > MAX_FETCH_HEADER_NAME || !HEADER_NAME.test(k)) return null;
+    if (!str(v) || v.length > MAX_FETCH_HEADER_VALUE || /[\r\n\0]/.test(v)) return null;
+    pairs.push([k, v]);
+  }
+  if (!(body === null || (str(body) && body.length <= MAX_FETCH_BODY_B64))) return null;
+  if (!REDIRECTS.has(redirect)) return null;
+  if (!Number.isSafeInteger(follow) || follow < 0 || follow > 1000) return null;
+  if (!Number.isSafeInteger(timeout) || timeout < 0) return null;
+  return JSON.stringify({ method, url, headers: pairs, body, redirect, follow, timeout });
 }
 
 function truncate(s, n) {
@@ -542,8 +667,7 @@ function handle(ctx, op, a, b, c, d, e) {
     case 'done': {
       const inv = num(a) ? invocations.get(a) : undefined;
       if (inv === undefined || inv.ctx !== ctx || !str(b) || !OUTCOMES.has(b)) return -1;
-      const result = str(e) && e.indexOf('\n') === -1 ? e : undefined;
-      reply(inv, b, str(c) && c ? truncate(c, 200) : '', str(d) ? d : '', result);
+      reply(inv, b, str(c) && c ? truncate(c, 200) : '', str(d) ? d : '', str(e) ? e : undefined);
       return 0;
     }
     case 'log': {
@@ -566,9 +690,13 @@ function handle(ctx, op, a, b, c, d, e) {
     }
     case 'fetch': {
       const inv = current(ctx);
-      if (inv === undefined || inv.done || !num(a) || !str(b) || b.indexOf('\n') !== -1) return -1;
+      if (inv === undefined || inv.done || !isId(a) || !str(b)) return -1;
+      // The description comes from the context: parse it, check every field and
+      // write it again; never splice the context's text into a message.
+      const spec = fetchSpec(b);
+      if (spec === null) return -3;
       if (++inv.fetches > MAX_FETCHES) return -2;
-      send('{"t":"f","i":' + inv.id + ',"q":' + a + ',"x":' + b + '}\n');
+      send('{"t":"f","i":' + inv.id + ',"q":' + a + ',"x":' + spec + '}\n');
       return 0;
     }
     case 'hash': return digest(a, null, b, c);
@@ -605,13 +733,151 @@ function digest(alg, keyB64, dataB64, enc) {
   }
 }
 
+// ------------------------------------------------------------ keys
+// Native crypto work cannot be interrupted by the vm timeout, so keys are vetted
+// before OpenSSL sees them: encrypted PKCS#8 keys whose key derivation is too costly
+// (PBKDF2 with 2^31 iterations runs for minutes) are refused, and so are key sizes
+// that make one signature or verification slow.
+const MAX_KDF_ITERATIONS = 1000000;
+const MAX_SCRYPT_BYTES = 64 * 1024 * 1024; // 128 * N * r
+const MAX_SCRYPT_PARALLEL = 16;
+const MAX_MODULUS_BITS = 8192; // RSA, RSA-PSS, DSA
+const MAX_PUBLIC_EXPONENT = 2n ** 32n;
+const KEY_TYPES = new Set(['rsa', 'rsa-pss', 'dsa', 'ec', 'ed25519', 'ed448', 'x25519', 'x448']);
+const OID_PBES2 = '2a864886f70d01050d';
+const OID_PBKDF2 = '2a864886f70d01050c';
+const OID_SCRYPT = '2b06010401da47040b';
+
+// One DER element at `pos`: [tag, contentStart, contentEnd]; throws when malformed.
+function derAt(buf, pos, limit) {
+  if (pos + 2 > limit) throw new Error('truncated');
+  const tag = buf[pos];
+  let len = buf[pos + 1];
+  let start = pos + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || start + n > limit) throw new Error('bad length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[start + i];
+    start += n;
+  }
+  if (start + len > limit) throw new Error('truncated');
+  return [tag, start, start + len];
+}
+function derChildren(buf, el) {
+  const out = [];
+  for (let pos = el[1]; pos < el[2];) {
+    const c = derAt(buf, pos, el[2]);
+    out.push(c);
+    pos = c[2];
+  }
+  return out;
+}
+function derInt(buf, el) { // a small non-negative INTEGER, or Infinity
+  if (el[0] !== 0x02 || el[2] === el[1] || (buf[el[1]] & 0x80)) throw new Error('bad integer');
+  let start = el[1];
+  while (start < el[2] - 1 && buf[start] === 0) start++;
+  if (el[2] - start > 6) return Infinity;
+  let v = 0;
+  for (let i = start; i < el[2]; i++) v = v * 256 + buf[i];
+  return v;
+}
+const hex = (buf, el) => buf.toString('hex', el[1], el[2]);
+
+// Refuses (throws) an EncryptedPrivateKeyInfo whose key derivation is too costly.
+function vetEncryptedKey(der) {
+  const top = derAt(der, 0, der.length);
+  const parts = top[0] === 0x30 ? derChildren(der, top) : [];
+  if (parts.length !== 2 || parts[0][0] !== 0x30 || parts[1][0] !== 0x04) return false;
+  const alg = derChildren(der, parts[0]);
+  if (alg.length !== 2 || alg[0][0] !== 0x06 || alg[1][0] !== 0x30) throw new Error('bad algorithm');
+  const params = derChildren(der, alg[1]);
+  if (hex(der, alg[0]) !== OID_PBES2) {
+    // PBES1 and PKCS#12 schemes: SEQUENCE { salt, iterations }
+    if (params.length !== 2 || derInt(der, params[1]) > MAX_KDF_ITERATIONS) {
+      throw new Error('key derivation too costly');
+    }
+    return true;
+  }
+  const kdf = params.length === 2 && params[0][0] === 0x30 ? derChildren(der, params[0]) : [];
+  if (kdf.length !== 2 || kdf[0][0] !== 0x06 || kdf[1][0] !== 0x30) throw new Error('bad kdf');
+  const kp = derChildren(der, kdf[1]);
+  const oid = hex(der, kdf[0]);
+  if (oid === OID_PBKDF2) {
+    if (kp.length < 2 || derInt(der, kp[1]) > MAX_KDF_ITERATIONS) {
+      throw new Error('key derivation too costly');
+    }
+  } else if (oid === OID_SCRYPT) {
+    if (kp.length < 4) throw new Error('bad scrypt parameters');
+    const n = derInt(der, kp[1]);
+    const r = derInt(der, kp[2]);
+    const p = derInt(der, kp[3]);
+    if (128 * n * r > MAX_SCRYPT_BYTES || p > MAX_SCRYPT_PARALLEL ||
+      128 * n * r * p > MAX_SCRYPT_BYTES * 4) {
+      throw new Error('key derivation too costly');
+    }
+  } else {
+    throw new Error('unsupported key derivation');
+  }
+  return true;
+}
+
+// Every PEM block of `text` (linear scan, no pattern), vetted when encrypted.
+function vetKeyText(text) {
+  if (text.indexOf('ENCRYPTED') === -1) return;
+  let pos = 0;
+  for (;;) {
+    const begin = text.indexOf('-----BEGIN ', pos);
+    if (begin === -1) return;
+    const labelEnd = text.indexOf('-----', begin + 11);
+    if (labelEnd === -1) return;
+    const end = text.indexOf('-----END ', labelEnd + 5);
+    if (end === -1) return;
+    const label = text.slice(begin + 11, labelEnd);
+    const body = text.slice(labelEnd + 5, end).split('\n').filter((l) => l.indexOf(':') === -1)
+      .join('');
+    let encrypted = false;
+    try {
+      encrypted = vetEncryptedKey(Buffer.from(body, 'base64'));
+    } catch (err) {
+      if (err.message === 'key derivation too costly') throw err;
+      if (label.indexOf('ENCRYPTED') !== -1) throw new Error('unsupported encrypted key');
+    }
+    if (!encrypted && label.indexOf('ENCRYPTED PRIVATE KEY') !== -1) {
+      throw new Error('unsupported encrypted key');
+    }
+    pos = end + 9;
+  }
+}
+
+function vetKeyObject(key) {
+  if (!KEY_TYPES.has(key.asymmetricKeyType)) throw new Error('unsupported key type');
+  const d = key.asymmetricKeyDetails || {};
+  if (typeof d.modulusLength === 'number' && d.modulusLength > MAX_MODULUS_BITS) {
+    throw new Error(`keys larger than ${MAX_MODULUS_BITS} bits are not supported`);
+  }
+  if (typeof d.publicExponent === 'bigint' && d.publicExponent > MAX_PUBLIC_EXPONENT) {
+    throw new Error('public exponent too large');
+  }
+  if (key.asymmetricKeyType === 'ec' && typeof d.namedCurve !== 'string') {
+    throw new Error('only named curves are supported');
+  }
+  return key;
+}
+
+// A vetted KeyObject (throws with a message for the function otherwise).
+function loadKey(kind, text, passphrase) {
+  vetKeyText(text);
+  const options = { key: text, format: 'pem' };
+  if (passphrase) options.passphrase = passphrase;
+  return vetKeyObject(kind === 'private' ? nodeCrypto.createPrivateKey(options)
+    : nodeCrypto.createPublicKey(options));
+}
+
 function keyInfo(kind, text, passphrase) {
   if (!str(kind) || !str(text) || !str(passphrase) || text.length > 65536) return -1;
   try {
-    const options = { key: text, format: 'pem' };
-    if (passphrase) options.passphrase = passphrase;
-    const key = kind === 'private' ? nodeCrypto.createPrivateKey(options)
-      : nodeCrypto.createPublicKey(options);
+    const key = loadKey(kind, text, passphrase);
     const details = {};
     for (const [k, v] of Object.entries(key.asymmetricKeyDetails || {})) {
       details[k] = typeof v === 'bigint' ? Number(v) : v;
@@ -628,10 +894,15 @@ function signOrVerify(alg, spec, dataB64, sigB64) {
   if (!str(alg) || !str(spec) || !str(dataB64) || dataB64.length > MAX_CRYPTO_INPUT) return -1;
   try {
     const s = JSON.parse(spec);
-    const key = { key: String(s.key) };
-    if (typeof s.padding === 'number') key.padding = s.padding;
-    if (typeof s.saltLength === 'number') key.saltLength = s.saltLength;
-    if (s.dsaEncoding === 'der' || s.dsaEncoding === 'ieee-p1363') key.dsaEncoding = s.dsaEncoding;
+    const text = String(own(s, 'key'));
+    if (text.length > 65536) return '!key too large';
+    const key = { key: loadKey(sigB64 === undefined ? 'private' : 'public', text, '') };
+    const padding = own(s, 'padding');
+    const saltLength = own(s, 'saltLength');
+    const dsaEncoding = own(s, 'dsaEncoding');
+    if (typeof padding === 'number') key.padding = padding;
+    if (typeof saltLength === 'number') key.saltLength = saltLength;
+    if (dsaEncoding === 'der' || dsaEncoding === 'ieee-p1363') key.dsaEncoding = dsaEncoding;
     const data = Buffer.from(dataB64, 'base64');
     if (sigB64 === undefined) {
       return nodeCrypto.createSign(alg).update(data).sign(key, 'base64');
@@ -682,6 +953,16 @@ function addTimer(ctx, id, delay, repeat) {
 }
 
 // ---------------------------------------------------------------- input
+// Messages from Python are parsed into host objects: read only their OWN properties
+// of the expected types (an inherited `c` must never supply code), whatever happens
+// to the host's prototypes (which are frozen anyway, see the end of this file).
+const hasOwn = Object.hasOwn;
+function own(obj, key) {
+  return hasOwn(obj, key) ? obj[key] : undefined;
+}
+const isId = (v) => Number.isSafeInteger(v) && v > 0;
+const HANDLER_SET = new Set(HANDLERS);
+
 function onLine(line) {
   if (line.length === 0) return;
   // A message is a JSON header, then raw JSON fields separated by tabs (JSON text
@@ -689,20 +970,40 @@ function onLine(line) {
   // as text, without being parsed and re-serialised here.
   const tab = line.indexOf('\t');
   const header = JSON.parse(tab === -1 ? line : line.slice(0, tab));
-  switch (header.t) {
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+    throw new Error('not a message');
+  }
+  switch (own(header, 't')) {
     case 'i': {
+      const id = own(header, 'i');
+      const key = own(header, 'k');
+      const handler = own(header, 'h');
+      const timeout = own(header, 'to');
+      const code = own(header, 'c');
+      if (!isId(id) || !str(key) || !HANDLER_SET.has(handler) || !Number.isSafeInteger(timeout) ||
+        timeout < 1 || !(code === undefined || str(code)) || tab === -1) {
+        throw new Error('invalid invocation header');
+      }
       const rest = line.slice(tab + 1);
       const tab2 = rest.indexOf('\t');
-      startInvocation(header, rest.slice(0, tab2), rest.slice(tab2 + 1));
+      if (tab2 === -1) throw new Error('invalid invocation message');
+      startInvocation(id, key, handler, timeout, own(header, 's') === 1, code,
+        rest.slice(0, tab2), rest.slice(tab2 + 1));
       break;
     }
     case 'f': { // the result of a fetch, for the invocation that asked
-      const inv = invocations.get(header.i);
-      if (inv === undefined || inv.ctx.dead) break;
-      inv.ctx.queue.push('["f",' + inv.id + ',' + header.q + ',' + line.slice(tab + 1) + ']');
+      const id = own(header, 'i');
+      const q = own(header, 'q');
+      const inv = isId(id) ? invocations.get(id) : undefined;
+      if (inv === undefined || inv.ctx.dead || !isId(q) || tab === -1) break;
+      inv.ctx.queue.push('["f",' + inv.id + ',' + q + ',' + line.slice(tab + 1) + ']');
       schedule(inv.ctx);
       break;
     }
+    case 'hb': // liveness: answered at once, before any code runs for the calls
+      // that follow it (pipes are written synchronously on Linux)
+      process.stdout.write('{"t":"hb"}\n');
+      break;
     case 'ping':
       collectGarbage();
       send('{"t":"pong","contexts":' + contexts.size + ',"heap":' +
@@ -743,5 +1044,44 @@ process.on('unhandledRejection', () => {});
 process.on('uncaughtException', (err) => {
   process.stderr.write('worker: uncaught: ' + String(err && err.stack) + '\n');
 });
+
+// Defence in depth: once start-up is over, freeze the host realm's intrinsics. The
+// host's objects are never handed to a context by design, but if one ever leaked
+// (as a host error could through import() before it was refused at load), its
+// prototype chain must not let a function change how the host reads its own
+// messages or builds replies (e.g. an inherited `Object.prototype.c`).
+const HOST_INTRINSICS = ['Object', 'Function', 'Array', 'Number', 'Boolean', 'String', 'Symbol',
+  'BigInt', 'Date', 'RegExp', 'Error', 'AggregateError', 'EvalError', 'RangeError',
+  'ReferenceError', 'SyntaxError', 'TypeError', 'URIError', 'Promise', 'Proxy', 'Map', 'Set',
+  'WeakMap', 'WeakSet', 'WeakRef', 'FinalizationRegistry', 'ArrayBuffer', 'SharedArrayBuffer',
+  'DataView', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array',
+  'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array',
+  'BigUint64Array', 'JSON', 'Math', 'Reflect', 'Atomics', 'Iterator', 'Intl'];
+function freezeHostRealm() {
+  process.stdout; // created lazily: before the freeze
+  const roots = HOST_INTRINSICS.map((n) => globalThis[n]);
+  // Intrinsics without a global name.
+  roots.push(Object.getPrototypeOf(async function () {}), Object.getPrototypeOf(function* () {}),
+    Object.getPrototypeOf(async function* () {}), Object.getPrototypeOf(Uint8Array),
+    Object.getPrototypeOf([][Symbol.iterator]()), Object.getPrototypeOf(new Map().entries()),
+    Object.getPrototypeOf(new Set().values()), Object.getPrototypeOf(''[Symbol.iterator]()),
+    Object.getPrototypeOf(/x/[Symbol.matchAll]('')));
+  const seen = new Set();
+  const stack = roots.filter((o) => o !== undefined);
+  while (stack.length > 0) {
+    const o = stack.pop();
+    if (o === null || (typeof o !== 'object' && typeof o !== 'function') || seen.has(o)) continue;
+    seen.add(o);
+    Object.freeze(o);
+    stack.push(Object.getPrototypeOf(o));
+    for (const key of Reflect.ownKeys(o)) {
+      const d = Object.getOwnPropertyDescriptor(o, key);
+      if (d === undefined) continue;
+      if ('value' in d) stack.push(d.value);
+      else stack.push(d.get, d.set);
+    }
+  }
+}
+freezeHostRealm();
 
 send('{"t":"ready","pid":' + process.pid + '}\n');

@@ -208,7 +208,17 @@ async def test_no_way_to_modules_process_or_webassembly(pool, body):
 
 
 @pytest.mark.parametrize(
-    "code", ["import('fs')", "import /* x */ ('fs')", "import\n  ('fs')", "x = () => import(`fs`)"]
+    "code",
+    [
+        "import('fs')",
+        "import /* x */ ('fs')",
+        "import\n  ('fs')",
+        "(() => import(`fs`))()",
+        # HTML-like comments, which a pattern over the source missed
+        "import<!-- x\n('fs')",
+        "import\n--> x\n('fs')",
+        "(function f() { return import /**/ /**/ ('fs') })()",
+    ],
 )
 async def test_dynamic_import_is_refused_before_the_code_runs(pool, code):
     r = await attack(pool, f"console.log('ran'); try {{ await {code} }} catch (e) {{ return e }}")
