@@ -63,3 +63,11 @@ def test_https_switch_secures_cookies_and_trusts_the_proxy() -> None:
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "True True 3600 ('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+def test_outgoing_request_urls_are_not_logged() -> None:
+    import logging
+
+    # Function fetches carry API keys in query strings; httpx would log each URL at INFO.
+    assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("httpcore").isEnabledFor(logging.INFO)
