@@ -5,12 +5,21 @@ validates it, applies the egress policy on every connection (runtime/egress.py),
 follows redirects itself (node-fetch v2 rules), caps the response size, and
 produces two things: the response handed back to the function, and a trace of the
 request for logs and the IDE (with secrets masked and bodies truncated).
+
+One httpx client serves every function of a pool, so it must hold no state between
+requests: it never stores cookies (a `Set-Cookie` seen by one function would be
+sent with another tenant's requests), credentials are dropped when a redirect
+leaves the origin, and response bodies are decoded here, by a bounded decoder
+(httpx's own decoders inflate a whole chunk at once, and decode stacked codings).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import http.cookiejar
 import time
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +53,18 @@ SENSITIVE_HEADERS = frozenset(
         "x-access-token",
     }
 )
+# Dropped when a redirect changes scheme, host or port (node-fetch >= 2.6.7 drops the
+# credentials; so are the other secret-bearing headers, and a Host set by the code).
+CROSS_ORIGIN_DROPPED = SENSITIVE_HEADERS | {"www-authenticate", "cookie2", "host"}
 MIN_SECRET_CHARS = 6  # shorter setting values are not masked (too many false hits)
+# Content codings decoded for the function (as node-fetch v2 does, only when the
+# response has exactly one); anything else (stacked codings, br) is passed through
+# as received. The decoder is bounded: it never produces more than the response cap,
+# and yields to the event loop every DECODE_STEP bytes of output.
+DECODED_CODINGS = frozenset({"gzip", "x-gzip", "deflate", "x-deflate"})
+ACCEPT_ENCODING = "gzip,deflate"  # never br: there is no bounded brotli decoder here
+DECODE_STEP = 256 * 1024
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class FetchFailed(Exception):
@@ -140,8 +160,24 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+class _NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that never stores anything: the client is shared by every function,
+    so a cookie kept for one would be sent with the others' requests. Only a `Cookie`
+    header the function sets itself is sent (as with node-fetch, which has no jar)."""
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        pass
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        pass
+
+    def set_cookie_if_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> None:
+        pass
+
+
 def make_client(policy: EgressPolicy) -> httpx.AsyncClient:
-    """An httpx client whose every connection goes through the egress policy."""
+    """An httpx client whose every connection goes through the egress policy, and that
+    keeps nothing between requests (no cookies)."""
     transport = httpx.AsyncHTTPTransport(trust_env=False, retries=0)
     # httpx offers no public hook for the network backend; the pool it builds is
     # replaced by an identical one that dials through the guarded backend.
@@ -156,7 +192,8 @@ def make_client(policy: EgressPolicy) -> httpx.AsyncClient:
         transport=transport,
         trust_env=False,
         follow_redirects=False,
-        headers={"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "gzip,deflate"},
+        cookies=_NoCookies(),
+        headers={"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": ACCEPT_ENCODING},
     )
 
 
@@ -217,16 +254,93 @@ def _redirect_method(status: int, method: str) -> str:
     return method
 
 
-async def _read_capped(response: httpx.Response) -> bytes:
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (
+        url.scheme,
+        url.raw_host.decode("ascii").lower(),
+        url.port or DEFAULT_PORTS.get(url.scheme),
+    )
+
+
+def _host_matches(value: str, url: httpx.URL) -> bool:
+    """Whether a `Host` header set by the code names the URL's own host (and port)."""
+    value = value.strip().lower()
+    if ":" in url.host:  # IPv6
+        names = {f"[{url.host.lower()}]"}
+    else:  # the ASCII (IDNA) spelling, or the Unicode one
+        names = {url.raw_host.decode("ascii").lower(), url.host.lower()}
+    port = url.port or DEFAULT_PORTS.get(url.scheme)
+    return value in names or value in {f"{name}:{port}" for name in names}
+
+
+def _coding(response: httpx.Response, method: str) -> str | None:
+    """The content coding to decode, or None to pass the body through as received."""
+    if method == "HEAD" or response.status_code in (204, 304):
+        return None
+    codings = [c.strip().lower() for c in response.headers.get_list("content-encoding", True)]
+    codings = [c for c in codings if c and c != "identity"]
+    return codings[0] if len(codings) == 1 and codings[0] in DECODED_CODINGS else None
+
+
+def _too_large(response: httpx.Response) -> FetchFailed:
+    return FetchFailed(
+        f"content size at {response.url} over limit: {MAX_RESPONSE_BYTES}", "max-size"
+    )
+
+
+async def _read_capped(response: httpx.Response, coding: str | None) -> bytes:
+    """The body, decoded when `coding` says so, never more than MAX_RESPONSE_BYTES (raw
+    or decoded). Decoding is bounded: each step produces at most DECODE_STEP bytes, and
+    the event loop runs between steps, so a bomb costs at most the cap and never holds
+    the loop."""
     chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
-            raise FetchFailed(
-                f"content size at {response.url} over limit: {MAX_RESPONSE_BYTES}", "max-size"
-            )
-        chunks.append(chunk)
+    size = raw_size = 0
+    decoder: Any = None
+    member_ended = False  # a gzip member ended: only another member may follow
+    finished = False  # the compressed stream ended: what follows is ignored
+    async for raw in response.aiter_raw():
+        raw_size += len(raw)
+        if raw_size > MAX_RESPONSE_BYTES:
+            raise _too_large(response)
+        if coding is None:
+            chunks.append(raw)
+            size = raw_size
+            continue
+        data = raw
+        while data and not finished:
+            if decoder is None:
+                if member_ended and data[:2] != b"\x1f\x8b":
+                    finished = True
+                    break
+                if coding in ("gzip", "x-gzip"):
+                    wbits = 16 + zlib.MAX_WBITS
+                else:  # deflate: zlib-wrapped, or raw as some servers send it
+                    wbits = zlib.MAX_WBITS if data[0] & 0x0F == 0x08 else -zlib.MAX_WBITS
+                decoder = zlib.decompressobj(wbits)
+            try:
+                while True:
+                    limit = min(DECODE_STEP, MAX_RESPONSE_BYTES + 1 - size)
+                    out = decoder.decompress(data, limit)
+                    data = decoder.unconsumed_tail
+                    size += len(out)
+                    if size > MAX_RESPONSE_BYTES:
+                        raise _too_large(response)
+                    chunks.append(out)
+                    if decoder.eof or (not data and len(out) < limit):
+                        break
+                    await asyncio.sleep(0)
+            except zlib.error as exc:
+                raise FetchFailed(
+                    f"Invalid response body while trying to fetch {response.url}: {exc}",
+                    "Z_DATA_ERROR",
+                ) from None
+            if decoder.eof:
+                # Another gzip member may follow (zlib's gunzip decodes them all); any
+                # other trailing data is ignored.
+                data = decoder.unused_data
+                decoder = None
+                member_ended = True
+                finished = coding in ("deflate", "x-deflate")
     return b"".join(chunks)
 
 
@@ -240,6 +354,7 @@ async def perform_fetch(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Carry out one `fetch`. Returns (response for the function, trace)."""
     started = time.perf_counter()
+    # The headers shown are replaced by the ones actually sent once the request is built.
     trace: dict[str, Any] = {
         "method": spec.method,
         "url": _mask(spec.url, secrets),
@@ -257,7 +372,7 @@ async def perform_fetch(
         trace["error"] = f"blocked by egress policy: {exc}"
         result = {"error": trace["error"], "code": "EEGRESS"}
     except FetchFailed as exc:
-        trace["error"] = str(exc)
+        trace["error"] = _mask(str(exc), secrets)
         result = {"error": str(exc), "code": exc.code}
     except httpx.TimeoutException:
         trace["error"] = "request timed out"
@@ -277,10 +392,19 @@ async def _follow(
     trace: dict[str, Any],
     secrets: tuple[str, ...],
 ) -> dict[str, Any]:
-    method, url, body, headers = spec.method, spec.url, spec.body, list(spec.headers)
+    method, url, body = spec.method, spec.url, spec.body
     deadline = time.monotonic() + time_left_s
     if spec.timeout_ms:
         deadline = min(deadline, time.monotonic() + spec.timeout_ms / 1000)
+    target = httpx.URL(url)
+    # A Host header must name the URL's own host: another one would reach a virtual
+    # host the URL does not name (and survive redirects). httpx writes the right one.
+    for name, value in spec.headers:
+        if name.lower() == "host" and not _host_matches(value, target):
+            raise FetchFailed(
+                f"the Host header ({value[:200]}) does not match the URL's host", "EINVAL"
+            )
+    headers = [(k, v) for k, v in spec.headers if k.lower() != "host"]
     for hop in range(spec.follow + 1):
         target = httpx.URL(url)
         policy.check_scheme(target.scheme)
@@ -288,6 +412,11 @@ async def _follow(
         timeout = httpx.Timeout(remaining, connect=min(remaining, CONNECT_TIMEOUT_S))
         request = client.build_request(method, target, headers=headers, content=body,
                                        timeout=timeout)  # fmt: skip
+        if hop == 0:
+            trace["request_headers"] = _trace_headers(
+                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
+                secrets,
+            )
         response = await client.send(request, stream=True)
         try:
             location = response.headers.get("location")
@@ -306,9 +435,15 @@ async def _follow(
                     if new_method != method:
                         body = None
                         headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
-                    method, url = new_method, str(target.join(location))
+                    next_url = target.join(location)
+                    if _origin(next_url) != _origin(target):
+                        # Another scheme, host or port: the credentials stay behind.
+                        headers = [
+                            (k, v) for k, v in headers if k.lower() not in CROSS_ORIGIN_DROPPED
+                        ]
+                    method, url = new_method, str(next_url)
                     continue
-            content = await _read_capped(response)
+            content = await _read_capped(response, _coding(response, method))
         finally:
             await response.aclose()
         return _response(response, url, content, hop > 0, trace, secrets)

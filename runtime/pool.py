@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import resource
 import signal
 import weakref
@@ -57,7 +58,10 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 # they are not blamed for it.
 HEARTBEAT_GRACE_S = 2.0
 MAX_CONCURRENT_FETCHES = 64  # per pool
-MAX_FETCHES_IN_FLIGHT_PER_CALL = 8  # so that one function cannot take every pool slot
+# So that one function cannot take every pool slot: at most 8 fetches in flight per
+# call, and 16 per function whatever its number of calls in flight.
+MAX_FETCHES_IN_FLIGHT_PER_CALL = 8
+MAX_FETCHES_IN_FLIGHT_PER_FUNCTION = 16
 # --max-old-space-size bounds the JS heap but not ArrayBuffers (off-heap): the OS
 # data-segment limit bounds those, so a buffer bomb fails with a RangeError.
 DATA_LIMIT_MIN_MB = 1024
@@ -109,6 +113,7 @@ class _Call:
         "deadline",
         "fetch_slots",
         "fetch_tasks",
+        "function_id",
         "future",
         "handler",
         "id",
@@ -262,6 +267,12 @@ class _Process:
         msg = json.loads(line)
         if not isinstance(msg, dict):
             raise ValueError("not an object")
+        if b"\\ud" in line or b"\\uD" in line:
+            # JavaScript strings may hold lone surrogates (JSON.stringify escapes them
+            # as \ud800): no UTF-8 encoder downstream (database, websocket, stdout)
+            # accepts them, so they become U+FFFD here, once, for logs, results,
+            # errors and fetch descriptions alike.
+            msg = _without_lone_surrogates(msg)
         kind = msg.get("t")
         if kind in _CONTROL_REPLIES:  # answers to `request` that came too late
             return
@@ -324,9 +335,17 @@ class _Process:
             trace = None
         else:
             assert call.fetch_slots is not None
-            # A fair share first (per call), then a pool-wide slot. The task is
-            # cancelled when the call ends, so nothing outlives its invocation.
-            async with call.fetch_slots, pool.fetch_slots:
+            # A fair share first (per call, then per function), then a pool-wide slot,
+            # each waited for until the call's deadline at most (Node answers Timeout
+            # then). The task is also cancelled when the call ends, so nothing outlives
+            # its invocation.
+            function_slots = pool.function_fetch_slots(call.function_id)
+            held: list[asyncio.Semaphore] = []
+            try:
+                for slots in (call.fetch_slots, function_slots, pool.fetch_slots):
+                    if not await _acquire(slots, call.deadline - KILL_GRACE_S):
+                        return
+                    held.append(slots)
                 if call.future.done() or not self.alive:
                     return
                 # Computed once a slot is held: a little past the function's
@@ -342,6 +361,10 @@ class _Process:
                     time_left_s=time_left,
                     secrets=call.secrets,
                 )
+            finally:
+                for slots in reversed(held):
+                    slots.release()
+                pool.release_function_fetch_slots(call.function_id)
         if trace is not None and len(call.requests) < MAX_REQUESTS:
             call.requests.append(trace)
             _emit(call, {"type": "request", **trace})
@@ -442,6 +465,28 @@ class _Process:
 
 
 _CONTROL_REPLIES = frozenset({"ready", "pong", "dropped"})
+# json.loads pairs escaped surrogates that form a character: what is left is lone.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
+async def _acquire(slots: asyncio.Semaphore, deadline: float) -> bool:
+    """Take a slot, waiting until `deadline` (loop time) at most."""
+    try:
+        async with asyncio.timeout_at(deadline):
+            await slots.acquire()
+    except TimeoutError:
+        return False
+    return True
 
 
 def _emit(call: _Call, event: dict[str, Any]) -> None:
@@ -582,6 +627,8 @@ class WorkerPool:
         self.config = config
         self.workers = [_Worker(self, i) for i in range(config.worker_count)]
         self.fetch_slots = asyncio.Semaphore(MAX_CONCURRENT_FETCHES)
+        # function id -> [its fetch slots, fetch tasks using them]; dropped at zero.
+        self._function_slots: dict[str, list[Any]] = {}
         self.closed = False
         self._next_id = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -592,6 +639,24 @@ class WorkerPool:
         if self._client is None:
             self._client = make_client(self.config.egress)
         return self._client
+
+    def function_fetch_slots(self, function_id: str) -> asyncio.Semaphore:
+        """The fetch slots of one function (pair with release_function_fetch_slots)."""
+        entry = self._function_slots.get(function_id)
+        if entry is None:
+            entry = self._function_slots[function_id] = [
+                asyncio.Semaphore(MAX_FETCHES_IN_FLIGHT_PER_FUNCTION),
+                0,
+            ]
+        entry[1] += 1
+        return entry[0]
+
+    def release_function_fetch_slots(self, function_id: str) -> None:
+        entry = self._function_slots.get(function_id)
+        if entry is not None:
+            entry[1] -= 1
+            if entry[1] <= 0:
+                del self._function_slots[function_id]
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -622,6 +687,7 @@ class WorkerPool:
         call = _Call()
         call.id = self._next_id
         call.key = f"{function_id}:{version_id}"
+        call.function_id = function_id
         call.code = code
         call.handler = handler
         call.settings_json = settings_json

@@ -125,10 +125,17 @@ def _rejected(outcome: str, type_: str, message: str) -> InvocationResult:
 # allow_nan=False: NaN/Infinity are not JSON and would not parse in the worker. One
 # encoder for every call (json.dumps with options builds a new one each time).
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_ascii_encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
 def _encode(value: Any) -> bytes:
-    return _encoder.encode(value).encode()
+    text = _encoder.encode(value)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # Lone surrogates (from JSON such as "\ud800"): as escapes, which JavaScript
+        # reads back as the same string.
+        return _ascii_encoder.encode(value).encode()
 
 
 async def function_invoke(

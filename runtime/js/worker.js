@@ -1020,14 +1020,21 @@ function onLine(line) {
   }
 }
 
-let buffered = '';
+// A line can be megabytes long (a fetch result carries a 5 MB body): its chunks are
+// kept in a list, only each new chunk is searched for the newline, and they are
+// joined once, when the line is complete (linear in the line's length).
+let partial = []; // chunks of the line being received (none holds a newline)
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (chunk) => {
-  const data = buffered + chunk;
   let start = 0;
   let nl;
-  while ((nl = data.indexOf('\n', start)) !== -1) {
-    const line = data.slice(start, nl);
+  while ((nl = chunk.indexOf('\n', start)) !== -1) {
+    let line = chunk.slice(start, nl);
+    if (partial.length > 0) {
+      partial.push(line);
+      line = partial.join('');
+      partial = [];
+    }
     start = nl + 1;
     try {
       onLine(line);
@@ -1035,7 +1042,7 @@ process.stdin.on('data', (chunk) => {
       process.stderr.write('worker: bad message: ' + String(err && err.stack) + '\n');
     }
   }
-  buffered = data.slice(start);
+  if (start < chunk.length) partial.push(start === 0 ? chunk : chunk.slice(start));
 });
 process.stdin.on('end', () => process.exit(0));
 
@@ -1055,8 +1062,11 @@ const HOST_INTRINSICS = ['Object', 'Function', 'Array', 'Number', 'Boolean', 'St
   'ReferenceError', 'SyntaxError', 'TypeError', 'URIError', 'Promise', 'Proxy', 'Map', 'Set',
   'WeakMap', 'WeakSet', 'WeakRef', 'FinalizationRegistry', 'ArrayBuffer', 'SharedArrayBuffer',
   'DataView', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array',
-  'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array',
-  'BigUint64Array', 'JSON', 'Math', 'Reflect', 'Atomics', 'Iterator', 'Intl'];
+  'Int32Array', 'Uint32Array', 'Float16Array', 'Float32Array', 'Float64Array', 'BigInt64Array',
+  'BigUint64Array', 'JSON', 'Math', 'Reflect', 'Atomics', 'Iterator', 'Intl', 'SuppressedError',
+  'DisposableStack', 'AsyncDisposableStack', 'WebAssembly', 'eval', 'isFinite', 'isNaN',
+  'parseFloat', 'parseInt', 'decodeURI', 'decodeURIComponent', 'encodeURI', 'encodeURIComponent',
+  'escape', 'unescape'];
 function freezeHostRealm() {
   process.stdout; // created lazily: before the freeze
   const roots = HOST_INTRINSICS.map((n) => globalThis[n]);
@@ -1065,7 +1075,9 @@ function freezeHostRealm() {
     Object.getPrototypeOf(async function* () {}), Object.getPrototypeOf(Uint8Array),
     Object.getPrototypeOf([][Symbol.iterator]()), Object.getPrototypeOf(new Map().entries()),
     Object.getPrototypeOf(new Set().values()), Object.getPrototypeOf(''[Symbol.iterator]()),
-    Object.getPrototypeOf(/x/[Symbol.matchAll]('')));
+    Object.getPrototypeOf(/x/[Symbol.matchAll]('')),
+    Object.getPrototypeOf([].values().map((x) => x)), // iterator helpers
+    Object.getPrototypeOf(Iterator.from({ next() { return { done: true }; } })));
   const seen = new Set();
   const stack = roots.filter((o) => o !== undefined);
   while (stack.length > 0) {

@@ -154,3 +154,32 @@ def test_manage_py_accepts_the_settings_option(files):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["result"] == {"event": "Order", "key": "abc"}
+
+
+LONE_SURROGATES = r"""
+async function onTrack(event) {
+  console.log('lone: \ud800 end');
+  if (event.fail) throw new Error('bad \udfff');
+  return {s: '\udfff', pair: '\ud83d\ude00', seen: event.x.charCodeAt(0).toString(16)};
+}
+"""
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_lone_surrogates_from_the_function_never_break_the_output(tmp_path, fail):
+    (tmp_path / "h.js").write_text(LONE_SURROGATES)
+    # An event holding a lone surrogate itself ("\ud800" in JSON) reaches the function.
+    event = '{"type": "track", "x": "\\udc00", "fail": ' + json.dumps(fail) + "}"
+    (tmp_path / "e.json").write_text(event)
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "invoke_function", str(tmp_path / "h.js"),
+         "--event", str(tmp_path / "e.json")],
+        capture_output=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout.decode("utf-8"))  # strict: one valid UTF-8 JSON object
+    assert d["logs"] == [{"level": "log", "message": "lone: \ufffd end"}]
+    if fail:
+        assert (d["outcome"], d["error"]["message"]) == ("bad_request", "bad \ufffd")
+    else:
+        assert d["result"] == {"s": "\ufffd", "pair": "\U0001f600", "seen": "dc00"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from runtime.services import InvocationResult
@@ -264,3 +266,21 @@ async def test_to_dict_has_the_command_line_shape(pool):
     assert set(d) == {"outcome", "error", "result", "logs", "requests", "duration_ms"}
     assert d["error"] == {"type": "RetryError", "message": "r"}
     assert isinstance(r, InvocationResult)
+
+
+async def test_lone_surrogates_become_replacement_characters_everywhere(pool):
+    # Streamed logs, results, errors and fetch traces: nothing that reaches Python
+    # holds a lone surrogate (no UTF-8 encoder downstream would take it).
+    code = r"""async function onTrack(event, settings) {
+      console.warn('log \ud800');
+      try { await fetch('http://10.0.0.1/', {headers: {'X-A': 'v\udfff'}}) } catch (e) {}
+      return {['k\udbff']: ['\udc00', event.x]};
+    }"""
+    seen: list[dict] = []
+    r = await run(pool, code, {"type": "track", "x": "\ud800"}, on_event=seen.append)
+    assert r.outcome == "success", r.error
+    assert r.result == {"k\ufffd": ["\ufffd", "\ufffd"]}
+    assert [e["message"] for e in seen if e["type"] == "log"] == ["log \ufffd"]
+    assert r.requests[0]["request_headers"]["X-A"] == "v\ufffd"
+    for value in (r.to_dict(), seen):
+        json.dumps(value, ensure_ascii=False).encode("utf-8")

@@ -91,4 +91,10 @@ class Command(BaseCommand):
             version_id=digest,
             timeout_ms=options["timeout_ms"],
         )
-        self.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False))
+        text = json.dumps(result.to_dict(), ensure_ascii=False)
+        try:
+            self.stdout.write(text)
+        except UnicodeEncodeError:
+            # A standard output that cannot take some character (a non-UTF-8 locale):
+            # the same object, with \u escapes.
+            self.stdout.write(json.dumps(result.to_dict()))
