@@ -10,7 +10,6 @@ from rest_framework.response import Response
 from catalog import selectors, services
 from catalog.models import DestinationInstance, Function, FunctionVersion, Source
 from workspaces.api_base import WorkspaceApi
-from workspaces.permissions import DELETE_FUNCTION_REFUSED, DELETE_SOURCE_REFUSED
 
 
 class CodeField(serializers.CharField):
@@ -116,12 +115,12 @@ class FunctionDetailApi(WorkspaceApi):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, workspace_slug: str, function_id: int) -> Response:
         function = selectors.function_get(access=self.access, function_id=function_id)
-        has_instances = selectors.function_has_instances(function=function)
-        self.require(
-            self.access.can_delete_function(function.pk, has_instances=has_instances),
-            DELETE_FUNCTION_REFUSED,
+        self.require(self.access.can_edit_function(function.pk))
+        services.function_delete(
+            function=function,
+            actor=request.user,
+            may_change_instances=self.access.can_deploy_function,
         )
-        services.function_delete(function=function, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -364,9 +363,8 @@ class SourceDetailApi(_SourceApi):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, workspace_slug: str, source_id: int) -> Response:
         source = selectors.source_get(access=self.access, source_id=source_id)
-        connected = selectors.source_connected_function_ids(source=source)
-        self.require(
-            self.access.can_delete_source(connected_function_ids=connected), DELETE_SOURCE_REFUSED
+        self.require(self.access.can_manage_sources)
+        services.source_delete(
+            source=source, actor=request.user, may_change_instances=self.access.can_deploy_function
         )
-        services.source_delete(source=source, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -43,10 +43,6 @@ def function_latest_number(*, function: Function) -> int:
     return function.versions.aggregate(n=Max("number"))["n"] or 0
 
 
-def function_has_instances(*, function: Function) -> bool:
-    return DestinationInstance.objects.filter(function=function).exists()
-
-
 def function_version_list(*, function: Function) -> QuerySet[FunctionVersion]:
     return function.versions.order_by("-number")
 
@@ -126,10 +122,6 @@ def source_list(*, access: WorkspaceAccess) -> QuerySet[Source]:
     if not access.can_view_sources:
         return Source.objects.none()
     return Source.objects.filter(workspace=access.workspace)
-
-
-def source_connected_function_ids(*, source: Source) -> set[int]:
-    return set(source.instances.values_list("function_id", flat=True))
 
 
 def source_get(*, access: WorkspaceAccess, source_id: int) -> Source:

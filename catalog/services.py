@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from audit.services import audit_record
@@ -23,8 +23,11 @@ from catalog.settings_schema import (
 )
 from runtime.pool import MAX_TIMEOUT_MS
 from workspaces.models import Role, RoleGrant, Workspace
+from workspaces.permissions import DELETE_FUNCTION_REFUSED, DELETE_SOURCE_REFUSED
 
 MAX_CODE_BYTES = 512 * 1024
+# Whether the caller may change (and so remove) the destinations of a function, by its id.
+MayChangeInstances = Callable[[int], bool]
 MIN_TIMEOUT_MS = 100
 # Marks an optional argument the caller left out, where None is a meaningful value.
 UNCHANGED: Any = object()
@@ -205,9 +208,17 @@ def function_update(
 
 
 @transaction.atomic
-def function_delete(*, function: Function, actor: AbstractBaseUser) -> None:
+def function_delete(
+    *, function: Function, actor: AbstractBaseUser, may_change_instances: MayChangeInstances
+) -> None:
+    """Delete a function with its versions and destinations. Removing live destinations
+    needs the right to change them (``may_change_instances(function_id)``), checked under a
+    lock on the function so that a destination connected meanwhile counts too."""
+    function = Function.objects.select_for_update().get(pk=function.pk)
     workspace, label, function_id = function.workspace, function.name, function.pk
     instance_count = function.instances.count()
+    if instance_count and not may_change_instances(function_id):
+        raise PermissionDenied(DELETE_FUNCTION_REFUSED)
     function.delete()
     audit_record(
         action="function.deleted",
@@ -341,6 +352,10 @@ def instance_create(
     """Connect a function to a source as a destination running the function's LATEST."""
     if source.workspace_id != function.workspace_id:
         raise ValidationError({"source": "That source belongs to another workspace."})
+    # Same locks as the deletes take: a destination is never connected to a function or
+    # source whose deletion has already counted its destinations.
+    function = Function.objects.select_for_update().get(pk=function.pk)
+    source = Source.objects.select_for_update().get(pk=source.pk)
     name = _clean_name(name)
     _unique_instance_name_check(workspace=function.workspace, name=name)
     version = function.versions.order_by("-number").first()
@@ -479,8 +494,16 @@ def source_update(*, source: Source, name: str, actor: AbstractBaseUser) -> Sour
 
 
 @transaction.atomic
-def source_delete(*, source: Source, actor: AbstractBaseUser) -> None:
+def source_delete(
+    *, source: Source, actor: AbstractBaseUser, may_change_instances: MayChangeInstances
+) -> None:
+    """Delete a source and the destinations connected to it; each of those needs the right
+    to change it, checked under a lock on the source."""
+    source = Source.objects.select_for_update().get(pk=source.pk)
     workspace, label, source_id = source.workspace, source.name, source.pk
+    connected = set(source.instances.values_list("function_id", flat=True))
+    if not all(may_change_instances(function_id) for function_id in connected):
+        raise PermissionDenied(DELETE_SOURCE_REFUSED)
     instance_count = source.instances.count()
     source.delete()
     audit_record(

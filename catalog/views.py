@@ -14,7 +14,7 @@ from catalog import selectors, services
 from catalog.forms import FunctionCreateForm, SourceCreateForm
 from catalog.models import FunctionKind
 from workspaces.pages import add_service_errors, render_page, require, workspace_access
-from workspaces.permissions import DELETE_SOURCE_REFUSED, WorkspaceAccess
+from workspaces.permissions import WorkspaceAccess
 
 TABS = ("functions", "sources")
 
@@ -102,8 +102,9 @@ def source_create(request: HttpRequest, workspace_slug: str) -> HttpResponse:
 def source_delete(request: HttpRequest, workspace_slug: str, source_id: int) -> HttpResponse:
     access = workspace_access(request, workspace_slug)
     source = selectors.source_get(access=access, source_id=source_id)
-    connected = selectors.source_connected_function_ids(source=source)
-    require(access.can_delete_source(connected_function_ids=connected), DELETE_SOURCE_REFUSED)
-    services.source_delete(source=source, actor=request.user)
+    require(access.can_manage_sources)
+    services.source_delete(
+        source=source, actor=request.user, may_change_instances=access.can_deploy_function
+    )
     messages.success(request, f"Deleted the source {source.name}.")
     return _sources_redirect(workspace_slug)

@@ -16,7 +16,7 @@ from catalog import selectors, services
 from catalog.models import Function
 from editor.forms import FunctionSaveForm
 from workspaces.pages import add_service_errors, render_page, require, workspace_access
-from workspaces.permissions import DELETE_FUNCTION_REFUSED, WorkspaceAccess
+from workspaces.permissions import WorkspaceAccess
 
 
 def _editor_context(access: WorkspaceAccess, function: Function) -> dict[str, Any]:
@@ -112,12 +112,10 @@ def function_restore(
 def function_delete(request: HttpRequest, workspace_slug: str, function_id: int) -> HttpResponse:
     access = workspace_access(request, workspace_slug)
     function = selectors.function_get(access=access, function_id=function_id)
-    has_instances = selectors.function_has_instances(function=function)
-    require(
-        access.can_delete_function(function.pk, has_instances=has_instances),
-        DELETE_FUNCTION_REFUSED,
-    )
+    require(access.can_edit_function(function.pk))
     name = function.name
-    services.function_delete(function=function, actor=request.user)
+    services.function_delete(
+        function=function, actor=request.user, may_change_instances=access.can_deploy_function
+    )
     messages.success(request, f"Deleted the function {name}.")
     return redirect("catalog", workspace_slug=workspace_slug)

@@ -84,13 +84,6 @@ class WorkspaceAccess:
         """Connecting a function to a source or changing live instances needs both roles."""
         return self.can_edit_function(function_id) and self.has_role(Role.SOURCE_ADMIN)
 
-    def can_delete_function(self, function_id: int, *, has_instances: bool) -> bool:
-        """Deleting a function removes its live destinations, which needs what changing
-        them needs."""
-        if has_instances:
-            return self.can_deploy_function(function_id)
-        return self.can_edit_function(function_id)
-
     # --- sources, members, audit --------------------------------------------------------
     @property
     def can_view_sources(self) -> bool:
@@ -99,13 +92,6 @@ class WorkspaceAccess:
     @property
     def can_manage_sources(self) -> bool:
         return self.has_role(Role.SOURCE_ADMIN)
-
-    def can_delete_source(self, *, connected_function_ids: set[int]) -> bool:
-        """Deleting a source removes the destinations connected to it: each needs what
-        changing it needs."""
-        return self.can_manage_sources and all(
-            self.can_deploy_function(function_id) for function_id in connected_function_ids
-        )
 
     @property
     def can_manage_members(self) -> bool:

@@ -182,7 +182,9 @@ def test_enable_disable_are_distinct_audit_actions(world: World) -> None:
 
 
 def test_deleting_a_function_removes_its_instances(world: World) -> None:
-    services.function_delete(function=world.function, actor=world.users["olivia"])
+    services.function_delete(
+        function=world.function, actor=world.users["olivia"], may_change_instances=lambda _: True
+    )
     assert not DestinationInstance.objects.filter(pk=world.instance.pk).exists()
     event = AuditEvent.objects.get(action="function.deleted")
     assert event.changes["instances_removed"] == 1 and event.target_label == "Webhook"
@@ -268,3 +270,23 @@ def test_masking_follows_the_schema_wherever_a_value_is_stored() -> None:
         schema=schema, plain={"key": "plaintext-leftover-1234", "region": "eu"}, secret={}
     )
     assert shown == {"key": "••••1234", "region": "eu"}
+
+
+def test_live_destinations_are_only_removed_by_who_may_change_them(world: World) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    adam = world.users["adam"]
+
+    def never(function_id: int) -> bool:
+        return False
+
+    before = AuditEvent.objects.count()
+    with pytest.raises(PermissionDenied):
+        services.function_delete(function=world.function, actor=adam, may_change_instances=never)
+    with pytest.raises(PermissionDenied):
+        services.source_delete(source=world.source, actor=adam, may_change_instances=never)
+    assert DestinationInstance.objects.filter(pk=world.instance.pk).exists()
+    assert AuditEvent.objects.count() == before
+    # Without destinations the same predicate does not matter.
+    services.function_delete(function=world.other_function, actor=adam, may_change_instances=never)
+    assert not Function.objects.filter(pk=world.other_function.pk).exists()
