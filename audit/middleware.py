@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from audit.context import client_ip_context
@@ -14,6 +17,15 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        # REMOTE_ADDR only: trusting X-Forwarded-For would let clients forge the audit IP.
-        with client_ip_context(request.META.get("REMOTE_ADDR")):
+        with client_ip_context(client_ip(request)):
             return self.get_response(request)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """REMOTE_ADDR, or behind our own reverse proxy the address it saw. Only the last
+    X-Forwarded-For entry is the proxy's own: earlier ones are whatever the client sent."""
+    if settings.BEHIND_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        with contextlib.suppress(ValueError):
+            return str(ipaddress.ip_address(forwarded))
+    return request.META.get("REMOTE_ADDR")

@@ -15,6 +15,7 @@ from catalog.events import function_changed_notify
 from catalog.models import Deployment, DestinationInstance, Function, FunctionVersion, Source
 from catalog.selectors import function_latest_number, instance_secret_values
 from catalog.settings_schema import (
+    contains_bad_text,
     setting_values_check_required,
     setting_values_clean,
     setting_values_masked,
@@ -49,8 +50,8 @@ def _clean_name(value: Any, *, field: str = "name") -> str:
 def _clean_code(code: Any) -> str:
     if not isinstance(code, str):
         raise ValidationError({"code": "Code must be text."})
-    if "\x00" in code:
-        raise ValidationError({"code": "Code cannot contain NUL characters."})
+    if contains_bad_text(code):
+        raise ValidationError({"code": "Code cannot contain NUL characters or lone surrogates."})
     if len(code.encode()) > MAX_CODE_BYTES:
         raise ValidationError({"code": f"Code is larger than {MAX_CODE_BYTES // 1024} KB."})
     return code

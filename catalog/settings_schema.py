@@ -31,22 +31,27 @@ def _problem(index: int, message: str) -> ValidationError:
     return ValidationError({"settings_schema": f"Setting #{index + 1}: {message}"})
 
 
-def contains_nul(value: Any) -> bool:
-    """PostgreSQL refuses NUL in text and JSON; refuse it up front, on every backend."""
+def _bad_text(text: str) -> bool:
+    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def contains_bad_text(value: Any) -> bool:
+    """NUL characters (PostgreSQL refuses them) and lone surrogates (no UTF-8 encoding can
+    hold them: every page showing one would fail) are refused up front, on every backend."""
     if isinstance(value, str):
-        return "\x00" in value
+        return _bad_text(value)
     if isinstance(value, dict):
-        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+        return any(contains_bad_text(k) or contains_bad_text(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(contains_nul(v) for v in value)
+        return any(contains_bad_text(v) for v in value)
     return False
 
 
 def _clean_setting(index: int, raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise _problem(index, "must be an object.")
-    if contains_nul(raw):
-        raise _problem(index, "cannot contain NUL characters.")
+    if contains_bad_text(raw):
+        raise _problem(index, "cannot contain NUL characters or lone surrogates.")
     unknown = set(raw) - {"label", "name", "type", "description", "required", "encrypted"}
     if unknown:
         raise _problem(index, f"unknown field(s) {sorted(unknown)}.")
@@ -97,8 +102,8 @@ def _value_problem(name: str, message: str) -> ValidationError:
 
 def _check_value(setting: dict[str, Any], value: Any) -> None:
     name, kind = setting["name"], setting["type"]
-    if contains_nul(value):
-        raise _value_problem(name, "cannot contain NUL characters.")
+    if contains_bad_text(value):
+        raise _value_problem(name, "cannot contain NUL characters or lone surrogates.")
     if kind == "string" and not isinstance(value, str):
         raise _value_problem(name, "must be a string.")
     if kind == "boolean" and not isinstance(value, bool):

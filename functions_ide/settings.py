@@ -165,7 +165,10 @@ SPECTACULAR_SETTINGS = {
 HTTPS = env_bool("DJANGO_HTTPS", default=False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", default=3600 if HTTPS else 0)
-if env_bool("DJANGO_BEHIND_PROXY", default=False):
+# Behind a reverse proxy, the client's address is the last X-Forwarded-For entry (the one
+# the proxy added); it feeds the audit trail and sign-in throttling.
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", default=False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

@@ -135,6 +135,8 @@ class MemberDetailApi(WorkspaceApi):
 
 
 NO_STORE = {"Cache-Control": "no-store"}
+# A leaked token must not be able to mint its own successor before it is revoked.
+TOKENS_NEED_A_SESSION = "Tokens are created and revoked from a signed-in session, not a token."
 
 
 class TokenOutputSerializer(serializers.ModelSerializer):
@@ -156,6 +158,7 @@ class TokenListApi(WorkspaceApi):
 
     @extend_schema(request=TokenCreateInput, responses={201: TokenOutputSerializer})
     def post(self, request: Request, workspace_slug: str) -> Response:
+        self.require(not isinstance(request.auth, ApiToken), TOKENS_NEED_A_SESSION)
         serializer = self.TokenCreateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         token, raw = services.api_token_create(
@@ -171,6 +174,7 @@ class TokenListApi(WorkspaceApi):
 class TokenDetailApi(WorkspaceApi):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, workspace_slug: str, token_id: int) -> Response:
+        self.require(not isinstance(request.auth, ApiToken), TOKENS_NEED_A_SESSION)
         tokens = selectors.api_token_list(user=request.user, workspace=self.access.workspace)
         token = tokens.filter(pk=token_id).first()
         if token is None:

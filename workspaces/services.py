@@ -102,6 +102,12 @@ def _write_grants(membership: Membership, grants: list[GrantSpec]) -> None:
             grant.functions.set(sorted(spec.function_ids))
 
 
+def _lock_membership_changes(workspace: Workspace) -> Workspace:
+    """Serialise role changes of one workspace: two owners demoting each other at once must
+    not both see the other still an owner (READ COMMITTED would let them)."""
+    return Workspace.objects.select_for_update().get(pk=workspace.pk)
+
+
 def _ensure_an_owner_remains(workspace: Workspace) -> None:
     if not RoleGrant.objects.filter(membership__workspace=workspace, role=Role.OWNER).exists():
         raise ValidationError({"roles": "A workspace must keep at least one Workspace Owner."})
@@ -160,12 +166,14 @@ def member_roles_set(
     *, membership: Membership, grants: Iterable[GrantSpec], actor: AbstractBaseUser
 ) -> Membership:
     """Replace the member's roles (granting and revoking in one change)."""
-    workspace = membership.workspace
+    workspace = _lock_membership_changes(membership.workspace)
     grants = _validate_grants(workspace=workspace, grants=grants)
     before = _describe_grants(membership)
     _write_grants(membership, grants)
     _ensure_an_owner_remains(workspace)
     after = _describe_grants(membership)
+    if after == before:
+        return membership
     audit_record(
         action="member.roles_changed",
         actor=actor,
@@ -179,7 +187,7 @@ def member_roles_set(
 
 @transaction.atomic
 def member_remove(*, membership: Membership, actor: AbstractBaseUser) -> None:
-    workspace = membership.workspace
+    workspace = _lock_membership_changes(membership.workspace)
     username = membership.user.get_username()
     before = _describe_grants(membership)
     membership_id = membership.pk

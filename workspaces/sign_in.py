@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 
@@ -50,6 +51,8 @@ class ThrottledAuthenticationForm(AuthenticationForm):
                 action="auth.login_throttled",
                 actor=None,
                 workspace=None,
+                # The user as target: their workspaces' trails show the lockout.
+                target=get_user_model().objects.filter(username=username).first(),
                 target_label=username[:150],
                 changes={"username": username[:150]},
             )

@@ -187,3 +187,28 @@ def test_strict_types_and_clashes_are_400s(world: World, api) -> None:
 def test_a_new_token_is_never_cached_by_the_api(world: World, api) -> None:
     response = api("rita").post(f"{A}/tokens/", {"name": "cli"}, format="json")
     assert response.status_code == 201 and response["Cache-Control"] == "no-store"
+
+
+def test_lone_surrogates_are_refused_before_they_are_stored(world: World, api) -> None:
+    olivia = api("olivia")
+    body = '{"settings_schema": [{"label": "A\\ud800"}]}'
+    response = olivia.patch(
+        f"{A}/functions/{world.function.pk}/", body, content_type="application/json"
+    )
+    assert response.status_code == 400 and "settings_schema" in response.json()["errors"]
+    body = '{"settings": {"region": "\\udfff"}}'
+    response = olivia.patch(
+        f"{A}/instances/{world.instance.pk}/", body, content_type="application/json"
+    )
+    assert response.status_code == 400 and "settings" in response.json()["errors"]
+    assert olivia.get(f"{A}/audit-events/").status_code == 200
+
+
+def test_a_token_cannot_mint_or_revoke_tokens(world: World, api) -> None:
+    raw = _token_for(world, "adam", api)
+    token_id = api("adam").get(f"{A}/tokens/").json()["results"][0]["id"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.post(f"{A}/tokens/", {"name": "successor"}, format="json").status_code == 403
+    assert client.delete(f"{A}/tokens/{token_id}/").status_code == 403
+    assert client.get(f"{A}/tokens/").status_code == 200

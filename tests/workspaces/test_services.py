@@ -123,3 +123,14 @@ def test_removal_records_how_many_tokens_were_revoked(world: World) -> None:
         actor=world.users["olivia"],
     )
     assert AuditEvent.objects.get(action="member.removed").changes["tokens_revoked"] == 1
+
+
+def test_setting_the_same_roles_again_changes_nothing(world: World) -> None:
+    membership = world.acme.memberships.get(user=world.users["rita"])
+    before = AuditEvent.objects.count()
+    member_roles_set(
+        membership=membership,
+        grants=[GrantSpec(role=Role.FUNCTIONS_READONLY)],
+        actor=world.users["olivia"],
+    )
+    assert AuditEvent.objects.count() == before

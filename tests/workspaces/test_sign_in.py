@@ -35,3 +35,28 @@ def test_a_success_resets_the_count(world: World) -> None:
     for _ in range(MAX_FAILURES - 1):
         client.post("/login/", {"username": "adam", "password": "wrong"})
     assert client.post("/login/", {"username": "adam", "password": PASSWORD}).status_code == 302
+
+
+def test_the_lockout_shows_in_the_users_workspace_trail(world: World) -> None:
+    from audit.selectors import audit_event_list
+
+    client = Client()
+    for _ in range(MAX_FAILURES + 1):
+        client.post("/login/", {"username": "adam", "password": "wrong"})
+    trail = audit_event_list(workspace=world.acme)
+    assert trail.filter(action="auth.login_throttled", target_label="adam").count() == 1
+
+
+def test_behind_a_proxy_the_forwarded_address_counts(world: World, settings) -> None:
+    settings.BEHIND_PROXY = True
+    for _ in range(MAX_FAILURES):
+        Client(HTTP_X_FORWARDED_FOR="198.51.100.7").post(
+            "/login/", {"username": "adam", "password": "wrong"}
+        )
+    failure = AuditEvent.objects.filter(action="auth.login_failed").latest("id")
+    assert failure.ip_address == "198.51.100.7"
+    # Another client behind the same proxy is not locked out by the first one's guesses;
+    # a forged first entry does not change the address.
+    other = Client(HTTP_X_FORWARDED_FOR="203.0.113.9, 198.51.100.8")
+    assert other.post("/login/", {"username": "adam", "password": PASSWORD}).status_code == 302
+    assert AuditEvent.objects.filter(action="auth.login").latest("id").ip_address == "198.51.100.8"
