@@ -139,6 +139,7 @@ def function_create(
         workspace=workspace,
         target=function,
         changes={
+            "added_to_creators_subset": scoped_grant is not None,
             "name": name,
             "version": 1,
             "settings": [s["name"] for s in function.settings_schema],

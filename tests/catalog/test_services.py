@@ -30,6 +30,8 @@ def test_scoped_admin_keeps_access_to_what_they_create(world: World) -> None:
     access = workspace_access_get(user=sally, workspace=world.acme)
     assert access is not None and access.can_edit_function(function.pk)
     assert not access.can_edit_function(world.other_function.pk)
+    event = AuditEvent.objects.get(action="function.created", target_id=str(function.pk))
+    assert event.changes["added_to_creators_subset"] is True
 
 
 def test_duplicate_name_is_refused_case_insensitively(world: World) -> None:
