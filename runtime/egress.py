@@ -17,8 +17,11 @@ case: they are resolved to a canonical address before the check.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import ipaddress
 import socket
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -33,11 +36,60 @@ class EgressDenied(Exception):
     """A request that the egress policy refuses; the message says why."""
 
 
+# Host name lookups block a thread (getaddrinfo), for up to ~30 s when a name's
+# servers do not answer, and cancelling the awaiting task does not free the thread.
+# So lookups run on their own bounded executor (not the loop's default one, shared
+# with everything else), a function has at most DNS_LOOKUPS_PER_FUNCTION in progress
+# -- counted until the thread returns, not until the caller gives up -- and the
+# caller waits DNS_TIMEOUT_S at most.
+DNS_THREADS = 32
+DNS_LOOKUPS_PER_FUNCTION = 8
+DNS_TIMEOUT_S = 5.0
+# The function on whose behalf the current task fetches (set by runtime/pool.py).
+current_function: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "runtime_fetch_function", default=""
+)
+_resolver: concurrent.futures.ThreadPoolExecutor | None = None
+_lookups: dict[str, int] = {}  # function -> lookups whose thread has not returned
+_lookups_lock = threading.Lock()
+
+
+def _release_lookup(function: str) -> None:
+    with _lookups_lock:
+        left = _lookups.get(function, 0) - 1
+        if left > 0:
+            _lookups[function] = left
+        else:
+            _lookups.pop(function, None)
+
+
+def _getaddrinfo(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [info[4][0] for info in infos]
+
+
 async def resolve_host(host: str, port: int) -> list[str]:
     """Resolve ``host`` to IP address strings. Tests monkeypatch this edge only."""
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [info[4][0] for info in infos]
+    global _resolver
+    function = current_function.get()
+    with _lookups_lock:
+        if _lookups.get(function, 0) >= DNS_LOOKUPS_PER_FUNCTION:
+            raise OSError("too many host name lookups in progress for this function")
+        _lookups[function] = _lookups.get(function, 0) + 1
+        if _resolver is None:
+            _resolver = concurrent.futures.ThreadPoolExecutor(
+                DNS_THREADS, thread_name_prefix="egress-dns"
+            )
+    try:
+        future = _resolver.submit(_getaddrinfo, host, port)
+    except BaseException:
+        _release_lookup(function)
+        raise
+    future.add_done_callback(lambda _: _release_lookup(function))
+    try:
+        return await asyncio.wait_for(asyncio.wrap_future(future), DNS_TIMEOUT_S)
+    except TimeoutError:
+        raise OSError("the host name lookup timed out") from None
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:

@@ -404,7 +404,18 @@ async def _follow(
             raise FetchFailed(
                 f"the Host header ({value[:200]}) does not match the URL's host", "EINVAL"
             )
-    headers = [(k, v) for k, v in spec.headers if k.lower() != "host"]
+    # Values are sent as Latin-1, as Node's http does (httpx would refuse non-ASCII);
+    # a character beyond Latin-1 is refused, as node-fetch refuses it.
+    headers: list[tuple[str, bytes]] = []
+    for name, value in spec.headers:
+        if name.lower() == "host":
+            continue
+        try:
+            headers.append((name, value.encode("latin-1")))
+        except UnicodeEncodeError:
+            raise FetchFailed(
+                f'Invalid character in header content ["{name}"]', "ERR_INVALID_CHAR"
+            ) from None
     for hop in range(spec.follow + 1):
         target = httpx.URL(url)
         policy.check_scheme(target.scheme)
@@ -443,10 +454,17 @@ async def _follow(
                         ]
                     method, url = new_method, str(next_url)
                     continue
+                # redirect: 'manual' -- node-fetch v2 makes the Location absolute.
+                try:
+                    location = str(target.join(location))
+                except Exception:
+                    location = None
+            else:
+                location = None
             content = await _read_capped(response, _coding(response, method))
         finally:
             await response.aclose()
-        return _response(response, url, content, hop > 0, trace, secrets)
+        return _response(response, url, content, hop > 0, trace, secrets, location)
     raise FetchFailed(f"maximum redirect reached at: {url}", "max-redirect")
 
 
@@ -457,8 +475,15 @@ def _response(
     redirected: bool,
     trace: dict[str, Any],
     secrets: tuple[str, ...],
+    location: str | None = None,
 ) -> dict[str, Any]:
     pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
+    # The function sees names in lower case, as node-fetch v2 does (Node's http
+    # lower-cases them): `res.headers.raw()['set-cookie']`.
+    seen = [
+        [k.lower(), location if location is not None and k.lower() == "location" else v]
+        for k, v in pairs
+    ]
     trace["status"] = response.status_code
     trace["response_headers"] = _trace_headers(pairs, secrets)
     trace["response_body"] = _body_preview(content, secrets)
@@ -467,7 +492,7 @@ def _response(
     return {
         "status": response.status_code,
         "statusText": response.reason_phrase,
-        "headers": [[k, v] for k, v in pairs],
+        "headers": seen,
         "url": url,
         "redirected": redirected,
         "body": base64.b64encode(content).decode("ascii"),

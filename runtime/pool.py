@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runtime.egress import EgressPolicy
+from runtime.egress import EgressPolicy, current_function
 from runtime.fetch import FetchFailed, make_client, parse_spec, perform_fetch
 
 JS_DIR = Path(__file__).resolve().parent / "js"
@@ -158,8 +158,9 @@ class _Process:
         self.flush_scheduled = False
         self.stderr_tail = b""
         self.alive = True
-        # Id of the first call sent while this process was idle, with a heartbeat,
-        # until the heartbeat comes back (see HEARTBEAT_GRACE_S).
+        # The heartbeat in flight, until it comes back: (id of the first call sent
+        # after it, loop time it was sent). Sent with the first call after an idle
+        # spell (see HEARTBEAT_GRACE_S) and when a call is overdue (_check_deadlines).
         self.heartbeat: tuple[int, float] | None = None
         self.loop = asyncio.get_running_loop()
         self.reader = self.loop.create_task(self._read())
@@ -201,7 +202,11 @@ class _Process:
         ]
         if call.key not in self.loaded:
             parts += (b',"c":', _json_string(call.code).encode())
-            # Later calls in the same batch find the context loaded by this one.
+            # Later calls in the same batch find the context loaded by this one. The
+            # worker reports every context it drops (failed loads included), so this
+            # mirrors its contexts; bounded anyway (sending code again is always safe).
+            if len(self.loaded) >= 2 * self.worker.pool.config.max_contexts:
+                self.loaded.clear()
             self.loaded.add(call.key)
         parts += (b"}\t", call.settings_json, b"\t", call.payload_json, b"\n")
         self.write(b"".join(parts))
@@ -328,6 +333,7 @@ class _Process:
 
     async def _fetch(self, call: _Call, request_id: int, raw: Any) -> None:
         pool = self.worker.pool
+        current_function.set(call.function_id)  # this task's own context (DNS quota)
         try:
             spec = parse_spec(raw)
         except (FetchFailed, ValueError) as exc:
@@ -374,19 +380,35 @@ class _Process:
 
     # ------------------------------------------------------------------ failures
     def _check_deadlines(self) -> None:
+        """Kill the worker only when it is provably stuck.
+
+        Node answers every call itself at its deadline, but one call may legitimately
+        keep the worker busy until its own (later) deadline while the others wait:
+        a call past its deadline is no proof. So an overdue call makes Python send a
+        heartbeat, which Node echoes as soon as it is free; the worker is killed only
+        if the heartbeat is still unanswered once every call that could have been
+        running when it was sent is past its deadline (plus KILL_GRACE_S, which
+        covers the sharing margin of timed entries); a heartbeat sent with the first
+        call after an idle spell gets HEARTBEAT_GRACE_S.
+        """
         self.watchdog = None
         if not self.alive or not self.pending:
             return
         now = self.loop.time()
-        stuck_before = None  # calls from this id on were sent to a worker already stuck
-        if self.heartbeat is not None and now - self.heartbeat[1] > HEARTBEAT_GRACE_S:
-            stuck_before = self.heartbeat[0]
-        for call in self.pending.values():
-            if call.deadline < now or stuck_before is not None:
-                # Node did not answer in time: it is stuck. Kill it; every call on it
-                # comes back as a retryable Timeout. A call is blamed only if the
-                # worker had been shown to be free when it was sent.
-                culprit = call if stuck_before is None or call.id < stuck_before else None
+        if self.heartbeat is None:
+            if any(call.deadline < now for call in self.pending.values()):
+                self.write(b'{"t":"hb"}\n')
+                # Already past every grace: a free worker echoes at once.
+                self.heartbeat = (self.worker.pool._next_id + 1, now - HEARTBEAT_GRACE_S)
+        else:
+            first_after, sent = self.heartbeat
+            # Calls sent after the heartbeat cannot have started before Node echoed it.
+            before = [call for call in self.pending.values() if call.id < first_after]
+            latest = max((call.deadline for call in before), default=0.0)
+            if now > max(latest, sent + HEARTBEAT_GRACE_S):
+                # Which call was running is known only if one alone could have been;
+                # the others merely waited: retryable, never blamed.
+                culprit = before[0] if len(before) == 1 else None
                 self.kill(
                     _failure(
                         "timeout",

@@ -601,11 +601,97 @@
   hidden(G, 'URL', URL);
   hidden(G, 'URLSearchParams', URLSearchParams);
 
+  // ------------------------------------------------------------ stack traces
+  // Below the user's frames are the runtime's own (the worker's dispatch, with host
+  // paths and function names, the prelude): stacks show only the function's code
+  // (handler.js), the libraries (lib:...) and built-ins. A prepareStackTrace the code
+  // installs gets the same frames (reading the property back gives a wrapper; setting
+  // that wrapper again restores the function it wraps). Unset, it reads as the
+  // runtime's formatter (Node calls whatever the realm's property holds).
+  const ErrorC = Error;
+  const errorToString = Error.prototype.toString;
+  function visibleFrames(frames) {
+    const out = [];
+    if (!isArray(frames)) return out;
+    for (let i = 0; i < frames.length; i++) {
+      let file;
+      try {
+        file = frames[i].getFileName();
+      } catch (_) {
+        continue;
+      }
+      if (file === undefined || file === null || file === 'handler.js' ||
+        (typeof file === 'string' && file.length > 4 && file[0] === 'l' && file[1] === 'i' &&
+          file[2] === 'b' && file[3] === ':')) {
+        out[out.length] = frames[i];
+      }
+    }
+    return out;
+  }
+  function formatStack(err, frames) {
+    let text;
+    try {
+      text = '' + apply(errorToString, err, []);
+    } catch (_) {
+      text = 'Error';
+    }
+    const shown = visibleFrames(frames);
+    for (let i = 0; i < shown.length; i++) {
+      let line;
+      try {
+        line = '' + shown[i];
+      } catch (_) {
+        line = '<unknown>';
+      }
+      text += '\n    at ' + line;
+    }
+    return text;
+  }
+  let userPrepare;
+  const wrappers = new WeakMap();
+  const wrapped = new WeakMap(); // wrapper -> the code's function
+  defineProperty(ErrorC, 'prepareStackTrace', {
+    configurable: false,
+    enumerable: false,
+    get() {
+      const fn = userPrepare;
+      if (fn === undefined) return formatStack; // Node formats stacks with it
+      if (typeof fn !== 'function') return fn;
+      let w = wrappers.get(fn);
+      if (w === undefined) {
+        w = function prepareStackTrace(err, frames) {
+          return apply(fn, this, [err, visibleFrames(frames)]);
+        };
+        wrappers.set(fn, w);
+        wrapped.set(w, fn);
+      }
+      return w;
+    },
+    set(fn) {
+      userPrepare = fn === formatStack || fn === null ? undefined
+        : typeof fn === 'function' && wrapped.has(fn) ? wrapped.get(fn) : fn;
+    },
+  });
+
   // ------------------------------------------------------------ timers
   // Timers are kept by the host per invocation: capped in number and delay, and
   // cancelled when the invocation ends.
   const timers = new MapC();
   let nextTimer = 1;
+  // A handle like Node's Timeout (node-fetch-era code calls `.unref()` on it), built
+  // in this realm; it converts to its number, so `clearTimeout(+id)` still works.
+  const TIMER_ID = Symbol('id');
+  class Timeout {
+    constructor(id) {
+      defineProperty(this, TIMER_ID, { value: id });
+    }
+    ref() { return this; }
+    unref() { return this; }
+    hasRef() { return true; }
+    refresh() { return this; }
+    close() { clearTimer(this); return this; }
+    [Symbol.toPrimitive]() { return this[TIMER_ID]; }
+  }
   function addTimer(fn, ms, args, repeat) {
     if (typeof fn !== 'function') throw new TypeError('The "callback" argument must be a function');
     const id = nextTimer++;
@@ -614,9 +700,11 @@
     if (r === -2) throw new RangeError('Too many pending timers in this invocation');
     if (r !== 0) throw new Error('Timers can only be used while the function is running');
     apply(mapSet, timers, [id, { fn, args, repeat }]);
-    return id;
+    return new Timeout(id);
   }
-  function clearTimer(id) {
+  function clearTimer(handle) {
+    const id = handle instanceof Timeout ? handle[TIMER_ID]
+      : typeof handle === 'string' ? Number(handle) : handle;
     if (typeof id === 'number') {
       apply(mapDelete, timers, [id]);
       host('clear', id);

@@ -106,6 +106,8 @@ const REGISTER = new vm.Script('__fio_register([' + HANDLERS.map((h) =>
 let guardedThunk = null;
 let guardedThrew = false;
 let guardedThrown;
+let guardedStore; // als store when the last timed entry ended
+let enteredInv = null; // the call the prelude last entered for (see 'enter')
 let timedEntries = 0; // counters reported by `ping` (tests, benchmark)
 let contextEntries = 0;
 Object.defineProperty(globalThis, '__fio_guarded', {
@@ -133,6 +135,7 @@ function guarded(thunk, timeout) {
     GUARD.runInThisContext({ timeout, displayErrors: false });
   } finally {
     guardedThunk = null;
+    guardedStore = als.getStore(); // the call whose code was running (if cut short)
     als.enterWith(undefined); // an `als.run` cut short by termination did not restore
   }
   return guardedThrew;
@@ -184,6 +187,7 @@ class Ctx {
     this.key = key;
     this.global = null;
     this.queue = []; // JSON texts of messages waiting for the next dispatch
+    this.owners = []; // the invocation each of them is for (null: none)
     this.deadline = 0; // earliest deadline in flight, when it was last scheduled
     this.inflight = new Set();
     this.scheduled = false;
@@ -337,6 +341,8 @@ function startInvocation(id, key, handler, timeout, stream, code, settings, payl
       ctx.global = null;
       ctx.dead = true;
       reply(inv, failure[0], failure[1], failure[2], undefined);
+      // Python marked the code as sent: tell it nothing was kept.
+      send('{"t":"d","k":' + JSON.stringify(key) + '}\n');
       return;
     }
     contexts.set(ctx.key, ctx);
@@ -352,7 +358,7 @@ function begin(ctx, inv, handler, settings, payload) {
   invocations.set(inv.id, inv);
   ctx.inflight.add(inv);
   inv.hang = setTimeout(onHang, inv.timeout, inv);
-  ctx.queue.push('["i",' + inv.id + ',' + JSON.stringify(handler) + ',' + settings + ',' +
+  enqueue(ctx, inv, '["i",' + inv.id + ',' + JSON.stringify(handler) + ',' + settings + ',' +
     payload + ']');
   schedule(ctx);
 }
@@ -362,6 +368,11 @@ function onHang(inv) {
   if (inv.done) return;
   reply(inv, 'timeout', 'Timeout', `the function did not finish within ${inv.timeout} ms`,
     undefined);
+}
+
+function enqueue(ctx, inv, text) {
+  ctx.queue.push(text);
+  ctx.owners.push(inv);
 }
 
 function schedule(ctx) {
@@ -393,8 +404,19 @@ function runDirty() {
   for (const ctx of list) {
     ctx.scheduled = false;
     if (ctx.dead || ctx.queue.length === 0) continue;
+    // A call whose deadline passed while the worker was busy is answered Timeout
+    // now, and what was queued for it (a late fetch answer, a timer) is dropped:
+    // it must not run, nor end the call with another outcome.
+    expire(ctx, now);
     let deadline = Infinity;
-    for (const inv of ctx.inflight) if (inv.deadline < deadline) deadline = inv.deadline;
+    const owners = ctx.owners;
+    for (let i = 0; i < owners.length; i++) {
+      const inv = owners[i];
+      if (inv !== null && inv.deadline < deadline) deadline = inv.deadline;
+    }
+    if (ctx.queue.length === 0) continue;
+    // The earliest deadline among the calls with something queued (not among all
+    // the calls in flight: a fresh call is not shortened by a sibling near its end).
     ctx.deadline = deadline === Infinity ? now + IDLE_BUDGET_MS : deadline;
     ready.push(ctx);
   }
@@ -409,32 +431,137 @@ function runDirty() {
     dispatchGroup(start === 0 && end === ready.length ? ready : ready.slice(start, end));
     start = end;
   }
-  relieveMemory();
+  relieveMemory(false);
 }
 
-// The heap is shared by every context on this worker: memory one function parks in
-// its globals must not make the next function run out of it (and be blamed). When
-// the heap stays above half its limit after a full collection, the contexts with
-// nothing in flight are dropped (their globals are a cache, as on Segment).
-const HEAP_HIGH = (config.memoryMb || 128) * 1024 * 1024 / 2;
-const HEAP_RECHECK_MS = 1000;
-let heapQuietUntil = 0;
-function relieveMemory() {
-  if (v8.getHeapStatistics().used_heap_size < HEAP_HIGH) return;
-  const now = Date.now();
-  if (now < heapQuietUntil) return;
-  collectGarbage();
-  if (v8.getHeapStatistics().used_heap_size < HEAP_HIGH) return;
-  let dropped = 0;
-  for (const ctx of [...contexts.values()]) {
-    if (ctx.inflight.size === 0) {
-      dropContext(ctx);
-      dropped++;
+function expire(ctx, now) {
+  if (ctx.inflight.size > 0) {
+    for (const inv of ctx.inflight) {
+      if (inv.deadline <= now) {
+        reply(inv, 'timeout', 'Timeout', `the function did not finish within ${inv.timeout} ms`,
+          undefined);
+      }
     }
   }
-  if (dropped > 0) collectGarbage();
-  // Still high (held by calls in flight): do not collect again on every dispatch.
-  if (v8.getHeapStatistics().used_heap_size >= HEAP_HIGH) heapQuietUntil = now + HEAP_RECHECK_MS;
+  const owners = ctx.owners;
+  let stale = false;
+  for (let i = 0; i < owners.length; i++) {
+    if (owners[i] !== null && owners[i].done) {
+      stale = true;
+      break;
+    }
+  }
+  if (!stale) return;
+  const queue = [];
+  const kept = [];
+  for (let i = 0; i < owners.length; i++) {
+    if (owners[i] === null || !owners[i].done) {
+      queue.push(ctx.queue[i]);
+      kept.push(owners[i]);
+    }
+  }
+  ctx.queue = queue;
+  ctx.owners = kept;
+}
+
+// The messages of `ctx` that may run in the current timed entry: those of calls
+// whose deadline is not later than the entry's end (a call is never stopped before
+// its own deadline). The others stay queued for an entry of their own.
+let entryEnd = Infinity;
+function takeQueue(ctx) {
+  const q = ctx.queue;
+  const owners = ctx.owners;
+  let later = false;
+  for (let i = 0; i < owners.length; i++) {
+    const inv = owners[i];
+    if (inv !== null && (inv.done || inv.deadline > entryEnd)) {
+      later = true;
+      break;
+    }
+  }
+  if (!later) {
+    ctx.queue = [];
+    ctx.owners = [];
+    return q;
+  }
+  const taken = [];
+  const queue = [];
+  const kept = [];
+  for (let i = 0; i < owners.length; i++) {
+    const inv = owners[i];
+    if (inv === null || inv.deadline <= entryEnd) {
+      if (inv === null || !inv.done) taken.push(q[i]);
+    } else {
+      queue.push(q[i]);
+      kept.push(inv);
+    }
+  }
+  ctx.queue = queue;
+  ctx.owners = kept;
+  if (queue.length > 0) schedule(ctx);
+  return taken;
+}
+
+// The heap and the off-heap memory (ArrayBuffers, capped by the OS data limit) are
+// shared by every context on this worker: memory one function parks in its globals
+// must not make the next function run out of it (and be blamed). When either stays
+// above half its limit (a quarter of the OS data limit for off-heap memory) after a
+// full collection, idle contexts (nothing in flight)
+// are dropped one at a time, least recently used first, until it no longer does
+// (their globals are a cache, as on Segment). When dropping does not help (the
+// memory is held by calls in flight), nothing more is dropped until usage grows
+// again, and full collections are rate-limited.
+const HEAP_HIGH = (config.memoryMb || 128) * 1024 * 1024 / 2;
+const EXTERNAL_HIGH = Math.max(1024, 4 * (config.memoryMb || 128)) * 1024 * 1024 / 4;
+const HEAP_RECHECK_MS = 1000;
+const EVICT_MAX_PER_ROUND = 8;
+const HELP_BYTES = 1024 * 1024; // a drop that frees less than this did not help
+const REGROW_BYTES = 8 * 1024 * 1024;
+let heapQuietUntil = 0;
+let noHelpAt = Infinity; // usage when dropping last did not help
+function memoryUsed() {
+  const s = v8.getHeapStatistics();
+  return [s.used_heap_size, s.external_memory];
+}
+function pressure(used) {
+  return used[0] >= HEAP_HIGH || used[1] >= EXTERNAL_HIGH;
+}
+function relieveMemory(force) {
+  let used = memoryUsed();
+  if (!pressure(used)) {
+    noHelpAt = Infinity;
+    return;
+  }
+  const now = Date.now();
+  if (now < heapQuietUntil) return;
+  heapQuietUntil = now + HEAP_RECHECK_MS; // at most one round of collections a second
+  collectGarbage();
+  used = memoryUsed();
+  if (!pressure(used)) {
+    noHelpAt = Infinity;
+    return;
+  }
+  if (!force && noHelpAt !== Infinity && used[0] + used[1] < noHelpAt + REGROW_BYTES) return;
+  let dropped = 0;
+  for (const ctx of [...contexts.values()]) { // oldest first
+    if (dropped >= EVICT_MAX_PER_ROUND) break;
+    if (ctx.inflight.size !== 0 || ctx.dead || ctx === running) continue;
+    const before = used[0] + used[1];
+    dropContext(ctx);
+    dropped++;
+    collectGarbage();
+    used = memoryUsed();
+    if (!pressure(used)) {
+      noHelpAt = Infinity;
+      return;
+    }
+    if (before - (used[0] + used[1]) < HELP_BYTES && !force) {
+      // This one held nothing: the memory is most likely held by calls in flight.
+      noHelpAt = used[0] + used[1];
+      return;
+    }
+  }
+  if (dropped === 0) noHelpAt = used[0] + used[1];
 }
 
 // Enter each context of `group` once, for everything queued for it, all under ONE
@@ -449,6 +576,7 @@ function runGroup() {
     const ctx = list[i];
     if (ctx.dead || ctx.queue.length === 0) continue;
     running = ctx;
+    enteredInv = null;
     contextEntries++;
     try {
       DISPATCH.runInContext(ctx.global, QUIET);
@@ -458,14 +586,15 @@ function runGroup() {
       // itself failed, e.g. the stack was exhausted around it.
       running = null;
       als.enterWith(undefined);
-      failContext(ctx, 'bad_request', 'Error', 'the function broke its runtime');
+      failContext(ctx, 'bad_request', 'Error', 'the function broke its runtime', null);
     }
   }
   groupIndex = list.length;
 }
 
 function dispatchGroup(list) {
-  const timeout = Math.max(1, list[list.length - 1].deadline - Date.now());
+  entryEnd = list[list.length - 1].deadline;
+  const timeout = Math.max(1, entryEnd - Date.now());
   group = list;
   groupIndex = 0;
   running = null;
@@ -478,12 +607,21 @@ function dispatchGroup(list) {
     timedOut = e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT'; // a host error
   }
   group = null;
+  entryEnd = Infinity;
   if (!failed) return;
   const culprit = running;
   running = null;
   if (culprit !== null) {
-    failContext(culprit, timedOut ? 'timeout' : 'bad_request', timedOut ? 'Timeout' : 'Error',
-      timedOut ? 'the function exceeded its time limit' : 'the function broke its runtime');
+    if (timedOut) {
+      // The call that was running when the time ran out: the one whose code was
+      // executing (its async context), else the last one the prelude entered for.
+      let inv = guardedStore;
+      if (inv === undefined || inv.ctx !== culprit || inv.done) inv = enteredInv;
+      if (inv === null || inv === undefined || inv.ctx !== culprit || inv.done) inv = null;
+      failContext(culprit, 'timeout', 'Timeout', 'the function exceeded its time limit', inv);
+    } else {
+      failContext(culprit, 'bad_request', 'Error', 'the function broke its runtime', null);
+    }
   }
   // The contexts not entered yet keep their queues: dispatch them again.
   for (let i = culprit !== null ? groupIndex + 1 : groupIndex; i < list.length; i++) {
@@ -491,12 +629,19 @@ function dispatchGroup(list) {
   }
 }
 
-// A synchronous loop (possibly after an await) ran into the vm timeout: every
-// invocation in flight in this context is answered and the context is discarded,
-// since its state may be half-updated.
-function failContext(ctx, outcome, type, message) {
-  for (const inv of [...ctx.inflight]) {
-    reply(inv, outcome, type, `${message} (${inv.timeout} ms)`, undefined);
+// A synchronous loop (possibly after an await) ran into the vm timeout. The context
+// is discarded, since its state may be half-updated. The call that was running
+// (`inv`, when known) is answered `outcome`; the other calls in flight in it did
+// nothing wrong: they come back retryable. When the running call is not known,
+// every call in flight is answered `outcome`.
+function failContext(ctx, outcome, type, message, inv) {
+  for (const other of [...ctx.inflight]) {
+    if (inv === null || other === inv) {
+      reply(other, outcome, type, `${message} (${other.timeout} ms)`, undefined);
+    } else {
+      reply(other, 'retry', 'Interrupted', 'another invocation of this function exceeded its ' +
+        'time limit and its state was reset; this invocation can be retried', undefined);
+    }
   }
   dropContext(ctx);
 }
@@ -523,7 +668,7 @@ function reply(inv, outcome, type, message, resultJson) {
     for (const h of inv.timers.values()) clearTimeout(h);
     inv.timers.clear();
     // Let the prelude forget the callbacks at its next dispatch.
-    if (!inv.ctx.dead) inv.ctx.queue.push('["c",' + JSON.stringify(ids) + ']');
+    if (!inv.ctx.dead) enqueue(inv.ctx, null, '["c",' + JSON.stringify(ids) + ']');
   }
   let line = '{"t":"r","i":' + inv.id + ',"o":"' + outcome + '"';
   if (type) {
@@ -652,21 +797,35 @@ const num = (v) => typeof v === 'number' && Number.isFinite(v);
 function handle(ctx, op, a, b, c, d, e) {
   switch (op) {
     case 'take': {
-      const q = ctx.queue;
+      const q = takeQueue(ctx);
       if (q.length === 0) return '';
-      ctx.queue = [];
       return q.length === 1 ? '[' + q[0] + ']' : '[' + q.join(',') + ']';
     }
     case 'enter': {
       // Attribute what follows (and its promise continuations) to invocation `a`.
       const inv = num(a) ? invocations.get(a) : undefined;
-      if (inv !== undefined && inv.ctx === ctx) als.enterWith(inv);
-      else als.enterWith(undefined);
+      if (inv !== undefined && inv.ctx === ctx) {
+        als.enterWith(inv);
+        enteredInv = inv;
+      } else {
+        als.enterWith(undefined);
+        enteredInv = null;
+      }
       return 0;
     }
     case 'done': {
       const inv = num(a) ? invocations.get(a) : undefined;
       if (inv === undefined || inv.ctx !== ctx || !str(b) || !OUTCOMES.has(b)) return -1;
+      if (b === 'bad_request' && c === 'RangeError' && str(d) &&
+        d.indexOf('allocation failed') !== -1 && othersHoldMemory(ctx)) {
+        // Out of (off-heap) memory while other functions' contexts hold some: not
+        // this call's fault. Free what idle contexts hold; the call can be retried.
+        reply(inv, 'retry', 'MemoryLimitExceeded', 'memory ran short on the worker (held by ' +
+          'other functions); this invocation can be retried', undefined);
+        heapQuietUntil = 0;
+        relieveMemory(true);
+        return 0;
+      }
       reply(inv, b, str(c) && c ? truncate(c, 200) : '', str(d) ? d : '', str(e) ? e : undefined);
       return 0;
     }
@@ -712,6 +871,11 @@ function handle(ctx, op, a, b, c, d, e) {
     case 'verify': return signOrVerify(a, b, c, d);
     default: return -1;
   }
+}
+
+function othersHoldMemory(ctx) {
+  for (const other of contexts.values()) if (other !== ctx) return true;
+  return false;
 }
 
 function current(ctx) {
@@ -945,7 +1109,7 @@ function addTimer(ctx, id, delay, repeat) {
     }
     if (repeat === 1) inv.timers.set(id, setTimeout(fire, ms));
     else inv.timers.delete(id);
-    ctx.queue.push('["t",' + inv.id + ',' + id + ']');
+    enqueue(ctx, inv, '["t",' + inv.id + ',' + id + ']');
     schedule(ctx);
   };
   inv.timers.set(id, setTimeout(fire, ms));
@@ -996,7 +1160,7 @@ function onLine(line) {
       const q = own(header, 'q');
       const inv = isId(id) ? invocations.get(id) : undefined;
       if (inv === undefined || inv.ctx.dead || !isId(q) || tab === -1) break;
-      inv.ctx.queue.push('["f",' + inv.id + ',' + q + ',' + line.slice(tab + 1) + ']');
+      enqueue(inv.ctx, inv, '["f",' + inv.id + ',' + q + ',' + line.slice(tab + 1) + ']');
       schedule(inv.ctx);
       break;
     }

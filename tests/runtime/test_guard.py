@@ -74,10 +74,10 @@ async def test_a_loop_in_a_shared_entry_times_out_and_its_neighbours_run(pool, b
     assert (looping.outcome, looping.error.type) == ("timeout", "Timeout")
     assert time.perf_counter() - started < 2.0
     assert first.outcome == "success"
-    # Entered again right after the loop was stopped (before its own hang timer can
-    # fire), with what is left of its time: it runs, or, if the machine stalls past
-    # that, is stopped by the vm timeout, not left to hang.
-    assert last.outcome == "success" or "exceeded its time limit" in last.error.message
+    # Entered again right after the loop was stopped, with what is left of its time:
+    # it runs, or, if its deadline passed meanwhile (the loop was stopped at the end
+    # of the shared entry), it is answered a retryable Timeout, not left to hang.
+    assert last.outcome == "success" or last.outcome == "timeout", last.error
     # Both neighbours keep their state and keep serving.
     again = await asyncio.gather(
         run(pool, COUNTER, function_id=before_id), run(pool, COUNTER, function_id=after_id)
