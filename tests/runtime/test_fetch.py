@@ -7,10 +7,9 @@ A real HTTP server runs on 127.0.0.1; the pool used for it allowlists that addre
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import httpcore
@@ -18,7 +17,7 @@ import pytest
 import pytest_asyncio
 
 from runtime.pool import WorkerPool
-from tests.runtime.conftest import make_pool, run
+from tests.runtime.conftest import loopback_server, make_pool, run
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -75,12 +74,8 @@ class Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with loopback_server(Handler) as url:
+        yield url
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

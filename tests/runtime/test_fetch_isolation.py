@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import threading
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -23,7 +22,7 @@ import pytest_asyncio
 
 from runtime import fetch
 from runtime.pool import WorkerPool
-from tests.runtime.conftest import make_pool, run
+from tests.runtime.conftest import loopback_server, make_pool, run
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -76,20 +75,10 @@ class Handler(BaseHTTPRequestHandler):
             self._send(404, b"{}")
 
 
-def _serve() -> tuple[ThreadingHTTPServer, int]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, httpd.server_address[1]
-
-
 @pytest.fixture(scope="module")
 def ports() -> Iterator[tuple[int, int]]:
-    one, port1 = _serve()
-    two, port2 = _serve()
-    yield port1, port2
-    one.shutdown()
-    two.shutdown()
+    with loopback_server(Handler) as one, loopback_server(Handler) as two:
+        yield int(one.rsplit(":", 1)[1]), int(two.rsplit(":", 1)[1])
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

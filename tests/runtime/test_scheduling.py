@@ -14,12 +14,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from runtime import pool as pool_module
-from tests.runtime.conftest import make_pool, run
+from tests.runtime.conftest import loopback_server, make_pool, run
 
 
 class SlowHandler(BaseHTTPRequestHandler):
@@ -37,13 +37,8 @@ class SlowHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def slow_server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), SlowHandler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback_server(SlowHandler) as url:
+        yield url + "/"
 
 
 async def test_a_call_busy_within_its_own_limit_does_not_get_the_worker_killed(monkeypatch):
