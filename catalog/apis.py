@@ -2,14 +2,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import selectors, services
-from catalog.models import DestinationInstance, Function, FunctionVersion, Source
+from catalog.models import DeploymentKind, DestinationInstance, Function, FunctionVersion, Source
+from catalog.preview import (
+    PREVIEW_NEW_REFUSED,
+    PREVIEW_REFUSED,
+    PreviewRateLimited,
+    function_preview_run_sync,
+)
+from runtime.services import OUTCOMES
 from workspaces.api_base import WorkspaceApi
+from workspaces.permissions import WorkspaceAccess
 
 
 class CodeField(serializers.CharField):
@@ -24,17 +34,20 @@ class CodeField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class TimeoutField(serializers.IntegerField):
-    """A function's per-invocation time limit in ms; null means the platform default.
-    Whole JSON numbers only: DRF would quietly accept "500" and 500.0."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(required=False, allow_null=True, **kwargs)
+class WholeNumberField(serializers.IntegerField):
+    """Whole JSON numbers only: DRF would quietly accept "500", 500.0 and true."""
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class TimeoutField(WholeNumberField):
+    """A function's per-invocation time limit in ms; null means the platform default."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, allow_null=True, **kwargs)
 
 
 class SettingSchemaSerializer(serializers.Serializer):
@@ -91,6 +104,22 @@ def _validated(serializer_class: type[serializers.Serializer], data: Any, **kw: 
     return serializer.validated_data
 
 
+def _refused(exc: DjangoValidationError, status_code: int, **extra: Any) -> Response:
+    """A service's refusal in the API's error shape, its own words as ``detail``."""
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+    body = {"detail": " ".join(exc.messages), "errors": errors, **extra}
+    return Response(body, status=status_code)
+
+
+class RefusalSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class VersionConflictSerializer(RefusalSerializer):
+    latest_version = serializers.IntegerField()
+
+
 class FunctionDetailApi(WorkspaceApi):
     class FunctionUpdateInput(serializers.Serializer):
         name = serializers.CharField(max_length=100, required=False)
@@ -98,18 +127,31 @@ class FunctionDetailApi(WorkspaceApi):
         code = CodeField(required=False)
         settings_schema = serializers.ListField(child=serializers.DictField(), required=False)
         timeout_ms = TimeoutField()
+        base_version = WholeNumberField(
+            required=False,
+            allow_null=True,
+            min_value=1,
+            help_text="The version the edit is based on. When it is no longer LATEST, nothing "
+            "is saved and the answer is 409. Left out or null: no check.",
+        )
 
     @extend_schema(responses=FunctionOutputSerializer)
     def get(self, request: Request, workspace_slug: str, function_id: int) -> Response:
         function = selectors.function_get(access=self.access, function_id=function_id)
         return Response(FunctionOutputSerializer(function).data)
 
-    @extend_schema(request=FunctionUpdateInput, responses=FunctionOutputSerializer)
+    @extend_schema(
+        request=FunctionUpdateInput,
+        responses={200: FunctionOutputSerializer, 409: VersionConflictSerializer},
+    )
     def patch(self, request: Request, workspace_slug: str, function_id: int) -> Response:
         function = selectors.function_get(access=self.access, function_id=function_id)
         self.require(self.access.can_edit_function(function.pk))
         data = _validated(self.FunctionUpdateInput, request.data)
-        function = services.function_update(function=function, actor=request.user, **data)
+        try:
+            function = services.function_update(function=function, actor=request.user, **data)
+        except services.VersionConflict as exc:
+            return _refused(exc, status.HTTP_409_CONFLICT, latest_version=exc.latest_version)
         return Response(FunctionOutputSerializer(function).data)
 
     @extend_schema(responses={204: None})
@@ -182,6 +224,10 @@ class FunctionVersionRestoreApi(WorkspaceApi):
 class DeploymentOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     version = serializers.IntegerField(source="version.number")
+    kind = serializers.ChoiceField(
+        choices=DeploymentKind.choices,
+        help_text="connect: the version an instance started with; deploy; rollback.",
+    )
     instances = serializers.SerializerMethodField()
     created_by = serializers.StringRelatedField()
     created_at = serializers.DateTimeField()
@@ -226,14 +272,20 @@ class FunctionDeploymentListApi(WorkspaceApi):
 
 class InstanceOutputSerializer(serializers.ModelSerializer):
     deployed_version = serializers.IntegerField(source="deployed_version.number")
+    previous_version = serializers.SerializerMethodField(
+        help_text="The version it ran before its current one: what a rollback deploys."
+    )
     settings = serializers.SerializerMethodField(help_text="Encrypted values are masked.")
 
     class Meta:
         model = DestinationInstance
         fields = [
-            "id", "name", "function", "source", "enabled", "deployed_version", "settings",
-            "created_at", "updated_at",
+            "id", "name", "function", "source", "enabled", "deployed_version",
+            "previous_version", "settings", "created_at", "updated_at",
         ]  # fmt: skip
+
+    def get_previous_version(self, instance: DestinationInstance) -> int | None:
+        return selectors.instance_previous_number(instance=instance)
 
     def get_settings(self, instance: DestinationInstance) -> dict[str, Any]:
         return selectors.instance_settings_masked(instance=instance)
@@ -308,6 +360,22 @@ class InstanceDetailApi(WorkspaceApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class InstanceRollbackApi(WorkspaceApi):
+    @extend_schema(request=None, responses={200: InstanceOutputSerializer, 400: RefusalSerializer})
+    def post(self, request: Request, workspace_slug: str, instance_id: int) -> Response:
+        """Deploy to this instance the version it ran before its current one."""
+        instance = selectors.instance_get(access=self.access, instance_id=instance_id)
+        self.require(
+            self.access.can_deploy_function(instance.function_id),
+            "Rolling back a live destination needs Functions Admin and Source Admin.",
+        )
+        try:
+            instance = services.instance_rollback(instance=instance, actor=request.user)
+        except DjangoValidationError as exc:
+            return _refused(exc, status.HTTP_400_BAD_REQUEST)
+        return Response(InstanceOutputSerializer(instance).data)
+
+
 class SourceOutputSerializer(serializers.ModelSerializer):
     write_key = serializers.SerializerMethodField(help_text="Shown to Source Admins only.")
 
@@ -368,3 +436,117 @@ class SourceDetailApi(_SourceApi):
             source=source, actor=request.user, may_change_instances=self.access.can_deploy_function
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- test runs (previews) ------------------------------------------------------------------
+# A preview runs code with the workspace's network access, so it needs Functions Admin on
+# that function (or, for a function not saved yet, the right to create one). It changes
+# nothing and writes no audit row.
+
+
+class PreviewErrorSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    message = serializers.CharField()
+    line = serializers.IntegerField(required=False, help_text="For user-code errors that say.")
+    column = serializers.IntegerField(required=False)
+
+
+class PreviewLogSerializer(serializers.Serializer):
+    level = serializers.CharField()
+    message = serializers.CharField()
+
+
+class PreviewOutputSerializer(serializers.Serializer):
+    # Text rather than an enum: the test cases' expected_outcome names the same set.
+    outcome = serializers.CharField(help_text="One of: " + ", ".join(OUTCOMES) + ".")
+    error = PreviewErrorSerializer(allow_null=True)
+    result = serializers.JSONField(allow_null=True, help_text="The handler's return value.")
+    logs = PreviewLogSerializer(many=True)
+    requests = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="One trace per fetch: method, url, status, duration_ms, headers and "
+        "bodies (secrets masked), error.",
+    )
+    duration_ms = serializers.FloatField()
+    truncated = serializers.BooleanField(help_text="The runtime capped the logs or requests.")
+
+
+class PreviewRateLimitedError(APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "throttled"
+
+    def __init__(self, exc: PreviewRateLimited) -> None:
+        super().__init__(detail=str(exc))
+        self.wait = exc.retry_after_s  # DRF turns it into a Retry-After header
+
+
+class PreviewPayloadField(serializers.JSONField):
+    """An event object, or an array of events for onBatch."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict | list):
+            raise serializers.ValidationError("Must be an event object or an array of events.")
+        return super().to_internal_value(data)
+
+
+def _preview(access: WorkspaceAccess, **kwargs: Any) -> Response:
+    try:
+        result = function_preview_run_sync(access=access, **kwargs)
+    except PreviewRateLimited as exc:
+        raise PreviewRateLimitedError(exc) from exc
+    return Response(PreviewOutputSerializer(result).data)
+
+
+_PREVIEW_RESPONSES = {200: PreviewOutputSerializer, 429: None}
+
+
+class FunctionPreviewNewApi(WorkspaceApi):
+    class FunctionPreviewNewInput(serializers.Serializer):
+        code = CodeField()
+        settings_schema = serializers.ListField(
+            child=serializers.DictField(), required=False, default=list
+        )
+        settings = serializers.DictField(required=False, default=dict)
+        payload = PreviewPayloadField()
+
+    @extend_schema(
+        operation_id="workspaces_functions_preview_new",
+        request=FunctionPreviewNewInput,
+        responses=_PREVIEW_RESPONSES,
+    )
+    def post(self, request: Request, workspace_slug: str) -> Response:
+        """Run unsaved code once on an event (or a batch) as a test."""
+        self.require(self.access.can_create_function, PREVIEW_NEW_REFUSED)
+        data = _validated(self.FunctionPreviewNewInput, request.data)
+        return _preview(self.access, function_id=None, **data)
+
+
+class FunctionPreviewApi(WorkspaceApi):
+    class FunctionPreviewInput(serializers.Serializer):
+        version = serializers.IntegerField(
+            required=False, min_value=1, help_text="Defaults to LATEST."
+        )
+        settings = serializers.DictField(required=False, default=dict)
+        payload = PreviewPayloadField()
+
+    @extend_schema(
+        operation_id="workspaces_functions_preview_version",
+        request=FunctionPreviewInput,
+        responses=_PREVIEW_RESPONSES,
+    )
+    def post(self, request: Request, workspace_slug: str, function_id: int) -> Response:
+        """Run a saved version (LATEST by default) once on an event (or a batch) as a test."""
+        function = selectors.function_get(access=self.access, function_id=function_id)
+        self.require(self.access.can_edit_function(function.pk), PREVIEW_REFUSED)
+        data = _validated(self.FunctionPreviewInput, request.data)
+        number = data.get("version") or selectors.function_latest_number(function=function)
+        version = selectors.function_version_get(function=function, number=number)
+        return _preview(
+            self.access,
+            function_id=function.pk,
+            code=version.code,
+            settings_schema=version.settings_schema,
+            settings=data["settings"],
+            payload=data["payload"],
+            timeout_ms=function.timeout_ms,
+        )

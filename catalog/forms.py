@@ -5,12 +5,5 @@ from __future__ import annotations
 from django import forms
 
 
-class FunctionCreateForm(forms.Form):
-    name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autofocus": True}))
-    description = forms.CharField(
-        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
-    )
-
-
 class SourceCreateForm(forms.Form):
     name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"placeholder": "Website"}))

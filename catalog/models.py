@@ -124,11 +124,22 @@ class DestinationInstance(models.Model):
         return self.name
 
 
+class DeploymentKind(models.TextChoices):
+    CONNECT = "connect", "Connected"
+    DEPLOY = "deploy", "Deployed"
+    ROLLBACK = "rollback", "Rolled back"
+
+
 class Deployment(models.Model):
-    """A record of one Save & Deploy: which version went to which instances."""
+    """Which version went to which instances, and when. The rows that name an instance are
+    its history, from the version it was connected with (a ``connect`` row) through every
+    deploy and rollback, so "the version it ran before" can always be answered."""
 
     function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="deployments")
     version = models.ForeignKey(FunctionVersion, on_delete=models.RESTRICT, related_name="+")
+    kind = models.CharField(
+        max_length=10, choices=DeploymentKind.choices, default=DeploymentKind.DEPLOY
+    )
     instances = models.ManyToManyField(DestinationInstance, related_name="deployments")
     created_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -12,8 +12,20 @@ from django.db import transaction
 
 from audit.services import audit_record
 from catalog.events import function_changed_notify
-from catalog.models import Deployment, DestinationInstance, Function, FunctionVersion, Source
-from catalog.selectors import function_latest_number, instance_secret_values
+from catalog.models import (
+    Deployment,
+    DeploymentKind,
+    DestinationInstance,
+    Function,
+    FunctionVersion,
+    Source,
+)
+from catalog.selectors import (
+    function_latest_number,
+    function_latest_version,
+    instance_previous_version,
+    instance_secret_values,
+)
 from catalog.settings_schema import (
     contains_bad_text,
     setting_values_check_required,
@@ -36,7 +48,45 @@ TEMPLATES_DIR = Path(__file__).parent / "function_templates"
 
 
 def function_default_code() -> str:
-    return (TEMPLATES_DIR / "destination.js").read_text()
+    from catalog.function_templates import template_default
+
+    return template_default().code
+
+
+class VersionConflict(ValidationError):
+    """A save based on a version that is no longer LATEST: someone saved (or restored)
+    since the editor was opened. Nothing was saved; the caller should reload or compare."""
+
+    def __init__(self, *, base_version: int, latest_version: int, saved_by: str | None) -> None:
+        self.base_version = base_version
+        self.latest_version = latest_version
+        self.saved_by = saved_by
+        if base_version > latest_version:
+            message = (
+                f"You opened version {base_version}, but the latest is version "
+                f"{latest_version}. Reload before saving."
+            )
+        else:
+            by = f" by {saved_by}" if saved_by else ""
+            message = (
+                f"Version {latest_version} was saved{by} since you opened version "
+                f"{base_version}. Reload or compare before saving."
+            )
+        super().__init__({"base_version": message})
+
+
+def _base_version_check(*, function: Function, base_version: int | None) -> None:
+    """Call while holding the function's row lock, so that no save slips in between."""
+    if base_version is None:
+        return
+    latest = function_latest_version(function=function)
+    assert latest is not None, "every function has a version 1"
+    if latest.number != base_version:
+        raise VersionConflict(
+            base_version=base_version,
+            latest_version=latest.number,
+            saved_by=latest.created_by.get_username() if latest.created_by else None,
+        )
 
 
 def _clean_name(value: Any, *, field: str = "name") -> str:
@@ -158,10 +208,15 @@ def function_update(
     code: str | None = None,
     settings_schema: Any = None,
     timeout_ms: int | object | None = UNCHANGED,
+    base_version: int | None = None,
 ) -> Function:
     """Edit a function. Changing code or settings saves a new LATEST version; deployed
-    instances keep running the version they have until a deploy."""
+    instances keep running the version they have until a deploy.
+
+    ``base_version`` is the version the editor was opened on: when given and no longer
+    LATEST, nothing is saved and ``VersionConflict`` is raised (None: last write wins)."""
     function = Function.objects.select_for_update().get(pk=function.pk)
+    _base_version_check(function=function, base_version=base_version)
     changes: dict[str, Any] = {}
     if name is not None:
         name = _clean_name(name)
@@ -271,19 +326,17 @@ def _instances_of(function: Function, instances: Sequence[DestinationInstance]) 
         raise ValidationError({"instances": f"Not instances of this function: {foreign}."})
 
 
-@transaction.atomic
-def function_deploy(
+def _point_at(
     *,
     function: Function,
     version: FunctionVersion,
     instances: Sequence[DestinationInstance],
     actor: AbstractBaseUser,
-) -> Deployment:
-    """Point the chosen instances at ``version``. All or none: an instance missing a
-    setting the version requires stops the whole deploy."""
-    if version.function_id != function.pk:
-        raise ValidationError({"version": "That version belongs to another function."})
-    _instances_of(function, instances)
+    kind: str,
+) -> tuple[Deployment, list[DestinationInstance]]:
+    """Point the instances (of ``function``) at ``version`` and record it in their history;
+    the checks and the moves every deploy shares. All or none: an instance missing a
+    setting the version requires stops the whole deploy. Call inside a transaction."""
     locked = list(
         DestinationInstance.objects.select_for_update().filter(pk__in=[i.pk for i in instances])
     )
@@ -306,8 +359,33 @@ def function_deploy(
         instance.save(
             update_fields=["deployed_version", "settings", "encrypted_settings", "updated_at"]
         )
-    deployment = Deployment.objects.create(function=function, version=version, created_by=actor)
+    deployment = Deployment.objects.create(
+        function=function, version=version, kind=kind, created_by=actor
+    )
     deployment.instances.set(locked)
+    return deployment, locked
+
+
+@transaction.atomic
+def function_deploy(
+    *,
+    function: Function,
+    version: FunctionVersion,
+    instances: Sequence[DestinationInstance],
+    actor: AbstractBaseUser,
+) -> Deployment:
+    """Point the chosen instances at ``version``. All or none: an instance missing a
+    setting the version requires stops the whole deploy."""
+    if version.function_id != function.pk:
+        raise ValidationError({"version": "That version belongs to another function."})
+    _instances_of(function, instances)
+    deployment, locked = _point_at(
+        function=function,
+        version=version,
+        instances=instances,
+        actor=actor,
+        kind=DeploymentKind.DEPLOY,
+    )
     audit_record(
         action="function.deployed",
         actor=actor,
@@ -322,6 +400,59 @@ def function_deploy(
         actor=actor.get_username(),
     )
     return deployment
+
+
+@transaction.atomic
+def instance_rollback(
+    *, instance: DestinationInstance, actor: AbstractBaseUser
+) -> DestinationInstance:
+    """Deploy to this one instance the version it ran before its current one (see
+    ``instance_previous_version``), with the checks of every deploy. Rolling back twice
+    returns to where it started: the rollback itself is the newest entry of the history."""
+    instance = DestinationInstance.objects.select_for_update().get(pk=instance.pk)
+    current = instance.deployed_version
+    previous = instance_previous_version(instance=instance)
+    if previous is None:
+        raise ValidationError(
+            {
+                "instance": f"{instance.name} has run no other version of "
+                f"{instance.function.name} yet: nothing to roll back to."
+            }
+        )
+    try:
+        _point_at(
+            function=instance.function,
+            version=previous,
+            instances=[instance],
+            actor=actor,
+            kind=DeploymentKind.ROLLBACK,
+        )
+    except ValidationError as exc:
+        raise ValidationError(
+            {"instance": f"Cannot roll back to version {previous.number}: {' '.join(exc.messages)}"}
+        ) from exc
+    audit_record(
+        action="instance.rolled_back",
+        actor=actor,
+        workspace=instance.workspace,
+        target=instance,
+        changes={
+            "from_version": current.number,
+            "to_version": previous.number,
+            "function": instance.function.name,
+        },
+    )
+    function_changed_notify(
+        function_id=instance.function_id,
+        change="instance.rolled_back",
+        version=previous.number,
+        from_version=current.number,
+        instance=instance.pk,
+        actor=actor.get_username(),
+    )
+    return DestinationInstance.objects.select_related("function", "source", "deployed_version").get(
+        pk=instance.pk
+    )
 
 
 def _unique_instance_name_check(
@@ -351,7 +482,9 @@ def instance_create(
     settings: Any = None,
     enabled: bool = True,
 ) -> DestinationInstance:
-    """Connect a function to a source as a destination running the function's LATEST."""
+    """Connect a function to a source as a destination running the function's LATEST.
+    The connection is the first entry of the instance's deployment history (a ``connect``
+    row, without an audit row of its own), so a later rollback can return to it."""
     if source.workspace_id != function.workspace_id:
         raise ValidationError({"source": "That source belongs to another workspace."})
     # Same locks as the deletes take: a destination is never connected to a function or
@@ -375,6 +508,10 @@ def instance_create(
     )
     _store_settings(instance, plain, secret)
     instance.save()
+    connection = Deployment.objects.create(
+        function=function, version=version, kind=DeploymentKind.CONNECT, created_by=actor
+    )
+    connection.instances.add(instance)
     audit_record(
         action="instance.connected",
         actor=actor,

@@ -8,11 +8,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from catalog import selectors, services
-from catalog.forms import FunctionCreateForm, SourceCreateForm
-from catalog.models import FunctionKind
+from catalog.forms import SourceCreateForm
 from workspaces.pages import add_service_errors, render_page, require, workspace_access
 from workspaces.permissions import WorkspaceAccess
 
@@ -28,54 +27,37 @@ def _catalog_page(
     access: WorkspaceAccess,
     *,
     tab: str,
+    query: str = "",
     source_form: SourceCreateForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    context = {
-        "tab": tab,
-        "functions": selectors.function_list_with_latest(access=access),
-        "sources": selectors.source_list(access=access),
-        "source_form": source_form or SourceCreateForm(),
-    }
+    context: dict[str, object] = {"tab": tab}
+    if tab == "functions":
+        context["q"] = query
+        context["function_rows"] = selectors.function_catalog_list(access=access, query=query)
+    else:
+        context["sources"] = selectors.source_list(access=access)
+        context["source_form"] = source_form or SourceCreateForm()
     return render_page(request, "catalog/catalog.html", access, context, status=status)
 
 
 @login_required
 @require_GET
 def catalog(request: HttpRequest, workspace_slug: str) -> HttpResponse:
+    """The Functions tab (searchable with ``?q=``) or the Sources tab (``?tab=sources``)."""
     access = workspace_access(request, workspace_slug)
     tab = request.GET.get("tab", "functions")
-    return _catalog_page(request, access, tab=tab if tab in TABS else "functions")
+    query = request.GET.get("q", "").strip()[: selectors.CATALOG_QUERY_MAX]
+    return _catalog_page(request, access, tab=tab if tab in TABS else "functions", query=query)
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_GET
 def function_new(request: HttpRequest, workspace_slug: str) -> HttpResponse:
-    """GET: choose a kind, then name it; POST: create it with the default template code."""
+    """Choose the kind of function to build; each kind leads to its template gallery."""
     access = workspace_access(request, workspace_slug)
     require(access.can_create_function)
-    kind = request.GET.get("kind", "")
-    form = FunctionCreateForm(request.POST or None)
-    if request.method == "POST":
-        kind = FunctionKind.DESTINATION
-        if form.is_valid():
-            try:
-                function = services.function_create(
-                    workspace=access.workspace,
-                    name=form.cleaned_data["name"],
-                    description=form.cleaned_data["description"],
-                    actor=request.user,
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, f"Created {function.name}.")
-                return redirect(
-                    "function-editor", workspace_slug=workspace_slug, function_id=function.pk
-                )
-    context = {"form": form, "kind": kind if kind in FunctionKind.values else ""}
-    status = 400 if form.is_bound else 200
-    return render_page(request, "catalog/function_new.html", access, context, status=status)
+    return render_page(request, "catalog/function_new.html", access)
 
 
 @login_required

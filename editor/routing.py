@@ -9,4 +9,5 @@ websocket_urlpatterns = [
         "ws/w/<slug:workspace_slug>/functions/<int:function_id>/events/",
         consumers.FunctionEventsConsumer.as_asgi(),
     ),
+    path("ws/w/<slug:workspace_slug>/test-runs/", consumers.TestRunConsumer.as_asgi()),
 ]

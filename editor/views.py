@@ -1,56 +1,122 @@
-"""The function editor page: code, settings schema, versions and destination instances."""
+"""The function editor pages: the IDE for a saved function, the template gallery and the IDE
+for a new, unsaved function. Saving, restoring and deploying go through the Config API from
+the page's JavaScript; only deleting is a form post."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.templatetags.static import static
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog import selectors, services
+from catalog.function_templates import FunctionTemplate, template_get, template_list
 from catalog.models import Function
-from editor.forms import FunctionSaveForm
-from workspaces.pages import add_service_errors, render_page, require, workspace_access
+from catalog.sample_events import sample_events
+from editor import selectors as editor_selectors
+from workspaces.pages import render_page, require, workspace_access
 from workspaces.permissions import WorkspaceAccess
 
+MONACO_WORKERS = {
+    "editorWorkerService": "build/workers/editor.js",
+    "typescript": "build/workers/typescript.js",
+    "json": "build/workers/json.js",
+}
 
-def _editor_context(access: WorkspaceAccess, function: Function) -> dict[str, Any]:
-    versions = selectors.function_versions_with_states(function=function)
-    # Masked values only: encrypted settings are write-only and never rendered.
-    instances = [
-        (instance, selectors.instance_settings_masked(instance=instance))
-        for instance in selectors.instance_list(access=access).filter(function=function)
-    ]
+
+def _urls(slug: str, function_id: int | None) -> dict[str, Any]:
+    def api(name: str) -> str | None:
+        if function_id is None:
+            return None
+        return reverse(name, kwargs={"workspace_slug": slug, "function_id": function_id})
+
     return {
-        "function": function,
-        "latest_number": versions[0][0].number,
-        "versions": versions,
-        "instances": instances,
-        "can_edit": access.can_edit_function(function.pk),
+        "api_functions": reverse("api-functions", args=[slug]),
+        "api_function": api("api-function"),
+        "api_versions": api("api-function-versions"),
+        "api_deployments": api("api-function-deployments"),
+        "api_instances": reverse("api-instances", args=[slug]),
+        # The draft (unsaved code) previews here; a saved version at api_function/preview/.
+        "api_preview": reverse("api-function-preview-new", args=[slug]),
+        "api_test_settings": api("api-function-test-settings"),
+        "api_test_cases": api("api-function-test-cases"),
+        # Channels routes (editor/routing.py) have no reverse().
+        "ws_events": f"/ws/w/{slug}/functions/{function_id}/events/" if function_id else None,
+        "ws_test_runs": f"/ws/w/{slug}/test-runs/",
+        "catalog": reverse("catalog", args=[slug]),
+        "build": reverse("function-build", args=[slug]),
+        # The editor of function N is editor_base + "N/".
+        "editor_base": reverse("function-editor", args=[slug, 0]).removesuffix("0/"),
+        "monaco_workers": {label: static(path) for label, path in MONACO_WORKERS.items()},
     }
 
 
-def _editor_page(
+def _instances(access: WorkspaceAccess, function: Function) -> list[dict[str, Any]]:
+    # No settings here, masked or not: the deploy dialog needs versions, not values.
+    return [
+        {
+            "id": instance.pk,
+            "name": instance.name,
+            "source": instance.source_id,
+            "source_name": instance.source.name,
+            "enabled": instance.enabled,
+            "deployed_version": instance.deployed_version.number,
+            "previous_version": selectors.instance_previous_number(instance=instance),
+        }
+        for instance in selectors.instance_list(access=access).filter(function=function)
+    ]
+
+
+def _page_config(
     request: HttpRequest,
     access: WorkspaceAccess,
-    function: Function,
     *,
-    form: FunctionSaveForm | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    if form is None:
-        initial = {
+    function: Function | None,
+    template: FunctionTemplate | None = None,
+) -> dict[str, Any]:
+    """The page data the editor's JavaScript reads (``#editor-config``); see the IDE spec."""
+    slug = access.workspace.slug
+    if function is not None:
+        can_edit = access.can_edit_function(function.pk)
+        can_deploy = access.can_deploy_function(function.pk)
+        function_data: dict[str, Any] | None = {
+            "id": function.pk,
+            "name": function.name,
+            "description": function.description,
+            "latest_version": selectors.function_latest_number(function=function),
             "code": function.code,
-            "settings_schema": json.dumps(function.settings_schema, indent=2),
+            "settings_schema": function.settings_schema,
         }
-        form = FunctionSaveForm(initial=initial)
-    context = _editor_context(access, function) | {"form": form}
-    return render_page(request, "editor/editor.html", access, context, status=status)
+        instances = _instances(access, function)
+        test_settings = editor_selectors.test_settings_masked(user=request.user, function=function)
+    else:
+        can_edit, can_deploy = access.can_create_function, False
+        function_data, instances, test_settings = None, [], {}
+    return {
+        "workspace": slug,
+        "user": request.user.get_username(),
+        "mode": "edit" if function is not None else "new",
+        "function": function_data,
+        "template": template.slug if template is not None else None,
+        "can_edit": can_edit,
+        "can_deploy": can_deploy,
+        "can_run": can_edit,
+        "instances": instances,
+        "sources": [{"id": s.pk, "name": s.name} for s in selectors.source_list(access=access)],
+        "sample_events": sample_events(),
+        "templates": [t.to_dict() for t in template_list()],
+        "test_settings": test_settings,
+        "urls": _urls(slug, function.pk if function is not None else None),
+    }
+
+
+def _flags(config: dict[str, Any]) -> dict[str, bool]:
+    return {key: config[key] for key in ("can_edit", "can_deploy", "can_run")}
 
 
 @login_required
@@ -58,53 +124,28 @@ def _editor_page(
 def function_editor(request: HttpRequest, workspace_slug: str, function_id: int) -> HttpResponse:
     access = workspace_access(request, workspace_slug)
     function = selectors.function_get(access=access, function_id=function_id)
-    return _editor_page(request, access, function)
+    config = _page_config(request, access, function=function)
+    context = {"function": function, "config": config, "mode": "edit"} | _flags(config)
+    return render_page(request, "editor/editor.html", access, context)
 
 
 @login_required
-@require_POST
-def function_save(request: HttpRequest, workspace_slug: str, function_id: int) -> HttpResponse:
+@require_GET
+def function_build(request: HttpRequest, workspace_slug: str) -> HttpResponse:
+    """Without ``?template=``: the template gallery. With it: the editor on that template's
+    code and settings, unsaved; nothing is written until the user creates the function."""
     access = workspace_access(request, workspace_slug)
-    function = selectors.function_get(access=access, function_id=function_id)
-    require(access.can_edit_function(function.pk))
-    form = FunctionSaveForm(request.POST)
-    if form.is_valid():
-        before = selectors.function_latest_number(function=function)
-        try:
-            services.function_update(
-                function=function,
-                code=form.cleaned_data["code"],
-                settings_schema=form.cleaned_data["settings_schema"],
-                actor=request.user,
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            after = selectors.function_latest_number(function=function)
-            if after != before:
-                messages.success(request, f"Saved version {after}.")
-            else:
-                messages.info(request, "Nothing changed, so no new version was saved.")
-            return redirect(
-                "function-editor", workspace_slug=workspace_slug, function_id=function.pk
-            )
-    return _editor_page(request, access, function, form=form, status=400)
-
-
-@login_required
-@require_POST
-def function_restore(
-    request: HttpRequest, workspace_slug: str, function_id: int, number: int
-) -> HttpResponse:
-    access = workspace_access(request, workspace_slug)
-    function = selectors.function_get(access=access, function_id=function_id)
-    require(access.can_edit_function(function.pk))
-    version = selectors.function_version_get(function=function, number=number)
-    restored = services.function_version_restore(
-        function=function, version=version, actor=request.user
-    )
-    messages.success(request, f"Restored version {number} as version {restored.number}.")
-    return redirect("function-editor", workspace_slug=workspace_slug, function_id=function.pk)
+    require(access.can_create_function)
+    slug = request.GET.get("template")
+    if slug is None:
+        context = {"templates": template_list()}
+        return render_page(request, "editor/gallery.html", access, context)
+    template = template_get(slug)
+    if template is None:
+        raise Http404("No such template")
+    config = _page_config(request, access, function=None, template=template)
+    context = {"template": template, "config": config, "mode": "new"} | _flags(config)
+    return render_page(request, "editor/editor.html", access, context)
 
 
 @login_required

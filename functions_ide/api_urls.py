@@ -6,6 +6,7 @@ from workspaces.apis import WorkspaceListApi
 
 workspace_routes = [
     path("", include("catalog.api_urls")),
+    path("", include("editor.api_urls")),
     path("", include("workspaces.api_urls")),
     path("", include("audit.api_urls")),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "workspaces",
     "catalog",
     "editor",
+    "dashboard",
     "audit",
     "runtime",
 ]
@@ -126,9 +128,20 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Content-hashed names (staticfiles.json), compressed copies beside them.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Files whose names carry a content hash are cached for a year: Django's manifest names
+# (name.0123456789ab.ext) and esbuild's chunks and assets (name-ABCDEFGH.ext).
+_HASHED_STATIC = re.compile(r"(\.[0-9a-f]{12}\.|/(chunks|assets)/[^/]+-[0-9A-Z]{8}\.)\w+$")
+
+
+def _immutable_static(path: str, url: str) -> bool:
+    return bool(_HASHED_STATIC.search(url))
+
+
+WHITENOISE_IMMUTABLE_FILE_TEST = _immutable_static
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("", include("workspaces.urls")),
+    path("", include("dashboard.urls")),
     path("w/<slug:workspace_slug>/", include("catalog.urls")),
     path("w/<slug:workspace_slug>/", include("editor.urls")),
     path("w/<slug:workspace_slug>/audit/", include("audit.urls")),

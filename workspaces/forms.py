@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
-from catalog.models import Function
 from workspaces.models import FUNCTION_SCOPED_ROLES, Role, RoleGrant
 from workspaces.services import MAX_ROW_ID, GrantSpec
 
@@ -41,13 +40,14 @@ class FunctionChoiceField(forms.ModelMultipleChoiceField):
 
 
 class RolesForm(forms.Form):
-    """Roles of a member; Functions Admin / Read-only may cover all functions or a subset."""
+    """Roles of a member; Functions Admin / Read-only may cover all functions or a subset.
+    ``functions`` are the choices for a subset (``selectors.grantable_function_list``)."""
 
     roles = forms.MultipleChoiceField(
         choices=Role.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
 
-    def __init__(self, *args: Any, functions: QuerySet[Function], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, functions: QuerySet[Model], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for role in SCOPED_ROLES:
             self.fields[_scope_field(role)] = forms.ChoiceField(

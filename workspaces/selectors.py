@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Model, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -57,6 +57,15 @@ def workspace_access_for_slug(*, user: AnyUser, slug: str) -> WorkspaceAccess:
     if access is None:
         raise Http404("No such workspace")
     return access
+
+
+def grantable_function_list(*, workspace: Workspace) -> QuerySet[Model]:
+    """Every function of the workspace, which a role grant may be limited to (for the
+    members pages, which are the owner's: an owner sees every function). Read through the
+    grants' own relation (``RoleGrant.functions`` names ``catalog.Function`` lazily), so
+    that this ground-floor app never imports the catalog built on top of it."""
+    function_model = RoleGrant.functions.field.related_model
+    return function_model.objects.filter(workspace=workspace).order_by("name")
 
 
 def membership_list(*, workspace: Workspace) -> QuerySet[Membership]:

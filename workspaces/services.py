@@ -20,7 +20,7 @@ from workspaces.models import (
     RoleGrant,
     Workspace,
 )
-from workspaces.selectors import api_token_hash
+from workspaces.selectors import api_token_hash, grantable_function_list
 
 TOKEN_PREFIX = "fnide_"
 # Ids beyond a 64-bit signed integer cannot exist and overflow some database drivers.
@@ -55,8 +55,6 @@ def workspace_create(*, name: str, owner: AbstractBaseUser, slug: str = "") -> W
 
 
 def _validate_grants(*, workspace: Workspace, grants: Iterable[GrantSpec]) -> list[GrantSpec]:
-    from catalog.models import Function
-
     result: list[GrantSpec] = []
     seen: set[str] = set()
     for grant in grants:
@@ -72,9 +70,9 @@ def _validate_grants(*, workspace: Workspace, grants: Iterable[GrantSpec]) -> li
             if out_of_range:
                 raise ValidationError({"roles": f"No such functions: {out_of_range}."})
             found = set(
-                Function.objects.filter(workspace=workspace, id__in=grant.function_ids).values_list(
-                    "id", flat=True
-                )
+                grantable_function_list(workspace=workspace)
+                .filter(id__in=grant.function_ids)
+                .values_list("id", flat=True)
             )
             missing = sorted(set(grant.function_ids) - found)
             if missing:

@@ -17,7 +17,6 @@ urlpatterns = [
     # Django's LogoutView only accepts POST, so a link or an image cannot sign anyone out.
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
-    path("w/<slug:workspace_slug>/", views.dashboard, name="dashboard"),
     path("w/<slug:workspace_slug>/members/", views.members, name="members"),
     path("w/<slug:workspace_slug>/members/add/", views.member_add, name="member-add"),
     path(

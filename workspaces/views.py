@@ -1,28 +1,26 @@
-"""Server-rendered workspace pages: home, dashboard, members and personal access tokens."""
+"""Server-rendered workspace pages: home, members and personal access tokens. (The
+dashboard, which sums up the catalog and the audit trail, lives in ``dashboard/``.)"""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from audit.selectors import audit_event_list
-from catalog.selectors import function_list, instance_list, source_list
 from workspaces import selectors, services
 from workspaces.forms import MemberAddForm, RolesForm, TokenCreateForm, roles_initial
 from workspaces.models import Membership
 from workspaces.pages import add_service_errors, render_page, require, workspace_access
 from workspaces.permissions import WorkspaceAccess
 
-RECENT_ACTIVITY = 10
 
-
-# --- home and dashboard ----------------------------------------------------------------
+# --- home ---------------------------------------------------------------------------------
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
@@ -32,30 +30,11 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard", workspace_slug=workspace.slug)
 
 
-@login_required
-@require_GET
-def dashboard(request: HttpRequest, workspace_slug: str) -> HttpResponse:
-    access = workspace_access(request, workspace_slug)
-    recent = (
-        audit_event_list(workspace=access.workspace)[:RECENT_ACTIVITY]
-        if access.can_view_audit
-        else None
-    )
-    context = {
-        "function_count": function_list(access=access).count(),
-        "source_count": source_list(access=access).count(),
-        "instance_count": instance_list(access=access).count(),
-        "recent_events": recent,
-    }
-    return render_page(request, "workspaces/dashboard.html", access, context)
-
-
 # --- members ----------------------------------------------------------------------------
 def _member_rows(
-    access: WorkspaceAccess, bound: tuple[int, RolesForm] | None = None
+    access: WorkspaceAccess, functions: QuerySet[Model], bound: tuple[int, RolesForm] | None
 ) -> list[tuple[Membership, RolesForm]]:
     """Each member with their roles form; ``bound`` replaces one with a form showing errors."""
-    functions = function_list(access=access)
     rows = []
     for membership in selectors.membership_list(workspace=access.workspace):
         if bound is not None and bound[0] == membership.pk:
@@ -78,9 +57,10 @@ def _members_page(
     bound: tuple[int, RolesForm] | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    functions = selectors.grantable_function_list(workspace=access.workspace)
     context = {
-        "rows": _member_rows(access, bound),
-        "add_form": add_form or MemberAddForm(functions=function_list(access=access)),
+        "rows": _member_rows(access, functions, bound),
+        "add_form": add_form or MemberAddForm(functions=functions),
     }
     return render_page(request, "workspaces/members.html", access, context, status=status)
 
@@ -99,7 +79,9 @@ def members(request: HttpRequest, workspace_slug: str) -> HttpResponse:
 def member_add(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     access = workspace_access(request, workspace_slug)
     require(access.can_manage_members)
-    form = MemberAddForm(request.POST, functions=function_list(access=access))
+    form = MemberAddForm(
+        request.POST, functions=selectors.grantable_function_list(workspace=access.workspace)
+    )
     if form.is_valid():
         try:
             services.member_add(
@@ -124,7 +106,11 @@ def member_roles(request: HttpRequest, workspace_slug: str, member_id: int) -> H
     access = workspace_access(request, workspace_slug)
     require(access.can_manage_members)
     membership = selectors.membership_get(workspace=access.workspace, membership_id=member_id)
-    form = RolesForm(request.POST, functions=function_list(access=access), prefix=f"m{member_id}")
+    form = RolesForm(
+        request.POST,
+        functions=selectors.grantable_function_list(workspace=access.workspace),
+        prefix=f"m{member_id}",
+    )
     if form.is_valid():
         try:
             services.member_roles_set(

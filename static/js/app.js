@@ -2,6 +2,18 @@
 (function () {
   "use strict";
 
+  // The colour theme chosen on the editor page (static/js/editor/monaco.js keeps the
+  // switch) applies to every page; "system" follows the operating system.
+  function applyPageTheme() {
+    var choice = "system";
+    try { choice = window.localStorage.getItem("fnide.theme") || "system"; } catch (e) {}
+    var dark = choice === "dark" ||
+      (choice === "system" && window.matchMedia("(prefers-color-scheme: dark)").matches);
+    document.documentElement.setAttribute("data-theme", dark ? "dark" : "light");
+  }
+  applyPageTheme();
+  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", applyPageTheme);
+
   // Ask before destructive POSTs: <form data-confirm="...">.
   document.addEventListener("submit", function (event) {
     var message = event.target.getAttribute && event.target.getAttribute("data-confirm");

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from catalog.services import function_deploy, function_update
 from tests.conftest import ACME_PERSONAS, World
 
 PERSONAS = [*ACME_PERSONAS, "gary"]
@@ -123,6 +124,84 @@ ROWS = [
         NOT_SEEING(SEE_WEBHOOK),
         body=lambda w: {"instances": [w.instance.pk]},
     ),
+    # Test runs execute code with the workspace's network access: Functions Admin on the
+    # function (or, for unsaved code, the right to create one). So do their test data.
+    Row(
+        "preview new code",
+        "post",
+        lambda w: f"{BASE}/functions/preview/",
+        200,
+        EDIT_WEBHOOK,
+        body=lambda w: {"code": PREVIEW_CODE, "payload": {"type": "track"}},
+    ),
+    Row(
+        "preview webhook",
+        "post",
+        lambda w: _fn(w) + "preview/",
+        200,
+        EDIT_WEBHOOK,
+        NOT_SEEING(SEE_WEBHOOK),
+        body=lambda w: {"settings": {"apiKey": "k"}, "payload": {"type": "track"}},
+    ),
+    Row(
+        "preview mailer",
+        "post",
+        lambda w: _mailer(w) + "preview/",
+        200,
+        EDIT_MAILER,
+        NOT_SEEING(SEE_MAILER),
+        body=lambda w: {"payload": {"type": "track"}},
+    ),
+    Row(
+        "get test settings",
+        "get",
+        lambda w: _fn(w) + "test-settings/",
+        200,
+        EDIT_WEBHOOK,
+        NOT_SEEING(SEE_WEBHOOK),
+    ),
+    Row(
+        "get mailer test settings",
+        "get",
+        lambda w: _mailer(w) + "test-settings/",
+        200,
+        EDIT_MAILER,
+        NOT_SEEING(SEE_MAILER),
+    ),
+    Row(
+        "put test settings",
+        "put",
+        lambda w: _fn(w) + "test-settings/",
+        200,
+        EDIT_WEBHOOK,
+        NOT_SEEING(SEE_WEBHOOK),
+        body=lambda w: {"settings": {"region": "eu"}},
+    ),
+    Row(
+        "list test cases",
+        "get",
+        lambda w: _fn(w) + "test-cases/",
+        200,
+        EDIT_WEBHOOK,
+        NOT_SEEING(SEE_WEBHOOK),
+    ),
+    Row(
+        "create test case",
+        "post",
+        lambda w: _fn(w) + "test-cases/",
+        201,
+        EDIT_WEBHOOK,
+        NOT_SEEING(SEE_WEBHOOK),
+        body=lambda w: {"name": "Case", "payload": {"type": "track"}},
+    ),
+    Row(
+        "delete test case",
+        "delete",
+        lambda w: _test_case_path(w),
+        204,
+        EDIT_WEBHOOK,
+        NOT_SEEING(SEE_WEBHOOK),
+    ),
     Row("list instances", "get", lambda w: f"{BASE}/instances/", 200, MEMBERS),
     Row(
         "get instance",
@@ -160,6 +239,14 @@ ROWS = [
         "delete",
         lambda w: f"{BASE}/instances/{w.instance.pk}/",
         204,
+        DEPLOYERS,
+        {"audrey"},
+    ),
+    Row(
+        "roll back instance",
+        "post",
+        lambda w: _rollback_path(w),
+        200,
         DEPLOYERS,
         {"audrey"},
     ),
@@ -222,6 +309,32 @@ ROWS = [
         body=lambda w: {"name": "ci"},
     ),
 ]
+
+
+def _rollback_path(world: World) -> str:
+    """The instance's rollback route, once it has run another version to roll back to."""
+    olivia = world.users["olivia"]
+    function_update(function=world.function, code="// v2", actor=olivia)
+    version = world.function.versions.get(number=2)
+    function_deploy(
+        function=world.function, version=version, instances=[world.instance], actor=olivia
+    )
+    return f"{BASE}/instances/{world.instance.pk}/rollback/"
+
+
+PREVIEW_CODE = "async function onTrack(event) { return 1 }"
+
+
+def _test_case_path(world: World) -> str:
+    from editor.services import test_case_create
+
+    case = test_case_create(
+        function=world.function,
+        actor=world.users["olivia"],
+        name="Saved",
+        payload={"type": "track"},
+    )
+    return f"{BASE}/functions/{world.function.pk}/test-cases/{case.pk}/"
 
 
 def _member_id(world: World, username: str) -> int:

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from audit.models import AuditEvent
+from catalog.services import function_deploy, function_update
 from tests.conftest import PASSWORD, World
 
 MUTATING = ("post", "put", "patch", "delete")
@@ -42,6 +43,25 @@ def _token_id(w: World) -> int:
         .api_tokens.create(workspace=w.acme, name="t", prefix="fnide_x", token_hash="h" * 64)
         .pk
     )
+
+
+def _rollback_path(w: World) -> str:
+    """Gives the instance a version to roll back to (before the walk counts rows)."""
+    olivia = w.users["olivia"]
+    function_update(function=w.function, code="// v2", actor=olivia)
+    version = w.function.versions.get(number=2)
+    function_deploy(function=w.function, version=version, instances=[w.instance], actor=olivia)
+    return f"{A}/instances/{w.instance.pk}/rollback/"
+
+
+def _test_case_path(w: World) -> str:
+    """A saved test case of Webhook to delete (created before the walk counts rows)."""
+    from editor.services import test_case_create
+
+    case = test_case_create(
+        function=w.function, actor=w.users["olivia"], name="Walked", payload={"type": "track"}
+    )
+    return f"{A}/functions/{w.function.pk}/test-cases/{case.pk}/"
 
 
 RECIPES: dict[tuple[str, str], Recipe] = {
@@ -77,6 +97,23 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ),
     ("api-instance", "delete"): Recipe(
         "delete", lambda w: f"{A}/instances/{w.instance.pk}/", expect_action="instance.deleted"
+    ),
+    ("api-instance-rollback", "post"): Recipe(
+        "post", lambda w: _rollback_path(w), expect_action="instance.rolled_back"
+    ),
+    ("api-function-test-settings", "put"): Recipe(
+        "put", lambda w: f"{A}/functions/{w.function.pk}/test-settings/",
+        lambda w: {"settings": {"apiKey": "secret-value-123456", "region": "eu"}},
+        expect_action="test_settings.changed",
+    ),
+    ("api-function-test-cases", "post"): Recipe(
+        "post", lambda w: f"{A}/functions/{w.function.pk}/test-cases/",
+        lambda w: {"name": "Walk", "payload": {"type": "track"},
+                   "settings": {"apiKey": "secret-value-123456"}},
+        expect_action="test_case.created",
+    ),
+    ("api-function-test-case", "delete"): Recipe(
+        "delete", lambda w: _test_case_path(w), expect_action="test_case.deleted"
     ),
     ("api-sources", "post"): Recipe(
         "post", lambda w: f"{A}/sources/", lambda w: {"name": "Mobile"},
@@ -132,10 +169,6 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "post", lambda w: f"{W}/tokens/{_token_id(w)}/revoke/",
         api=False, expect_action="api_token.revoked",
     ),
-    ("function-new", "post"): Recipe(
-        "post", lambda w: f"{W}/functions/new/", lambda w: {"name": "Walked", "description": ""},
-        api=False, expect_action="function.created",
-    ),
     ("source-create", "post"): Recipe(
         "post", lambda w: f"{W}/sources/new/", lambda w: {"name": "Mobile"},
         api=False, expect_action="source.created",
@@ -143,15 +176,6 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("source-delete", "post"): Recipe(
         "post", lambda w: f"{W}/sources/{w.source.pk}/delete/",
         api=False, expect_action="source.deleted",
-    ),
-    ("function-save", "post"): Recipe(
-        "post", lambda w: f"{W}/functions/{w.function.pk}/save/",
-        lambda w: {"code": "async function onTrack() { /* walked */ }", "settings_schema": ""},
-        api=False, expect_action="function.saved",
-    ),
-    ("function-restore", "post"): Recipe(
-        "post", lambda w: f"{W}/functions/{w.function.pk}/versions/1/restore/",
-        api=False, expect_action="function.restored",
     ),
     ("function-delete", "post"): Recipe(
         "post", lambda w: f"{W}/functions/{w.other_function.pk}/delete/",
@@ -166,11 +190,24 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ),
 }  # fmt: skip
 
+# POST routes that change nothing, so write no audit row: test runs (previews) execute code
+# and answer its outcome. Each has a request here that must succeed without an audit row.
+CHANGE_NOTHING_POSTS: dict[tuple[str, str], Recipe] = {
+    ("api-function-preview-new", "post"): Recipe(
+        "post", lambda w: f"{A}/functions/preview/",
+        lambda w: {"code": "async function onTrack() { return 1 }", "payload": {"type": "track"}},
+    ),
+    ("api-function-preview", "post"): Recipe(
+        "post", lambda w: f"{A}/functions/{w.function.pk}/preview/",
+        lambda w: {"settings": {"apiKey": "secret-value-123456"}, "payload": {"type": "track"}},
+    ),
+}  # fmt: skip
+
 # Routes that never change anything (GET-only pages and endpoints).
 READ_ONLY_ROUTES = {
     "api-schema", "api-docs", "api-workspaces", "api-function-versions", "api-function-version",
     "api-audit-events", "home", "dashboard", "members", "tokens", "catalog", "function-editor",
-    "audit", "audit-export",
+    "function-new", "function-build", "audit", "audit-export",
 }  # fmt: skip
 
 
@@ -194,7 +231,7 @@ def test_every_route_is_classified() -> None:
     for name, callback in _walk(get_resolver().url_patterns):
         methods = _mutating_methods(callback)
         for method in methods:
-            if (name, method) not in RECIPES:
+            if (name, method) not in RECIPES and (name, method) not in CHANGE_NOTHING_POSTS:
                 unclassified.append((name, method))
         recipe_methods = {m for (n, m) in RECIPES if n == name}
         if not methods and not recipe_methods and name not in READ_ONLY_ROUTES:
@@ -219,6 +256,20 @@ def test_mutating_route_writes_one_audit_row(key: tuple[str, str], world: World)
     assert new_rows[0].action == recipe.expect_action
     assert new_rows[0].ip_address == "127.0.0.1"
     assert "secret-value-123456" not in str(new_rows[0].changes)
+
+
+@pytest.mark.parametrize("key", CHANGE_NOTHING_POSTS, ids=lambda k: f"{k[0]}:{k[1]}")
+def test_change_nothing_posts_write_no_audit_row(key: tuple[str, str], world: World) -> None:
+    recipe = CHANGE_NOTHING_POSTS[key]
+    client = APIClient()
+    client.force_login(world.users["olivia"])
+    before = AuditEvent.objects.count()
+    response = client.post(
+        recipe.path(world), recipe.body(world) if recipe.body else {}, format="json"
+    )
+    assert response.status_code == 200, (key, response.status_code, response.content[:300])
+    assert AuditEvent.objects.count() == before
+    assert "secret-value-123456" not in response.content.decode()
 
 
 @pytest.mark.parametrize("key", [k for k, r in RECIPES.items() if r.api and r.body])
@@ -246,6 +297,8 @@ READ_ONLY_PATHS: dict[str, Callable[[World], str]] = {
     "tokens": lambda w: f"{W}/tokens/",
     "catalog": lambda w: f"{W}/catalog/",
     "function-editor": lambda w: f"{W}/functions/{w.function.pk}/",
+    "function-new": lambda w: f"{W}/functions/new/",
+    "function-build": lambda w: f"{W}/functions/new/build/?template=default",
     "audit": lambda w: f"{W}/audit/",
     "audit-export": lambda w: f"{W}/audit/export.csv",
 }

@@ -44,3 +44,69 @@ def page(browser: object) -> Iterator[object]:
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+# --- F2: a real ASGI server (Daphne) for pages that use websockets ----------------------
+# Django's live_server is WSGI and cannot answer websockets. This runs Daphne in a thread
+# of the test process against the test database (the in-memory SQLite database is shared
+# by the connections of one process; a subprocess would not see it), serving pages, the
+# API, static files and websockets from one origin. Twisted's reactor cannot be started
+# twice in a process, so the server lives for the whole session; tests using it need
+# `transactional_db` (the server's connections only see committed rows). Its runtime pool
+# may reach 127.0.0.1, for the loopback servers that tests answer functions' fetches with.
+
+
+@pytest.fixture(scope="session")
+def f2_asgi_live_server() -> Iterator[str]:
+    import asyncio
+    import dataclasses
+    import threading
+    import time
+
+    from daphne.server import Server
+    from twisted.internet import reactor
+
+    from functions_ide.asgi import application
+    from runtime import pool as runtime_pool
+    from runtime.egress import EgressPolicy
+
+    server = Server(
+        application,
+        endpoints=["tcp:port=0:interface=127.0.0.1"],
+        signal_handlers=False,
+        verbosity=0,
+    )
+    thread = threading.Thread(target=server.run, name="f2-daphne", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.listening_addresses:
+        assert time.monotonic() < deadline, "Daphne did not start listening"
+        assert thread.is_alive(), "Daphne stopped while starting"
+        time.sleep(0.05)
+    host, port = server.listening_addresses[0]
+    loop = reactor._asyncioEventloop  # type: ignore[attr-defined]
+
+    async def pool_with_loopback() -> None:
+        # The server loop's pool is made now, while the override is in place; other
+        # pools (other tests' loops) keep the settings' allowlist.
+        config = dataclasses.replace(
+            runtime_pool.PoolConfig.from_settings(),
+            egress=EgressPolicy.from_allowlist(["127.0.0.1"]),
+        )
+        runtime_pool.configure(config)
+        try:
+            runtime_pool.get_pool()
+        finally:
+            runtime_pool.configure(None)
+
+    asyncio.run_coroutine_threadsafe(pool_with_loopback(), loop).result(timeout=15)
+    yield f"http://{host}:{port}"
+
+    async def stop_pool() -> None:
+        await runtime_pool.shutdown_pool()
+
+    try:
+        asyncio.run_coroutine_threadsafe(stop_pool(), loop).result(timeout=15)
+    finally:
+        reactor.callFromThread(reactor.stop)  # type: ignore[attr-defined]
+        thread.join(timeout=15)

@@ -8,10 +8,16 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from catalog.models import Function
+from tests.browser.helpers import (
+    collected_static,  # noqa: F401 (fixture)
+    editor_code,
+    replace_code,
+    screenshot,
+    wait_for_editor,
+)
 from tests.conftest import PASSWORD, SECRET_API_KEY, build_world
 
-pytestmark = pytest.mark.browser
-SCREENSHOT = "/tmp/functions-ide-editor.png"
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("collected_static")]
 
 
 def sign_in(page: Page, base_url: str, username: str) -> None:
@@ -35,25 +41,27 @@ def test_owner_builds_saves_and_audits_a_function(
 
     page.click("text=New Function")
     page.click("text=Destination Function")
-    page.fill("#id_name", "Browser Hook")
-    page.fill("#id_description", "Made in a real browser")
-    page.click("button:has-text('Build')")
+    page.locator("[data-template='default']").get_by_role("link", name="Build").click()
+    wait_for_editor(page)
+    assert "onTrack" in editor_code(page)
+    page.click("#configure-button")
+    page.fill("#configure-name", "Browser Hook")
+    page.fill("#configure-description", "Made in a real browser")
+    page.click("#create-button")
 
+    page.wait_for_url(f"{live_server.url}/w/acme/functions/*/")
     function = Function.objects.get(name="Browser Hook")
     expect(page).to_have_url(f"{live_server.url}/w/acme/functions/{function.pk}/")
-    code = page.locator("textarea#code")
-    assert "onTrack" in code.input_value()
-
-    code.fill("async function onTrack(event, settings) {\n  return event.event;\n}\n")
+    wait_for_editor(page)
+    replace_code(page, "async function onTrack(event, settings) {\n  return event.event;\n}\n")
     page.click("#save-button")
-    expect(page.locator(".messages")).to_contain_text("Saved version 2")
-    latest = page.locator("#versions li").first
-    expect(latest).to_contain_text("Version 2")
-    expect(latest).to_contain_text("LATEST")
-    assert "return event.event" in page.locator("textarea#code").input_value()
+    expect(page.locator(".toasts")).to_contain_text("Saved version 2")
+    expect(page.locator("#version-badge")).to_have_text("v2")
+    assert "return event.event" in editor_code(page)
     page.goto(f"{live_server.url}/w/acme/functions/{Function.objects.get(name='Webhook').pk}/")
+    wait_for_editor(page)
     assert SECRET_API_KEY not in page.content()
-    page.screenshot(path=SCREENSHOT, full_page=True)
+    screenshot(page, "smoke-editor")
 
     page.click("nav >> text=Audit Trail")
     table = page.locator("#audit-events")
@@ -77,8 +85,9 @@ def test_read_only_member_sees_only_her_subset(
     expect(page.locator("text=New Function")).to_have_count(0)
 
     table.locator("a", has_text="Webhook").click()
+    wait_for_editor(page)
     expect(page.locator("h1")).to_contain_text("Webhook")
-    expect(page.locator("textarea#code")).to_have_attribute("readonly", "")
+    expect(page.locator("#read-only-badge")).to_be_visible()
     expect(page.locator("#save-button")).to_have_count(0)
     expect(page.locator("button:has-text('Restore')")).to_have_count(0)
     assert SECRET_API_KEY not in page.content()

@@ -292,3 +292,198 @@ def test_live_destinations_are_only_removed_by_who_may_change_them(world: World)
     # Without destinations the same predicate does not matter.
     services.function_delete(function=world.other_function, actor=adam, may_change_instances=never)
     assert not Function.objects.filter(pk=world.other_function.pk).exists()
+
+
+# --- optimistic concurrency ------------------------------------------------------------
+def _version_count(function: Function) -> int:
+    return FunctionVersion.objects.filter(function=function).count()
+
+
+def test_a_save_based_on_an_outdated_version_is_refused(world: World) -> None:
+    adam, olivia = world.users["adam"], world.users["olivia"]
+    services.function_update(function=world.function, code="// adam's", actor=adam, base_version=1)
+    before = AuditEvent.objects.count()
+    with pytest.raises(services.VersionConflict) as exc:
+        services.function_update(
+            function=world.function, code="// olivia's", actor=olivia, base_version=1
+        )
+    conflict = exc.value
+    assert isinstance(conflict, ValidationError)
+    assert (conflict.base_version, conflict.latest_version, conflict.saved_by) == (1, 2, "adam")
+    assert conflict.message_dict == {
+        "base_version": [
+            "Version 2 was saved by adam since you opened version 1. "
+            "Reload or compare before saving."
+        ]
+    }
+    # Nothing saved: no new version, the code is adam's, no audit row.
+    assert _version_count(world.function) == 2
+    assert Function.objects.get(pk=world.function.pk).code == "// adam's"
+    assert AuditEvent.objects.count() == before
+
+
+def test_an_outdated_base_refuses_metadata_edits_too(world: World) -> None:
+    olivia = world.users["olivia"]
+    services.function_update(function=world.function, code="// v2", actor=olivia)
+    with pytest.raises(services.VersionConflict):
+        services.function_update(
+            function=world.function, name="Renamed", description="new", actor=olivia,
+            base_version=1,
+        )  # fmt: skip
+    function = Function.objects.get(pk=world.function.pk)
+    assert (function.name, function.description) == ("Webhook", "")
+
+
+def test_a_base_that_never_existed_is_a_conflict(world: World) -> None:
+    with pytest.raises(services.VersionConflict) as exc:
+        services.function_update(
+            function=world.function, code="// x", actor=world.users["olivia"], base_version=9
+        )
+    assert exc.value.latest_version == 1
+    assert "version 9" in exc.value.messages[0]
+    assert _version_count(world.function) == 1
+
+
+def test_a_save_based_on_latest_saves(world: World) -> None:
+    olivia = world.users["olivia"]
+    services.function_update(function=world.function, code="// v2", actor=olivia, base_version=1)
+    services.function_update(function=world.function, code="// v3", actor=olivia, base_version=2)
+    assert selectors.function_latest_number(function=world.function) == 3
+    # A restore is a new LATEST as well: a draft opened before it is outdated.
+    services.function_version_restore(
+        function=world.function, version=world.function.versions.get(number=1), actor=olivia
+    )
+    with pytest.raises(services.VersionConflict):
+        services.function_update(
+            function=world.function, code="// v5", actor=olivia, base_version=3
+        )
+    # Without a base the caller opts out of the check (last write wins).
+    services.function_update(function=world.function, code="// v5", actor=olivia)
+    assert selectors.function_latest_number(function=world.function) == 5
+
+
+# --- instance rollback ------------------------------------------------------------------
+def _save_and_deploy(world: World, **changes: object) -> FunctionVersion:
+    olivia = world.users["olivia"]
+    services.function_update(function=world.function, actor=olivia, **changes)  # type: ignore[arg-type]
+    version = world.function.versions.order_by("-number").first()
+    assert version is not None
+    services.function_deploy(
+        function=world.function, version=version, instances=[world.instance], actor=olivia
+    )
+    return version
+
+
+def _deployed_number(instance: DestinationInstance) -> int:
+    return DestinationInstance.objects.get(pk=instance.pk).deployed_version.number
+
+
+def test_connecting_records_the_first_entry_of_the_history(world: World) -> None:
+    deployment = world.instance.deployments.get()
+    assert deployment.version.number == 1 and deployment.kind == "connect"
+    assert selectors.instance_previous_version(instance=world.instance) is None
+
+
+def test_rollback_deploys_the_version_the_instance_ran_before(world: World) -> None:
+    _save_and_deploy(world, code="// v2")
+    instance = DestinationInstance.objects.get(pk=world.instance.pk)
+    previous = selectors.instance_previous_version(instance=instance)
+    assert previous is not None and previous.number == 1
+    before = AuditEvent.objects.count()
+    rolled = services.instance_rollback(instance=instance, actor=world.users["dana"])
+    assert rolled.deployed_version.number == 1 == _deployed_number(world.instance)
+    events = list(AuditEvent.objects.order_by("-id")[: AuditEvent.objects.count() - before])
+    assert [e.action for e in events] == ["instance.rolled_back"]
+    assert events[0].changes == {"from_version": 2, "to_version": 1, "function": "Webhook"}
+    assert events[0].target_id == str(instance.pk)
+    assert world.instance.deployments.order_by("-id").first().kind == "rollback"
+    # The one before the current one is now 2: a second rollback undoes the first.
+    assert selectors.instance_previous_version(instance=rolled).number == 2
+    services.instance_rollback(instance=rolled, actor=world.users["dana"])
+    assert _deployed_number(world.instance) == 2
+
+
+def test_rollback_skips_redeploys_of_the_same_version(world: World) -> None:
+    v2 = _save_and_deploy(world, code="// v2")
+    services.function_deploy(
+        function=world.function, version=v2, instances=[world.instance], actor=world.users["olivia"]
+    )
+    services.instance_rollback(instance=world.instance, actor=world.users["olivia"])
+    assert _deployed_number(world.instance) == 1
+
+
+def test_rollback_only_touches_that_instance(world: World) -> None:
+    olivia = world.users["olivia"]
+    second = services.instance_create(
+        function=world.function, source=world.source, name="Second",
+        settings={"apiKey": "k-second"}, actor=olivia,
+    )  # fmt: skip
+    services.function_update(function=world.function, code="// v2", actor=olivia)
+    services.function_deploy(
+        function=world.function, version=world.function.versions.get(number=2),
+        instances=[world.instance, second], actor=olivia,
+    )  # fmt: skip
+    services.instance_rollback(instance=second, actor=olivia)
+    assert (_deployed_number(world.instance), _deployed_number(second)) == (2, 1)
+
+
+def test_nothing_to_roll_back_to_changes_nothing(world: World) -> None:
+    before = AuditEvent.objects.count(), world.instance.deployments.count()
+    with pytest.raises(ValidationError, match="has run no other version"):
+        services.instance_rollback(instance=world.instance, actor=world.users["olivia"])
+    assert (AuditEvent.objects.count(), world.instance.deployments.count()) == before
+
+
+def test_rollback_checks_required_settings_like_a_deploy(world: World) -> None:
+    olivia = world.users["olivia"]
+    optional = [{**s, "required": False} for s in world.function.settings_schema]
+    _save_and_deploy(world, settings_schema=optional)
+    services.instance_update(instance=world.instance, settings={"apiKey": None}, actor=olivia)
+    before = AuditEvent.objects.count()
+    with pytest.raises(ValidationError, match="Required settings missing"):
+        services.instance_rollback(instance=world.instance, actor=olivia)
+    assert _deployed_number(world.instance) == 2
+    assert AuditEvent.objects.count() == before
+
+
+def test_rollback_rehomes_values_where_the_older_version_keeps_them(world: World) -> None:
+    schema = [
+        s if s["name"] != "region" else {**s, "encrypted": True}
+        for s in world.function.settings_schema
+    ]
+    _save_and_deploy(world, settings_schema=schema)
+    assert "region" not in DestinationInstance.objects.get(pk=world.instance.pk).settings
+    services.instance_rollback(instance=world.instance, actor=world.users["olivia"])
+    instance = DestinationInstance.objects.get(pk=world.instance.pk)
+    assert instance.settings == {"region": "eu"}
+    assert selectors.instance_secret_values(instance=instance) == {"apiKey": SECRET_API_KEY}
+    event = AuditEvent.objects.get(action="instance.rolled_back")
+    assert SECRET_API_KEY not in json.dumps(event.changes)
+
+
+def test_rollback_tells_open_editors(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[dict[str, object]] = []
+    monkeypatch.setattr(services, "function_changed_notify", lambda **kw: sent.append(kw))
+    _save_and_deploy(world, code="// v2")
+    sent.clear()
+    services.instance_rollback(instance=world.instance, actor=world.users["olivia"])
+    assert sent == [
+        {
+            "function_id": world.function.pk,
+            "change": "instance.rolled_back",
+            "version": 1,
+            "from_version": 2,
+            "instance": world.instance.pk,
+            "actor": "olivia",
+        }
+    ]
+
+
+def test_instance_list_annotates_the_previous_version(world: World) -> None:
+    from workspaces.selectors import workspace_access_get
+
+    access = workspace_access_get(user=world.users["olivia"], workspace=world.acme)
+    assert access is not None
+    assert selectors.instance_list(access=access).get().previous_version_number is None
+    _save_and_deploy(world, code="// v2")
+    assert selectors.instance_list(access=access).get().previous_version_number == 1

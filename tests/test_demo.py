@@ -1,10 +1,12 @@
+"""`manage.py seed_demo` (run by `make run`): the demo workspace, one login per role."""
+
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 
 from catalog.models import DestinationInstance
-from workspaces.demo import DEMO_MEMBERS, DEMO_SLUG
+from functions_ide.demo import DEMO_MEMBERS, DEMO_SLUG
 from workspaces.models import Workspace
 from workspaces.selectors import workspace_access_get
 
@@ -26,3 +28,8 @@ def test_seed_demo_creates_one_login_per_role_once(capsys: pytest.CaptureFixture
     second = capsys.readouterr().out
     assert "exists" in second and "demo-owner " not in second
     assert Workspace.objects.filter(slug=DEMO_SLUG).count() == 1
+
+
+def test_seed_demo_is_the_projects_command() -> None:
+    # It composes workspaces and the catalog, so it lives above both (see test_layout.py).
+    assert get_commands()["seed_demo"] == "functions_ide"

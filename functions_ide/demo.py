@@ -1,4 +1,5 @@
-"""The demo workspace that `make run` creates: one user per role and a sample function."""
+"""The demo workspace that `make run` creates: one user per role and a sample function.
+It composes workspaces and the catalog, so it lives with the project, above both."""
 
 from __future__ import annotations
 

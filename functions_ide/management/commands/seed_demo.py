@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from workspaces.demo import demo_workspace_seed
+from functions_ide.demo import demo_workspace_seed
 
 
 class Command(BaseCommand):
