@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -42,7 +43,8 @@ from runtime.services import function_invoke
 from workspaces.permissions import WorkspaceAccess
 
 # Test runs per user, over a fixed window, shared by the API and the websocket.
-PREVIEW_RATE_LIMIT = 30
+# Test runs per user and minute (FUNCTIONS_TEST_RUNS_PER_MINUTE), API and websocket together.
+PREVIEW_RATE_LIMIT: int = django_settings.FUNCTIONS_TEST_RUNS_PER_MINUTE
 PREVIEW_RATE_WINDOW_S = 60
 PREVIEW_RATE_KEY = "preview-runs:{user_id}:{window}"
 
