@@ -13,11 +13,11 @@ from tests.conftest import SECRET_API_KEY, World
 def test_a_crash_shows_a_plain_500_without_secrets(
     world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def explode(*, instance: object) -> dict:
+    def explode(*, instance: object) -> int:
         secret_values = {"apiKey": SECRET_API_KEY}  # a local a debug page would show
         raise RuntimeError(f"settings broke ({len(secret_values)} values)")
 
-    monkeypatch.setattr("catalog.selectors.instance_settings_masked", explode)
+    monkeypatch.setattr("catalog.selectors.instance_previous_number", explode)
     client = Client(raise_request_exception=False)
     client.force_login(world.users["olivia"])
     with caplog.at_level(logging.ERROR):
