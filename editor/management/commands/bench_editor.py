@@ -121,7 +121,7 @@ class Command(BaseCommand):
             seeded = subprocess.run(
                 [*manage, "shell", "-c", SEED], env=env, check=True, capture_output=True, text=True
             )
-            slug, function_id = seeded.stdout.split()
+            slug, function_id = seeded.stdout.split()[-2:]
             port = _free_port()
             with _server(env, port):
                 base = f"http://127.0.0.1:{port}"
