@@ -37,6 +37,22 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def collected_static() -> Iterator[None]:
+    """Serve /static/ from the collected, content-hashed files (WhiteNoise, as in
+    production): the live server's own static handler looks files up by their source
+    names and would answer 404 to every hashed name the templates link to. Run
+    `make build-frontend` (bundle + collectstatic) before the browser tests."""
+    from django.conf import settings
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    assert manifest.exists(), "static files are not collected: run `make build-frontend`"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(StaticFilesHandler, "_should_handle", lambda self, path: False)
+        yield
+
+
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]

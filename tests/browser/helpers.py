@@ -3,32 +3,15 @@ driving the Monaco editor of the function editor page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from tests.conftest import PASSWORD
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
-
-
-@pytest.fixture
-def collected_static() -> Iterator[None]:
-    """Serve /static/ from the collected, content-hashed files (WhiteNoise, as in
-    production): the live server's own static handler looks files up by their source
-    names and would answer 404 to every hashed name the templates link to. Run
-    `make build-frontend` (bundle + collectstatic) before the browser tests."""
-    from django.contrib.staticfiles.handlers import StaticFilesHandler
-
-    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
-    assert manifest.exists(), "static files are not collected: run `make build-frontend`"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(StaticFilesHandler, "_should_handle", lambda self, path: False)
-        yield
 
 
 def sign_in(page: Page, base_url: str, username: str) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -16,11 +15,11 @@ from playwright.sync_api import Page, expect
 from catalog.models import DestinationInstance, Function
 from catalog.services import function_create, function_deploy, function_update, instance_create
 from editor import services as editor_services
-from tests.conftest import PASSWORD, World, build_world
+from tests.browser.helpers import screenshot, sign_in
+from tests.conftest import World, build_world
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 V1 = "async function onTrack(event) {\n  // version one\n  return event.event;\n}\n"
 V2 = "async function onTrack(event) {\n  // version two\n  return 'two: ' + event.event;\n}\n"
 V3 = "async function onTrack(event, settings) {\n  // version three\n  return settings.tag;\n}\n"
@@ -34,19 +33,6 @@ def off_loop(fn: Callable[..., T], **kwargs: Any) -> T:
     run on this thread, where Playwright keeps an event loop running."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(fn, **kwargs).result()
-
-
-def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-
-
-def sign_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button:has-text('Log in')")
-    expect(page).to_have_url(f"{base_url}/w/acme/")
 
 
 def open_editor(page: Page, base_url: str, function: Function) -> None:
@@ -143,7 +129,7 @@ def test_save_and_deploy_to_one_of_two_destinations(
 
     dialog.locator(f"#deploy-instance-{relay.staging.pk}").check()
     expect(dialog.locator("#deploy-submit")).to_have_text("Deploy v2 to 1")
-    shot(page, "deploy-dialog")
+    screenshot(page, "deploy-dialog")
     dialog.locator("#deploy-submit").click()
     # A failing case asks first; nothing is deployed until confirmed.
     confirm = dialog.locator("#deploy-confirm")
@@ -167,7 +153,7 @@ def test_save_and_deploy_to_one_of_two_destinations(
     expect(latest).to_contain_text("DEPLOYED")
     expect(latest).to_contain_text("Runs on: Relay (staging)")
     expect(page.locator('#vp-list li[data-version="1"]')).to_contain_text("Runs on: Relay (prod)")
-    shot(page, "versions-after-deploy")
+    screenshot(page, "versions-after-deploy")
 
 
 def test_a_user_without_source_admin_sees_why_nothing_can_be_deployed(
@@ -226,7 +212,7 @@ def test_diff_two_versions_and_restore_one(
     expect(dialog.locator(".monaco-diff-editor")).to_be_visible()
     expect(dialog.locator(".editor.original .view-lines")).to_contain_text("version one")
     expect(dialog.locator(".editor.modified .view-lines")).to_contain_text("version two")
-    shot(page, "versions-diff")
+    screenshot(page, "versions-diff")
     dialog.locator("[data-diff-mode=settings]").click()
     expect(dialog.locator(".editor.modified .view-lines")).to_contain_text("[]")
     dialog.locator("[data-diff-close]").click()
@@ -241,10 +227,12 @@ def test_diff_two_versions_and_restore_one(
     expect(latest).to_contain_text("restored from v1")
     # The draft had no changes, so it now shows the restored code.
     expect(page.locator("#code-editor .view-lines")).to_contain_text("version one")
+    expect(page.locator("#version-badge")).to_have_text("v4")
+    expect(page.locator("#save-state")).to_have_text("Saved as version 4")
     version = relay.function.versions.get(number=4)
     assert version.restored_from == 1 and version.code == V1
     assert deployed(relay.prod) == 1 and deployed(relay.staging) == 1
-    shot(page, "versions-restored")
+    screenshot(page, "versions-restored")
 
 
 def test_roll_back_one_destination(relay: Relay, f2_asgi_live_server: str, page: Page) -> None:
@@ -274,4 +262,4 @@ def test_roll_back_one_destination(relay: Relay, f2_asgi_live_server: str, page:
     expect(staging).to_contain_text("v2")
     assert deployed(relay.prod) == 1
     assert deployed(relay.staging) == 2
-    shot(page, "versions-rolled-back")
+    screenshot(page, "versions-rolled-back")

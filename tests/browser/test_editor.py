@@ -16,7 +16,6 @@ from catalog.models import Function
 from catalog.services import function_update
 from catalog.settings_schema import setting_name_from_label
 from tests.browser.helpers import (
-    collected_static,  # noqa: F401 (fixture)
     editor_code,
     markers,
     replace_code,
@@ -26,7 +25,7 @@ from tests.browser.helpers import (
 )
 from tests.conftest import SECRET_API_KEY, build_world
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("collected_static")]
+pytestmark = pytest.mark.browser
 TYPED_CODE = """/**
  * @param {SpecTrack} event
  * @param {FunctionSettings} settings

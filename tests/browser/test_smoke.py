@@ -9,22 +9,15 @@ from playwright.sync_api import Page, expect
 
 from catalog.models import Function
 from tests.browser.helpers import (
-    collected_static,  # noqa: F401 (fixture)
     editor_code,
     replace_code,
     screenshot,
+    sign_in,
     wait_for_editor,
 )
-from tests.conftest import PASSWORD, SECRET_API_KEY, build_world
+from tests.conftest import SECRET_API_KEY, build_world
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("collected_static")]
-
-
-def sign_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button:has-text('Log in')")
+pytestmark = pytest.mark.browser
 
 
 def test_owner_builds_saves_and_audits_a_function(

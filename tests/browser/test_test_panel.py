@@ -8,7 +8,6 @@ import json
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,26 +16,13 @@ from playwright.sync_api import Page, expect
 from catalog.models import Function
 from catalog.services import function_create
 from editor.models import SavedTestCase, TestSettings
-from tests.conftest import PASSWORD, World, build_world
+from tests.browser.helpers import screenshot, sign_in
+from tests.conftest import World, build_world
 from tests.runtime.conftest import loopback_server
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 SLOW_ANSWER_S = 2.5
-
-
-def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-
-
-def sign_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button:has-text('Log in')")
-    expect(page).to_have_url(f"{base_url}/w/acme/")
 
 
 def open_test_tab(page: Page, base_url: str, function: Function) -> None:
@@ -129,7 +115,7 @@ def test_logs_and_requests_stream_in_before_the_outcome(
     assert outcome.is_hidden(), "the outcome arrived before the slow request was answered"
     expect(page.locator("#tp-cancel")).to_be_visible()
     expect(page.locator("#tp-status")).to_contain_text("Running")
-    shot(page, "test-panel-streaming")
+    screenshot(page, "test-panel-streaming")
 
     expect(outcome).to_be_visible(timeout=SLOW_ANSWER_S * 1000 + 10_000)
     expect(outcome).to_contain_text("Success")
@@ -162,7 +148,7 @@ def test_logs_and_requests_stream_in_before_the_outcome(
     expect(first).to_contain_text('"event": "Order Completed"')
     expect(first).to_contain_text("Response body")
     expect(first).to_contain_text('"path": "/fast"')
-    shot(page, "test-panel-outcome")
+    screenshot(page, "test-panel-outcome")
 
 
 def test_an_endless_function_stops_at_its_time_limit(
@@ -185,7 +171,7 @@ def test_an_endless_function_stops_at_its_time_limit(
     expect(page.locator("#tp-error")).not_to_contain_text("Waiting")
     expect(page.locator("#tp-cancel")).to_be_hidden()
     expect(page.locator("#tp-status")).not_to_contain_text("Running")
-    shot(page, "test-panel-timeout")
+    screenshot(page, "test-panel-timeout")
 
     # The panel is ready for the next run straight away.
     page.click("#tp-run")
@@ -234,7 +220,7 @@ def test_a_json_array_runs_on_batch(world: World, f2_asgi_live_server: str, page
     page.keyboard.insert_text('[{"type": "track",')
     page.click("#tp-run")
     expect(page.locator("#tp-json-error")).to_contain_text("Not valid JSON")
-    shot(page, "test-panel-batch")
+    screenshot(page, "test-panel-batch")
 
 
 FORGED_RUN = """
@@ -273,7 +259,7 @@ def test_a_read_only_members_forged_run_is_refused(
     expect(page.locator("#tp-run")).to_be_hidden()
     expect(page.locator("#tp-no-run")).to_be_visible()
     expect(page.locator("#tp-cases")).to_be_hidden()
-    shot(page, "test-panel-read-only")
+    screenshot(page, "test-panel-read-only")
 
     config = json.loads(page.locator("#editor-config").text_content() or "{}")
     url = base.replace("http://", "ws://") + config["urls"]["ws_test_runs"]
@@ -350,7 +336,7 @@ def test_test_settings_and_saved_test_cases(
     )
     expect(cases.locator("li", has_text="EU works")).to_contain_text("Pass")
     expect(cases.locator("li", has_text="Expects a drop")).to_contain_text("Fail: got Success")
-    shot(page, "test-panel-cases")
+    screenshot(page, "test-panel-cases")
 
     drop = cases.locator("li", has_text="Expects a drop")
     drop.locator("[data-action=delete-case]").click()
@@ -381,4 +367,4 @@ def test_a_new_function_can_be_tested_before_it_is_created(
     expect(page.locator("#tp-outcome")).to_be_visible(timeout=15_000)
     assert Function.objects.filter(workspace=world.acme).count() == 2
     page.set_viewport_size({"width": 1920, "height": 1080})
-    shot(page, "test-panel-new-function-1920")
+    screenshot(page, "test-panel-new-function-1920")

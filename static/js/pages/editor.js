@@ -302,8 +302,10 @@ function main() {
     else if (isNew) saveState.textContent = 'Not created yet';
     else saveState.textContent = dirty ? 'Unsaved changes' : `Saved as version ${draft.baseVersion}`;
   }
-  draft.onChange(({ kind }) => {
+  draft.onChange(({ kind, version }) => {
     if (kind === 'schema') setSettingsTypes(draft.getSchema());
+    // A save, a Restore or a reload moved LATEST under this draft: the badge follows.
+    if (kind === 'saved' && version) showVersion(version);
     refreshState();
   });
   refreshState();
