@@ -32,6 +32,12 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	$(NPM) ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The prelude runs in each function's context as one script: build.js assembles it
+# from its pieces (npm ci does too), again whenever a piece changed.
+PRELUDE_PIECES := $(wildcard runtime/js/prelude/*.js)
+runtime/js/dist/prelude.js: runtime/js/prelude $(PRELUDE_PIECES) runtime/js/build.js | $(VENV)/.installed
+	$(NODE_BIN)/node runtime/js/build.js prelude
+
 var:
 	mkdir -p var
 
@@ -40,7 +46,7 @@ FRONTEND_INPUTS := $(shell find static/js -type f) scripts/build_frontend.mjs pa
 static/build/.built: $(FRONTEND_INPUTS) node_modules/.installed
 	$(NODE_BIN)/node scripts/build_frontend.mjs
 
-setup: $(VENV)/.installed .env $(JS_STAMPS) static/build/.built | var
+setup: $(VENV)/.installed .env $(JS_STAMPS) runtime/js/dist/prelude.js static/build/.built | var
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py collectstatic --noinput -v 0
 

@@ -45,7 +45,7 @@ class EgressDenied(Exception):
 DNS_THREADS = 32
 DNS_LOOKUPS_PER_FUNCTION = 8
 DNS_TIMEOUT_S = 5.0
-# The function on whose behalf the current task fetches (set by runtime/pool.py).
+# The function on whose behalf the current task fetches (set by runtime/fetch_bridge.py).
 current_function: contextvars.ContextVar[str] = contextvars.ContextVar(
     "runtime_fetch_function", default=""
 )

@@ -4,7 +4,8 @@ The Node worker forwards each `fetch` call as a JSON description; this module
 validates it, applies the egress policy on every connection (runtime/egress.py),
 follows redirects itself (node-fetch v2 rules), caps the response size, and
 produces two things: the response handed back to the function, and a trace of the
-request for logs and the IDE (with secrets masked and bodies truncated).
+request for logs and the IDE (with secrets masked and bodies truncated, by
+runtime/masking.py).
 
 One httpx client serves every function of a pool, so it must hold no state between
 requests: it never stores cookies (a `Set-Cookie` seen by one function would be
@@ -27,36 +28,27 @@ import httpcore
 import httpx
 
 from runtime.egress import EgressDenied, EgressPolicy
+from runtime.masking import MASK as MASK
+from runtime.masking import MIN_SECRET_CHARS as MIN_SECRET_CHARS
+from runtime.masking import SENSITIVE_HEADERS, body_preview, mask, mask_header
+
+# Re-exported (the "as" imports above): catalog/preview.py reads MASK and
+# MIN_SECRET_CHARS here, and tests/runtime/test_protocol.py reads _mask_header.
+_mask_header = mask_header
 
 MAX_RESPONSE_BYTES = 5 * 1024 * 1024  # what a function may receive from one request
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
-MAX_TRACE_BODY_CHARS = 2048  # what a trace keeps of each body
 MAX_REDIRECTS = 20  # node-fetch's default `follow`
 MAX_URL_CHARS = 8192
 MAX_HEADERS = 100  # request headers per fetch (the worker checks the same)
 MAX_HEADER_NAME_CHARS = 256
 MAX_HEADER_VALUE_CHARS = 8192
-MAX_TRACE_HEADERS = 100  # what a trace keeps of each header list
-MAX_TRACE_HEADER_CHARS = 1024  # ... and of each header value
+MAX_TRACE_HEADERS = 100  # what a trace keeps of each header list (of each value: masking.py)
 CONNECT_TIMEOUT_S = 5.0
-MASK = "••••••"
 USER_AGENT = "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)"  # what node-fetch v2 sends
-SENSITIVE_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "set-cookie",
-        "x-api-key",
-        "api-key",
-        "x-auth-token",
-        "x-access-token",
-    }
-)
 # Dropped when a redirect changes scheme, host or port (node-fetch >= 2.6.7 drops the
 # credentials; so are the other secret-bearing headers, and a Host set by the code).
 CROSS_ORIGIN_DROPPED = SENSITIVE_HEADERS | {"www-authenticate", "cookie2", "host"}
-MIN_SECRET_CHARS = 6  # shorter setting values are not masked (too many false hits)
 # Content codings decoded for the function (as node-fetch v2 does, only when the
 # response has exactly one); anything else (stacked codings, br) is passed through
 # as received. The decoder is bounded: it never produces more than the response cap,
@@ -197,55 +189,9 @@ def make_client(policy: EgressPolicy) -> httpx.AsyncClient:
     )
 
 
-def _mask(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
-
-
-def _mask_header(name: str, value: str, secrets: tuple[str, ...]) -> str:
-    if name.lower() in SENSITIVE_HEADERS:
-        scheme, _, rest = value.partition(" ")
-        return f"{scheme} {MASK}" if rest and scheme.isalpha() and len(scheme) < 16 else MASK
-    masked = _mask(value, secrets)  # before truncating: a cut secret would not match
-    if len(masked) > MAX_TRACE_HEADER_CHARS:
-        return masked[:MAX_TRACE_HEADER_CHARS] + f"… ({len(value)} characters)"
-    return masked
-
-
 def _trace_headers(pairs: list[tuple[str, str]], secrets: tuple[str, ...]) -> dict[str, str]:
-    return {k[:MAX_HEADER_NAME_CHARS]: _mask_header(k, v, secrets)
+    return {k[:MAX_HEADER_NAME_CHARS]: mask_header(k, v, secrets)
             for k, v in pairs[:MAX_TRACE_HEADERS]}  # fmt: skip
-
-
-def _body_preview(data: bytes | None, secrets: tuple[str, ...]) -> str | None:
-    if data is None:
-        return None
-    text = data[: MAX_TRACE_BODY_CHARS * 4].decode("utf-8", errors="replace")
-    text = _mask(text, secrets)
-    if len(text) > MAX_TRACE_BODY_CHARS or len(data) > MAX_TRACE_BODY_CHARS * 4:
-        return text[:MAX_TRACE_BODY_CHARS] + f"… ({len(data)} bytes)"
-    return text
-
-
-def secrets_from_settings(settings: dict[str, Any]) -> tuple[str, ...]:
-    """String setting values long enough to be worth masking in traces."""
-    found: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, str) and len(value) >= MIN_SECRET_CHARS:
-            found.append(value)
-        elif isinstance(value, dict):
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-
-    walk(settings)
-    # Longest first, so that a secret containing another is masked whole.
-    return tuple(sorted(set(found), key=len, reverse=True))
 
 
 def _redirect_method(status: int, method: str) -> str:
@@ -357,9 +303,9 @@ async def perform_fetch(
     # The headers shown are replaced by the ones actually sent once the request is built.
     trace: dict[str, Any] = {
         "method": spec.method,
-        "url": _mask(spec.url, secrets),
+        "url": mask(spec.url, secrets),
         "request_headers": _trace_headers(spec.headers, secrets),
-        "request_body": _body_preview(spec.body, secrets),
+        "request_body": body_preview(spec.body, secrets),
         "status": None,
         "response_headers": {},
         "response_body": None,
@@ -372,13 +318,13 @@ async def perform_fetch(
         trace["error"] = f"blocked by egress policy: {exc}"
         result = {"error": trace["error"], "code": "EEGRESS"}
     except FetchFailed as exc:
-        trace["error"] = _mask(str(exc), secrets)
+        trace["error"] = mask(str(exc), secrets)
         result = {"error": str(exc), "code": exc.code}
     except httpx.TimeoutException:
         trace["error"] = "request timed out"
         result = {"error": "network timeout", "code": "ETIMEDOUT"}
     except (httpx.HTTPError, OSError, ValueError) as exc:
-        trace["error"] = _mask(f"{type(exc).__name__}: {exc}", secrets)
+        trace["error"] = mask(f"{type(exc).__name__}: {exc}", secrets)
         result = {"error": trace["error"], "code": "ECONNREFUSED"}
     trace["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
     return result, trace
@@ -441,7 +387,7 @@ async def _follow(
                 if spec.redirect == "follow":
                     if hop == spec.follow:
                         raise FetchFailed(f"maximum redirect reached at: {url}", "max-redirect")
-                    trace.setdefault("redirects", []).append(_mask(url, secrets))
+                    trace.setdefault("redirects", []).append(mask(url, secrets))
                     new_method = _redirect_method(response.status_code, method)
                     if new_method != method:
                         body = None
@@ -486,9 +432,9 @@ def _response(
     ]
     trace["status"] = response.status_code
     trace["response_headers"] = _trace_headers(pairs, secrets)
-    trace["response_body"] = _body_preview(content, secrets)
+    trace["response_body"] = body_preview(content, secrets)
     if redirected:
-        trace["final_url"] = _mask(url, secrets)
+        trace["final_url"] = mask(url, secrets)
     return {
         "status": response.status_code,
         "statusText": response.reason_phrase,

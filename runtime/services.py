@@ -19,8 +19,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from runtime.fetch import secrets_from_settings
-from runtime.pool import MAX_TIMEOUT_MS, WorkerPool, get_pool, shutdown_pool
+from runtime import limits
+from runtime.masking import secrets_from_settings
+from runtime.pool import WorkerPool, get_pool, shutdown_pool
 
 # Outcomes, named as Segment's delivery categories (plus `dropped` for DropEvent).
 SUCCESS = "success"
@@ -214,7 +215,7 @@ async def _invoke(
         handler=handler,
         settings_json=settings_json,
         payload_json=payload_json,
-        timeout_ms=max(1, min(int(timeout), MAX_TIMEOUT_MS)),
+        timeout_ms=max(1, min(int(timeout), limits.MAX_TIMEOUT_MS)),
         on_event=on_event,
         secrets=secrets_from_settings(settings),
     )

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from runtime import limits
 from runtime import pool as pool_module
 from runtime.fetch import FetchFailed, _mask_header, parse_spec
 from runtime.pool import WorkerPool
@@ -167,7 +168,7 @@ async def test_malformed_messages_are_refused(line):
 
 
 async def test_too_long_lines_kill_the_worker(monkeypatch):
-    monkeypatch.setattr(pool_module, "MAX_LINE_BYTES", 100_000)
+    monkeypatch.setattr(limits, "MAX_LINE_BYTES", 100_000)
     p = make_pool(workers=1)
     try:
         r = await run(p, "async function onTrack() { return 'x'.repeat(200000) }")
@@ -195,7 +196,7 @@ async def test_no_finalization_registry_or_weak_refs(pool):
 
 
 async def test_a_call_sent_to_a_stuck_worker_is_not_blamed(monkeypatch):
-    monkeypatch.setattr(pool_module, "HEARTBEAT_GRACE_S", 0.3)
+    monkeypatch.setattr(limits, "HEARTBEAT_GRACE_S", 0.3)
     p = make_pool(workers=1)
     try:
         await run(p, "async function onTrack() { return 1 }")

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from runtime import pool as pool_module
+from runtime import limits
 from tests.runtime.conftest import loopback_server, make_pool, run
 
 
@@ -45,7 +45,7 @@ async def test_a_call_busy_within_its_own_limit_does_not_get_the_worker_killed(m
     # The waiting call's deadline (+ grace) passes while another call does 1.2 s of
     # legitimate work within its 3 s limit: nothing is killed, the worker call
     # succeeds, and the one that waited comes back as a retryable timeout.
-    monkeypatch.setattr(pool_module, "KILL_GRACE_S", 0.2)
+    monkeypatch.setattr(limits, "KILL_GRACE_S", 0.2)
     p = make_pool(workers=1)
     try:
         waiting = (

@@ -1,2 +1,2 @@
-// `require('crypto')` inside library bundles: the realm's own crypto (prelude.js).
+// `require('crypto')` inside library bundles: the realm's own crypto (prelude/80-crypto.js).
 module.exports = globalThis.crypto;

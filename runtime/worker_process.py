@@ -1,0 +1,430 @@
+"""The Node worker processes: how one is started, spoken to, watched and stopped.
+
+Each worker (runtime/js/worker.js) keeps one `vm` context per function version.
+Python and Node exchange JSON lines over stdin/stdout; writes are coalesced per
+event-loop tick so that many invocations travel in one message under load. A
+:class:`Worker` is a slot of the pool that (re)starts its process on demand; a
+:class:`WorkerProcess` is one running process and the calls in flight on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import json
+import logging
+import os
+import resource
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runtime import limits
+from runtime.calls import Call, check_result, failure, is_log, without_lone_surrogates
+from runtime.config import node_binary
+from runtime.fetch_bridge import start_fetch
+
+if TYPE_CHECKING:
+    from runtime.pool import WorkerPool
+
+JS_DIR = Path(__file__).resolve().parent / "js"
+WORKER_JS = JS_DIR / "worker.js"
+
+logger = logging.getLogger(__name__)
+
+# Every worker process started and not yet reaped, killed at exit whatever happened.
+live_pids: set[int] = set()
+
+_CONTROL_REPLIES = frozenset({"ready", "pong", "dropped"})
+
+
+class WorkerProcess:
+    """One running Node process and the calls in flight on it."""
+
+    def __init__(self, worker: Worker, proc: asyncio.subprocess.Process) -> None:
+        self.worker = worker
+        self.proc = proc
+        self.pending: dict[int, Call] = {}
+        self.loaded: set[str] = set()  # context keys this process has (probably) loaded
+        self.out: list[bytes] = []
+        self.flush_scheduled = False
+        self.stderr_tail = b""
+        self.alive = True
+        # The heartbeat in flight, until it comes back: (id of the first call sent
+        # after it, loop time it was sent). Sent with the first call after an idle
+        # spell (see limits.HEARTBEAT_GRACE_S) and when a call is overdue
+        # (_check_deadlines).
+        self.heartbeat: tuple[int, float] | None = None
+        self.loop = asyncio.get_running_loop()
+        self.reader = self.loop.create_task(self._read())
+        self.err_reader = self.loop.create_task(self._read_stderr())
+        self.watchdog: asyncio.TimerHandle | None = None
+
+    # ------------------------------------------------------------------ writing
+    def write(self, data: bytes) -> None:
+        self.out.append(data)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            self.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self.flush_scheduled = False
+        if not self.alive or not self.out:
+            self.out.clear()
+            return
+        data = b"".join(self.out)
+        self.out.clear()
+        stdin = self.proc.stdin
+        if stdin is not None and not stdin.is_closing():
+            stdin.write(data)
+
+    def send_call(self, call: Call) -> None:
+        if not self.pending and self.heartbeat is None:
+            # Idle until now: check that the worker is really free.
+            self.write(b'{"t":"hb"}\n')
+            self.heartbeat = (call.id, self.loop.time())
+        self.pending[call.id] = call
+        with_code = call.key not in self.loaded
+        if with_code:
+            # Later calls in the same batch find the context loaded by this one. The
+            # worker reports every context it drops (failed loads included), so this
+            # mirrors its contexts; bounded anyway (sending code again is always safe).
+            if len(self.loaded) >= 2 * self.worker.pool.config.max_contexts:
+                self.loaded.clear()
+            self.loaded.add(call.key)
+        self.write(call.message(with_code=with_code))
+        if self.watchdog is None:
+            self.watchdog = self.loop.call_later(limits.WATCHDOG_INTERVAL_S, self._check_deadlines)
+
+    def answer_fetch(self, call: Call, request_id: int, result: dict[str, Any]) -> None:
+        header = b'{"t":"f","i":%d,"q":%d}\t' % (call.id, int(request_id))
+        self.write(header + json.dumps(result, separators=(",", ":")).encode() + b"\n")
+
+    # ------------------------------------------------------------------ reading
+    async def _read(self) -> None:
+        stdout = self.proc.stdout
+        assert stdout is not None
+        buffer = bytearray()
+        try:
+            while True:
+                chunk = await stdout.read(limits.READ_CHUNK)
+                if not chunk:
+                    break
+                # Look for newlines in the new chunk only: a long line costs O(n).
+                searched = len(buffer)
+                buffer += chunk
+                start = 0
+                while (nl := buffer.find(b"\n", searched)) != -1:
+                    line = bytes(buffer[start:nl])
+                    start = searched = nl + 1
+                    if not self._handle_line(line):
+                        return
+                if start:
+                    del buffer[:start]
+                if len(buffer) > limits.MAX_LINE_BYTES:
+                    self._protocol_error("a line longer than the limit")
+                    return
+        finally:
+            await self._on_exit()
+
+    def _handle_line(self, line: bytes) -> bool:
+        """Handle one line; False when the worker broke the protocol (it was killed)."""
+        try:
+            self._on_line(line)
+        except Exception as exc:  # a worker must never stop the reader
+            self._protocol_error(f"{type(exc).__name__}: {exc}"[:200])
+            return False
+        return True
+
+    def _protocol_error(self, what: str) -> None:
+        logger.error("runtime worker %s broke the protocol (%s): killed", self.proc.pid, what)
+        self.kill(
+            failure(
+                "retry",
+                "WorkerCrashed",
+                "the worker sent an invalid message and was restarted; this invocation can "
+                "be retried",
+            )
+        )
+
+    async def _read_stderr(self) -> None:
+        stderr = self.proc.stderr
+        assert stderr is not None
+        while chunk := await stderr.read(limits.READ_CHUNK):
+            self.stderr_tail = (self.stderr_tail + chunk)[-4096:]
+
+    def _on_line(self, line: bytes) -> None:
+        # Everything is checked: a message of the wrong shape raises (and the worker is
+        # killed); one for a call no longer in flight here is ignored.
+        msg = json.loads(line)
+        if not isinstance(msg, dict):
+            raise ValueError("not an object")
+        if b"\\ud" in line or b"\\uD" in line:
+            # JavaScript strings may hold lone surrogates (JSON.stringify escapes them
+            # as \ud800): no UTF-8 encoder downstream (database, websocket, stdout)
+            # accepts them, so they become U+FFFD here, once, for logs, results,
+            # errors and fetch descriptions alike.
+            msg = without_lone_surrogates(msg)
+        kind = msg.get("t")
+        if kind in _CONTROL_REPLIES:  # answers to `request` that came too late
+            return
+        if kind == "hb":
+            self.heartbeat = None
+            return
+        if kind == "d":
+            key = msg.get("k")
+            if not isinstance(key, str):
+                raise ValueError("invalid drop")
+            self.loaded.discard(key)
+            return
+        call_id = msg.get("i")
+        if type(call_id) is not int:
+            raise ValueError("invalid id")
+        call = self.pending.get(call_id)
+        if kind == "r":
+            result = check_result(msg)
+            if call is not None:
+                del self.pending[call_id]
+                call.finish(result)
+        elif kind == "l":
+            entry = msg.get("x")
+            if not is_log(entry):
+                raise ValueError("invalid log")
+            if call is not None and len(call.logs) < limits.MAX_LOG_LINES + 1:
+                call.logs.append(entry)
+                call.emit({"type": "log", **entry})
+        elif kind == "f":
+            request_id = msg.get("q")
+            if type(request_id) is not int or not isinstance(msg.get("x"), dict):
+                raise ValueError("invalid fetch")
+            if call is not None:
+                start_fetch(self, call, request_id, msg["x"])
+        elif kind == "m":
+            if call is not None:
+                del self.pending[call_id]
+                self.loaded.discard(call.key)
+                self.send_call(call)
+        else:
+            raise ValueError("unknown message type")
+
+    # ------------------------------------------------------------------ failures
+    def _check_deadlines(self) -> None:
+        """Kill the worker only when it is provably stuck.
+
+        Node answers every call itself at its deadline, but one call may legitimately
+        keep the worker busy until its own (later) deadline while the others wait:
+        a call past its deadline is no proof. So an overdue call makes Python send a
+        heartbeat, which Node echoes as soon as it is free; the worker is killed only
+        if the heartbeat is still unanswered once every call that could have been
+        running when it was sent is past its deadline (plus KILL_GRACE_S, which
+        covers the sharing margin of timed entries); a heartbeat sent with the first
+        call after an idle spell gets HEARTBEAT_GRACE_S.
+        """
+        self.watchdog = None
+        if not self.alive or not self.pending:
+            return
+        now = self.loop.time()
+        if self.heartbeat is None:
+            if any(call.deadline < now for call in self.pending.values()):
+                self.write(b'{"t":"hb"}\n')
+                # Already past every grace: a free worker echoes at once.
+                self.heartbeat = (
+                    self.worker.pool.last_call_id + 1,
+                    now - limits.HEARTBEAT_GRACE_S,
+                )
+        else:
+            first_after, sent = self.heartbeat
+            # Calls sent after the heartbeat cannot have started before Node echoed it.
+            before = [call for call in self.pending.values() if call.id < first_after]
+            latest = max((call.deadline for call in before), default=0.0)
+            if now > max(latest, sent + limits.HEARTBEAT_GRACE_S):
+                # Which call was running is known only if one alone could have been;
+                # the others merely waited: retryable, never blamed.
+                culprit = before[0] if len(before) == 1 else None
+                self.kill(
+                    failure(
+                        "timeout",
+                        "Timeout",
+                        "the worker stopped responding and was restarted; "
+                        "this invocation can be retried",
+                    ),
+                    culprit=culprit,
+                )
+                return
+        self.watchdog = self.loop.call_later(limits.WATCHDOG_INTERVAL_S, self._check_deadlines)
+
+    def kill(self, result: dict[str, Any], culprit: Call | None = None) -> None:
+        """Kill the process: ``culprit`` (if known) times out, the other calls get ``result``."""
+        if not self.alive:
+            return
+        self.alive = False
+        self.worker.detach(self)
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+        if culprit is not None:
+            self._fail(
+                culprit,
+                failure(
+                    "timeout", "Timeout", f"the function exceeded its time limit of "
+                    f"{culprit.timeout_ms} ms",
+                ),
+            )  # fmt: skip
+        self.fail_pending(result)
+
+    def _fail(self, call: Call, result: dict[str, Any]) -> None:
+        self.pending.pop(call.id, None)
+        call.finish(result)
+
+    def fail_pending(self, result: dict[str, Any]) -> None:
+        """Answer every call still in flight here with ``result``."""
+        for call in list(self.pending.values()):
+            self._fail(call, result)
+
+    async def _on_exit(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            self.watchdog = None
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.err_reader, 1.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.proc.wait(), 1.0)
+        # However the reader ended, the process must not outlive it. (A signal, not
+        # Popen.kill, which would reap the child behind asyncio's child watcher.)
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.proc.wait(), 1.0)
+        live_pids.discard(self.proc.pid)
+        self.worker.pool.processes.discard(self)
+        if not self.alive:
+            return
+        self.alive = False
+        self.worker.detach(self)
+        self.fail_pending(self._exit_failure())
+
+    def _exit_failure(self) -> dict[str, Any]:
+        """What the calls in flight get when the process exited by itself."""
+        oom = b"heap out of memory" in self.stderr_tail or b"Out of memory" in self.stderr_tail
+        if oom and len(self.pending) == 1 and self.loaded <= {c.key for c in self.pending.values()}:
+            # Only one call was running, and no other function's globals were held on
+            # this worker: it is the one that used the memory.
+            return failure(
+                "bad_request",
+                "MemoryLimitExceeded",
+                f"the function used more than the memory limit of "
+                f"{self.worker.pool.config.memory_mb} MB",
+            )
+        if oom:
+            return failure(
+                "retry",
+                "MemoryLimitExceeded",
+                "a function on the same worker exhausted its memory; the worker was restarted",
+            )
+        return failure("retry", "WorkerCrashed", "the worker process exited unexpectedly")
+
+
+class Worker:
+    """A slot in the pool: (re)starts its Node process on demand."""
+
+    def __init__(self, pool: WorkerPool, index: int) -> None:
+        self.pool = pool
+        self.index = index
+        self.process: WorkerProcess | None = None
+        self._starting: asyncio.Future[WorkerProcess] | None = None
+
+    def detach(self, process: WorkerProcess) -> None:
+        if self.process is process:
+            self.process = None
+
+    async def get_process(self) -> WorkerProcess:
+        if self.process is not None:
+            return self.process
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
+        starting = self._starting
+        try:
+            return await asyncio.shield(starting)
+        finally:
+            if self._starting is starting and starting.done():
+                self._starting = None
+
+    async def _start(self) -> WorkerProcess:
+        config = self.pool.config
+        worker_config = {
+            "maxContexts": config.max_contexts,
+            "maxLogBytes": limits.MAX_LOG_BYTES,
+            "maxLogLines": limits.MAX_LOG_LINES,
+            "maxResultBytes": limits.MAX_RESULT_BYTES,
+            "maxFetches": limits.MAX_REQUESTS,
+            "maxCacheEntries": limits.MAX_CACHE_ENTRIES,
+            "memoryMb": config.memory_mb,
+        }
+        proc = await asyncio.create_subprocess_exec(
+            node_binary(),
+            "--permission",
+            f"--allow-fs-read={JS_DIR}{os.sep}",
+            "--disallow-code-generation-from-strings",
+            f"--max-old-space-size={config.memory_mb}",
+            "--max-semi-space-size=16",
+            "--stack-size=984",
+            str(WORKER_JS),
+            json.dumps(worker_config),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={},  # nothing from our environment (secrets!) reaches user code
+            cwd=str(JS_DIR),
+            start_new_session=True,  # a signal sent to our group does not reach it
+            preexec_fn=_limit_data(config.memory_mb),
+        )
+        live_pids.add(proc.pid)
+        process = WorkerProcess(self, proc)
+        self.pool.processes.add(process)
+        self.process = process
+        return process
+
+    async def stop(self) -> None:
+        process = self.process
+        self.process = None
+        if process is None:
+            return
+        process.alive = False
+        stdin = process.proc.stdin
+        if stdin is not None and not stdin.is_closing():
+            stdin.close()
+        try:
+            await asyncio.wait_for(process.proc.wait(), 2.0)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.proc.kill()
+            await process.proc.wait()
+        for task in (process.reader, process.err_reader):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        live_pids.discard(process.proc.pid)
+        process.fail_pending(failure("retry", "WorkerStopped", "the runtime is shutting down"))
+
+
+def _limit_data(memory_mb: int) -> Callable[[], None]:
+    limit = max(limits.DATA_LIMIT_MIN_MB, memory_mb * limits.DATA_LIMIT_FACTOR) * 1024 * 1024
+
+    def apply() -> None:  # runs in the child between fork and exec
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+    return apply
+
+
+def kill_pid(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+    live_pids.discard(pid)
+
+
+@atexit.register
+def _kill_all() -> None:
+    for pid in list(live_pids):
+        kill_pid(pid)
