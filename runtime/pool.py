@@ -1,6 +1,7 @@
 """A pool of long-lived Node worker processes that run user functions.
 
-Calls for one function always go to the same worker (runtime/placement.py), so
+A workspace's calls run only on its own partition of worker processes, and calls
+for one function always go to the same worker of it (runtime/placement.py), so
 globals and `cache` persist between invocations; the workers themselves are in
 runtime/worker_process.py, their limits in runtime/limits.py and the pool's
 configuration in runtime/config.py.
@@ -32,7 +33,7 @@ from runtime.limits import MAX_FETCHES_IN_FLIGHT_PER_FUNCTION as MAX_FETCHES_IN_
 from runtime.limits import MAX_LOG_LINES as MAX_LOG_LINES
 from runtime.limits import MAX_REQUESTS as MAX_REQUESTS
 from runtime.limits import MAX_TIMEOUT_MS as MAX_TIMEOUT_MS
-from runtime.placement import worker_index
+from runtime.placement import Partition, Placement
 from runtime.worker_process import WORKER_JS as WORKER_JS
 from runtime.worker_process import Worker, WorkerProcess, kill_pid, live_pids
 
@@ -50,7 +51,7 @@ class WorkerPool:
 
     def __init__(self, config: PoolConfig) -> None:
         self.config = config
-        self.workers = [Worker(self, i) for i in range(config.worker_count)]
+        self.placement = Placement(self)
         self.fetch_slots = asyncio.Semaphore(limits.MAX_CONCURRENT_FETCHES)
         # function id -> [its fetch slots, fetch tasks using them]; dropped at zero.
         self._function_slots: dict[str, list[Any]] = {}
@@ -90,8 +91,20 @@ class WorkerPool:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def worker_for(self, function_id: str) -> Worker:
-        return self.workers[worker_index(function_id, len(self.workers))]
+    @property
+    def partitions(self) -> dict[str, Partition]:
+        return self.placement.partitions
+
+    @property
+    def workers(self) -> list[Worker]:
+        """The worker slots of the default partition (calls without a workspace)."""
+        return self.placement.partition_for("", asyncio.get_running_loop().time()).workers
+
+    def worker_for(self, function_id: str, workspace_id: str = "") -> Worker:
+        loop = asyncio.get_running_loop()
+        for partition in self.placement.reap_idle(loop.time()):
+            self.spawn(_stop_partition(partition))
+        return self.placement.worker_for(workspace_id, function_id, loop.time())
 
     async def invoke(
         self,
@@ -100,6 +113,7 @@ class WorkerPool:
         version_id: str,
         code: str,
         handler: str,
+        workspace_id: str = "",
         settings_json: bytes,
         payload_json: bytes,
         timeout_ms: int,
@@ -109,10 +123,11 @@ class WorkerPool:
         """Run one handler. Returns (raw result, streamed logs, request traces)."""
         if self.closed:
             raise RuntimeError("the worker pool is shut down")
-        process = await self.worker_for(function_id).get_process()
+        process = await self.worker_for(function_id, workspace_id).get_process()
         self.last_call_id += 1
         call = Call(
             id=self.last_call_id,
+            workspace_id=workspace_id,
             function_id=function_id,
             version_id=version_id,
             code=code,
@@ -150,11 +165,12 @@ class WorkerPool:
             process._on_line = original  # type: ignore[method-assign]
 
     def pids(self) -> list[int]:
-        return [w.process.proc.pid for w in self.workers if w.process is not None]
+        workers = self.placement.all_workers()
+        return [w.process.proc.pid for w in workers if w.process is not None]
 
     async def shutdown(self) -> None:
         self.closed = True
-        await asyncio.gather(*(w.stop() for w in self.workers))
+        await asyncio.gather(*(w.stop() for w in self.placement.all_workers()))
         # Processes already detached from their slot (killed, or whose reader ended)
         # must not outlive the pool either.
         for process in list(self.processes):
@@ -175,6 +191,10 @@ class WorkerPool:
         loop = asyncio.get_running_loop()
         if _pools.get(loop) is self:
             del _pools[loop]
+
+
+async def _stop_partition(partition: Partition) -> None:
+    await asyncio.gather(*(w.stop() for w in partition.workers))
 
 
 # One pool per event loop; pools of loops that were closed without a shutdown are

@@ -150,6 +150,7 @@ async def function_invoke(
     timeout_ms: int | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
     pool: WorkerPool | None = None,
+    workspace_id: str = "",
 ) -> InvocationResult:
     """Run ``code``'s handler for ``payload`` (an event, or a list for ``onBatch``).
 
@@ -157,8 +158,10 @@ async def function_invoke(
     calls) and, with ``version_id``, names the loaded code: pass a new
     ``version_id`` whenever ``code`` changes. ``on_event`` is called, as they
     happen, with ``{"type": "log", "level", "message"}`` and
-    ``{"type": "request", ...trace}``. Never raises for anything the code does:
-    every failure is an outcome.
+    ``{"type": "request", ...trace}``. ``workspace_id`` names the tenant: a
+    workspace's functions share worker processes (and fetch slots) only with each
+    other (see runtime/README.md, "Tenant isolation"). Never raises for anything the
+    code does: every failure is an outcome.
     """
     started = time.perf_counter()
     result = await _invoke(
@@ -171,6 +174,7 @@ async def function_invoke(
         timeout_ms=timeout_ms,
         on_event=on_event,
         pool=pool,
+        workspace_id=workspace_id,
     )
     result.duration_ms = round((time.perf_counter() - started) * 1000, 3)
     return result
@@ -187,6 +191,7 @@ async def _invoke(
     timeout_ms: int | None,
     on_event: Callable[[dict[str, Any]], None] | None,
     pool: WorkerPool | None,
+    workspace_id: str,
 ) -> InvocationResult:
     if not isinstance(settings, dict):
         return _rejected(INVALID_SETTINGS, "InvalidSettings", "settings must be an object")
@@ -213,6 +218,7 @@ async def _invoke(
         version_id=version_id,
         code=code,
         handler=handler,
+        workspace_id=workspace_id,
         settings_json=settings_json,
         payload_json=payload_json,
         timeout_ms=max(1, min(int(timeout), limits.MAX_TIMEOUT_MS)),
@@ -247,6 +253,7 @@ async def function_version_invoke(
     timeout_ms: int | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
     pool: WorkerPool | None = None,
+    workspace_id: str = "",
 ) -> InvocationResult:
     """Run a saved function version: its code, its required settings, its identity (so
     that a new version loads fresh code while globals stay per function). Pass the
@@ -261,6 +268,7 @@ async def function_version_invoke(
         timeout_ms=timeout_ms,
         on_event=on_event,
         pool=pool,
+        workspace_id=workspace_id,
     )
 
 

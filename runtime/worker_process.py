@@ -14,23 +14,23 @@ import atexit
 import contextlib
 import json
 import logging
+import math
 import os
+import re
 import resource
 import signal
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime import limits
 from runtime.calls import Call, check_result, failure, is_log, without_lone_surrogates
-from runtime.config import node_binary
+from runtime.config import JS_DIR, WORKER_JS, node_binary
 from runtime.fetch_bridge import start_fetch
 
 if TYPE_CHECKING:
     from runtime.pool import WorkerPool
 
-JS_DIR = Path(__file__).resolve().parent / "js"
-WORKER_JS = JS_DIR / "worker.js"
+__all__ = ["JS_DIR", "WORKER_JS", "Worker", "WorkerProcess", "kill_pid", "live_pids"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,26 @@ logger = logging.getLogger(__name__)
 live_pids: set[int] = set()
 
 _CONTROL_REPLIES = frozenset({"ready", "pong", "dropped"})
+# The call a line is about, read from its first bytes (the worker writes them so):
+# a line Python cannot parse blames that call only, never the worker.
+_CALL_LINE = re.compile(rb'\{"t":"[rlf]","i":(\d{1,18})[,}]')
+
+
+def _finite(text: str) -> float:
+    # A reply is strict JSON: 1e999 (JSON.rawJSON) must not become infinity, which
+    # no strict JSON writer (the database, the websocket, stdout) accepts.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("a number out of range")
+    return value
+
+
+def _no_constant(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")
+
+
+def _parse(line: bytes) -> Any:
+    return json.loads(line, parse_float=_finite, parse_constant=_no_constant)
 
 
 class WorkerProcess:
@@ -134,8 +154,31 @@ class WorkerProcess:
         try:
             self._on_line(line)
         except Exception as exc:  # a worker must never stop the reader
-            self._protocol_error(f"{type(exc).__name__}: {exc}"[:200])
+            what = f"{type(exc).__name__}: {exc}"[:200]
+            if self._blame_call(line, what):
+                return True
+            self._protocol_error(what)
             return False
+        return True
+
+    def _blame_call(self, line: bytes, what: str) -> bool:
+        """A line about one call that cannot be read fails that call alone (its content
+        came from the function: a number of 5,000 digits, say). True when it did."""
+        match = _CALL_LINE.match(line)
+        call = self.pending.get(int(match.group(1))) if match else None
+        if call is None:
+            return False
+        logger.warning("runtime worker %s: a reply of call %s could not be read (%s)",
+                       self.proc.pid, call.id, what)  # fmt: skip
+        self._fail(
+            call,
+            failure(
+                "bad_request",
+                "InvalidResult",
+                "the function's reply could not be read (it is not plain JSON: "
+                "numbers must be finite and shorter than 4,300 digits)",
+            ),
+        )
         return True
 
     def _protocol_error(self, what: str) -> None:
@@ -158,7 +201,7 @@ class WorkerProcess:
     def _on_line(self, line: bytes) -> None:
         # Everything is checked: a message of the wrong shape raises (and the worker is
         # killed); one for a call no longer in flight here is ignored.
-        msg = json.loads(line)
+        msg = _parse(line)
         if not isinstance(msg, dict):
             raise ValueError("not an object")
         if b"\\ud" in line or b"\\uD" in line:
@@ -226,6 +269,22 @@ class WorkerProcess:
         if not self.alive or not self.pending:
             return
         now = self.loop.time()
+        owed = [c for c in self.pending.values() if now > c.deadline + limits.ANSWER_GRACE_S]
+        if owed:
+            # Whatever the worker does (heartbeats included), a call is answered by its
+            # deadline plus the grace: the worker that owes the answer is replaced.
+            logger.error("runtime worker %s owes %d answer(s) past their deadline: killed",
+                         self.proc.pid, len(owed))  # fmt: skip
+            self.kill(
+                failure(
+                    "timeout",
+                    "Timeout",
+                    "the worker did not answer within the time limit and was restarted; "
+                    "this invocation can be retried",
+                ),
+                overdue=owed,
+            )
+            return
         if self.heartbeat is None:
             if any(call.deadline < now for call in self.pending.values()):
                 self.write(b'{"t":"hb"}\n')
@@ -255,8 +314,16 @@ class WorkerProcess:
                 return
         self.watchdog = self.loop.call_later(limits.WATCHDOG_INTERVAL_S, self._check_deadlines)
 
-    def kill(self, result: dict[str, Any], culprit: Call | None = None) -> None:
-        """Kill the process: ``culprit`` (if known) times out, the other calls get ``result``."""
+    def kill(
+        self,
+        result: dict[str, Any],
+        culprit: Call | None = None,
+        overdue: list[Call] | None = None,
+    ) -> None:
+        """Kill the process. ``culprit`` (if known) times out; ``overdue`` calls get
+        ``result``; the calls of other functions in flight here did nothing wrong: each
+        is sent again, once, to a fresh worker before anything is reported (a second
+        kill answers it ``result``)."""
         if not self.alive:
             return
         self.alive = False
@@ -271,6 +338,15 @@ class WorkerProcess:
                     f"{culprit.timeout_ms} ms",
                 ),
             )  # fmt: skip
+        blamed = {c.function_id for c in (overdue or [])}
+        if culprit is not None:
+            blamed.add(culprit.function_id)
+        for call in overdue or []:
+            self._fail(call, result)
+        for call in list(self.pending.values()):
+            if blamed and call.function_id not in blamed and not call.retried:
+                self.pending.pop(call.id, None)
+                self.worker.retry(call)
         self.fail_pending(result)
 
     def _fail(self, call: Call, result: dict[str, Any]) -> None:
@@ -339,6 +415,20 @@ class Worker:
         if self.process is process:
             self.process = None
 
+    def retry(self, call: Call) -> None:
+        """Send ``call`` again, on this slot's next process, with its time reset."""
+        call.restart()
+
+        async def resend() -> None:
+            try:
+                process = await self.get_process()
+            except Exception as exc:  # no process could start: answer, never hang
+                call.finish(failure("retry", "WorkerCrashed", f"no worker could start: {exc}"))
+                return
+            process.send_call(call)
+
+        self.pool.spawn(resend())
+
     async def get_process(self) -> WorkerProcess:
         if self.process is not None:
             return self.process
@@ -362,15 +452,19 @@ class Worker:
             "maxCacheEntries": limits.MAX_CACHE_ENTRIES,
             "memoryMb": config.memory_mb,
         }
+        script = config.worker_script
+        readable = [f"--allow-fs-read={JS_DIR}{os.sep}"]
+        if script.parent != JS_DIR:
+            readable.append(f"--allow-fs-read={script.parent}{os.sep}")
         proc = await asyncio.create_subprocess_exec(
             node_binary(),
             "--permission",
-            f"--allow-fs-read={JS_DIR}{os.sep}",
+            *readable,
             "--disallow-code-generation-from-strings",
             f"--max-old-space-size={config.memory_mb}",
             "--max-semi-space-size=16",
             "--stack-size=984",
-            str(WORKER_JS),
+            str(script),
             json.dumps(worker_config),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,

@@ -91,10 +91,12 @@ class Command(BaseCommand):
             version_id=digest,
             timeout_ms=options["timeout_ms"],
         )
-        text = json.dumps(result.to_dict(), ensure_ascii=False)
+        # Strict JSON (allow_nan=False): the runtime never gives a non-finite number,
+        # and this would refuse one rather than print Infinity.
+        text = json.dumps(result.to_dict(), ensure_ascii=False, allow_nan=False)
         try:
             self.stdout.write(text)
         except UnicodeEncodeError:
             # A standard output that cannot take some character (a non-UTF-8 locale):
             # the same object, with \u escapes.
-            self.stdout.write(json.dumps(result.to_dict()))
+            self.stdout.write(json.dumps(result.to_dict(), allow_nan=False))
