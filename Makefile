@@ -66,6 +66,7 @@ test: setup browser
 bench: setup browser
 	$(PY) manage.py bench_runtime
 	$(PY) manage.py bench_editor
+	$(PY) manage.py bench_members
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -17,6 +17,7 @@ from catalog.preview import (
     PreviewRateLimited,
     function_preview_run_sync,
 )
+from catalog.settings_schema import JSON_TOO_DEEP, json_depth_check
 from runtime.services import OUTCOMES
 from workspaces.api_base import WorkspaceApi
 from workspaces.permissions import WorkspaceAccess
@@ -47,7 +48,39 @@ class TimeoutField(WholeNumberField):
     """A function's per-invocation time limit in ms; null means the platform default."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(required=False, allow_null=True, **kwargs)
+        super().__init__(
+            required=False,
+            allow_null=True,
+            help_text="Time limit of one invocation in ms (null: the platform default). Part "
+            "of the version, like the code: a change saves a new version, which instances "
+            "run once it is deployed to them.",
+            **kwargs,
+        )
+
+
+class DescriptionField(serializers.CharField):
+    """A function's description: longer than the limit is a 400, never cut."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            required=False, allow_blank=True, max_length=services.MAX_DESCRIPTION_CHARS, **kwargs
+        )
+
+
+class JSONValueField(serializers.JSONField):
+    """Any JSON value. Also given as JSON text (form bodies), it is held to the depth limit
+    of every JSON input (``MAX_JSON_DEPTH``) before anything walks it."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            value = super().to_internal_value(data)
+        except RecursionError as exc:
+            raise serializers.ValidationError(JSON_TOO_DEEP) from exc
+        try:
+            json_depth_check(value, field=self.field_name)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return value
 
 
 class SettingSchemaSerializer(serializers.Serializer):
@@ -69,6 +102,12 @@ class FunctionOutputSerializer(serializers.ModelSerializer):
             "id", "name", "description", "kind", "code", "settings_schema", "timeout_ms",
             "latest_version", "created_at", "updated_at",
         ]  # fmt: skip
+        extra_kwargs = {
+            "timeout_ms": {
+                "help_text": "LATEST's time limit of one invocation in ms (null: the platform "
+                "default); each version keeps its own."
+            }
+        }
 
     def get_latest_version(self, function: Function) -> int:
         annotated = getattr(function, "latest_version", None)
@@ -78,7 +117,7 @@ class FunctionOutputSerializer(serializers.ModelSerializer):
 class FunctionListApi(WorkspaceApi):
     class FunctionCreateInput(serializers.Serializer):
         name = serializers.CharField(max_length=100)
-        description = serializers.CharField(required=False, allow_blank=True, default="")
+        description = DescriptionField(default="")
         code = CodeField(required=False)
         settings_schema = serializers.ListField(child=serializers.DictField(), required=False)
         timeout_ms = TimeoutField()
@@ -123,7 +162,7 @@ class VersionConflictSerializer(RefusalSerializer):
 class FunctionDetailApi(WorkspaceApi):
     class FunctionUpdateInput(serializers.Serializer):
         name = serializers.CharField(max_length=100, required=False)
-        description = serializers.CharField(required=False, allow_blank=True)
+        description = DescriptionField()
         code = CodeField(required=False)
         settings_schema = serializers.ListField(child=serializers.DictField(), required=False)
         timeout_ms = TimeoutField()
@@ -173,7 +212,7 @@ class VersionOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = FunctionVersion
         fields = [
-            "number", "code", "settings_schema", "states", "restored_from",
+            "number", "code", "settings_schema", "timeout_ms", "states", "restored_from",
             "created_by", "created_at",
         ]  # fmt: skip
 
@@ -249,8 +288,13 @@ class FunctionDeploymentListApi(WorkspaceApi):
         deployments = selectors.deployment_list(function=function)
         return self.paginated(deployments, DeploymentOutputSerializer)
 
-    @extend_schema(request=DeployInput, responses={201: DeploymentOutputSerializer})
+    @extend_schema(
+        request=DeployInput, responses={201: DeploymentOutputSerializer, 400: RefusalSerializer}
+    )
     def post(self, request: Request, workspace_slug: str, function_id: int) -> Response:
+        """Deploy a version to instances: all or none. Each instance's stored setting values
+        must suit the version's schema; otherwise nothing is deployed and the 400 names
+        each instance, setting and problem."""
         function = selectors.function_get(access=self.access, function_id=function_id)
         self.require(
             self.access.can_deploy_function(function.pk),
@@ -264,9 +308,12 @@ class FunctionDeploymentListApi(WorkspaceApi):
         instances = [
             selectors.instance_get(access=self.access, instance_id=i) for i in data["instances"]
         ]
-        deployment = services.function_deploy(
-            function=function, version=version, instances=instances, actor=request.user
-        )
+        try:
+            deployment = services.function_deploy(
+                function=function, version=version, instances=instances, actor=request.user
+            )
+        except DjangoValidationError as exc:
+            return _refused(exc, status.HTTP_400_BAD_REQUEST)
         return Response(DeploymentOutputSerializer(deployment).data, status=status.HTTP_201_CREATED)
 
 
@@ -276,12 +323,17 @@ class InstanceOutputSerializer(serializers.ModelSerializer):
         help_text="The version it ran before its current one: what a rollback deploys."
     )
     settings = serializers.SerializerMethodField(help_text="Encrypted values are masked.")
+    write_only_settings = serializers.SerializerMethodField(
+        help_text="Settings whose values are shown masked: encrypted ones, and values entered "
+        "while a setting was encrypted, even if the schema no longer says so. They can be "
+        "replaced or cleared (null), never read."
+    )
 
     class Meta:
         model = DestinationInstance
         fields = [
             "id", "name", "function", "source", "enabled", "deployed_version",
-            "previous_version", "settings", "created_at", "updated_at",
+            "previous_version", "settings", "write_only_settings", "created_at", "updated_at",
         ]  # fmt: skip
 
     def get_previous_version(self, instance: DestinationInstance) -> int | None:
@@ -289,6 +341,9 @@ class InstanceOutputSerializer(serializers.ModelSerializer):
 
     def get_settings(self, instance: DestinationInstance) -> dict[str, Any]:
         return selectors.instance_settings_masked(instance=instance)
+
+    def get_write_only_settings(self, instance: DestinationInstance) -> list[str]:
+        return selectors.instance_write_only_names(instance=instance)
 
 
 class InstanceListApi(WorkspaceApi):
@@ -480,7 +535,7 @@ class PreviewRateLimitedError(APIException):
         self.wait = exc.retry_after_s  # DRF turns it into a Retry-After header
 
 
-class PreviewPayloadField(serializers.JSONField):
+class PreviewPayloadField(JSONValueField):
     """An event object, or an array of events for onBatch."""
 
     def to_internal_value(self, data: Any) -> Any:
@@ -548,5 +603,5 @@ class FunctionPreviewApi(WorkspaceApi):
             settings_schema=version.settings_schema,
             settings=data["settings"],
             payload=data["payload"],
-            timeout_ms=function.timeout_ms,
+            timeout_ms=version.timeout_ms,
         )

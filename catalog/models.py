@@ -35,7 +35,8 @@ class FunctionKind(models.TextChoices):
 
 
 class Function(models.Model):
-    """A destination function. ``code`` and ``settings_schema`` mirror its LATEST version."""
+    """A destination function. ``code``, ``settings_schema`` and ``timeout_ms`` mirror its
+    LATEST version."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="functions")
     name = models.CharField(max_length=100)
@@ -45,7 +46,7 @@ class Function(models.Model):
     )
     code = models.TextField()
     settings_schema = models.JSONField(default=list)
-    # Per-invocation time limit; None means the platform default (FUNCTIONS_TIMEOUT_MS).
+    # LATEST's time limit (see FunctionVersion.timeout_ms).
     timeout_ms = models.PositiveIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -67,12 +68,15 @@ class Function(models.Model):
 
 
 class FunctionVersion(models.Model):
-    """An immutable, numbered snapshot of a function's code and settings schema."""
+    """An immutable, numbered snapshot of a function's code, settings schema and time
+    limit: what a deploy puts on an instance."""
 
     function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     code = models.TextField()
     settings_schema = models.JSONField(default=list)
+    # Per-invocation time limit; None means the platform default (FUNCTIONS_TIMEOUT_MS).
+    timeout_ms = models.PositiveIntegerField(null=True, blank=True)
     restored_from = models.PositiveIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

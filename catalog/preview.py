@@ -36,7 +36,12 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from catalog.services import MAX_CODE_BYTES
-from catalog.settings_schema import contains_bad_text, setting_values_clean, settings_schema_clean
+from catalog.settings_schema import (
+    contains_bad_text,
+    json_depth_check,
+    setting_values_clean,
+    settings_schema_clean,
+)
 from runtime.fetch import MASK, MIN_SECRET_CHARS
 from runtime.pool import MAX_LOG_LINES, MAX_REQUESTS, shutdown_pool
 from runtime.services import function_invoke
@@ -123,19 +128,37 @@ def preview_secrets(*, settings_schema: list[dict[str, Any]], values: dict[str, 
 
 def masked(value: Any, secrets: list[str]) -> Any:
     """``value`` (JSON) with every occurrence of a secret replaced by the runtime's mask.
-    The runtime masks traces itself; logs, errors and results are the code's own words."""
+    The runtime masks traces itself; logs, errors and results are the code's own words.
+    Iterative: a result may nest as deep as the code likes."""
     if not secrets:
         return value
-    if isinstance(value, str):
+
+    def text(item: str) -> str:
         for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, MASK)
-        return value
-    if isinstance(value, dict):
-        return {masked(k, secrets): masked(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [masked(item, secrets) for item in value]
-    return value
+            if secret in item:
+                item = item.replace(secret, MASK)
+        return item
+
+    top: list[Any] = [None]
+    # (value to copy, container of its copy, key of its copy there)
+    pending: list[tuple[Any, Any, Any]] = [(value, top, 0)]
+    while pending:
+        item, parent, key = pending.pop()
+        if isinstance(item, str):
+            parent[key] = text(item)
+        elif isinstance(item, dict):
+            copy: dict[Any, Any] = {}
+            for k, v in item.items():
+                new_key = text(k) if isinstance(k, str) else k
+                copy[new_key] = None
+                pending.append((v, copy, new_key))
+            parent[key] = copy
+        elif isinstance(item, list):
+            parent[key] = items = [None] * len(item)
+            pending.extend((v, items, i) for i, v in enumerate(item))
+        else:
+            parent[key] = item
+    return top[0]
 
 
 def _preview_result(raw: dict[str, Any], secrets: list[str]) -> dict[str, Any]:
@@ -178,6 +201,7 @@ def preview_input_clean(
     plain, secret = setting_values_clean(schema=optional, values=settings)
     if not isinstance(payload, dict | list):
         raise ValidationError({"payload": "Must be an event object or an array of events."})
+    json_depth_check(payload, field="payload")
     if contains_bad_text(payload):
         raise ValidationError(
             {"payload": "The event cannot contain NUL characters or lone surrogates."}
@@ -261,6 +285,8 @@ async def function_preview_run(
         required_settings=required,
         timeout_ms=timeout_ms,
         on_event=forward,
+        # Test runs share worker processes only with the workspace's own functions.
+        workspace_id=f"ws_{access.workspace.pk}",
     )
     return _preview_result(result.to_dict(), secrets)
 

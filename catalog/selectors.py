@@ -15,7 +15,7 @@ from catalog.models import (
     FunctionVersion,
     Source,
 )
-from catalog.settings_schema import setting_values_masked
+from catalog.settings_schema import setting_values_masked, setting_values_write_only
 from workspaces.permissions import WorkspaceAccess
 
 
@@ -248,6 +248,16 @@ def instance_secret_values(*, instance: DestinationInstance) -> dict[str, str]:
 
 def instance_settings_masked(*, instance: DestinationInstance) -> dict[str, Any]:
     return setting_values_masked(
+        schema=instance.deployed_version.settings_schema,
+        plain=instance.settings,
+        secret=instance_secret_values(instance=instance),
+    )
+
+
+def instance_write_only_names(*, instance: DestinationInstance) -> list[str]:
+    """The settings whose values ``instance_settings_masked`` shows masked: encrypted by
+    the schema, or entered as secrets when an earlier schema said so."""
+    return setting_values_write_only(
         schema=instance.deployed_version.settings_schema,
         plain=instance.settings,
         secret=instance_secret_values(instance=instance),

@@ -28,9 +28,9 @@ from catalog.selectors import (
 )
 from catalog.settings_schema import (
     contains_bad_text,
-    setting_values_check_required,
     setting_values_clean,
     setting_values_masked,
+    setting_values_problems,
     setting_values_rehome,
     settings_schema_clean,
 )
@@ -39,6 +39,7 @@ from workspaces.models import Role, RoleGrant, Workspace
 from workspaces.permissions import DELETE_FUNCTION_REFUSED, DELETE_SOURCE_REFUSED
 
 MAX_CODE_BYTES = 512 * 1024
+MAX_DESCRIPTION_CHARS = 2000
 # Whether the caller may change (and so remove) the destinations of a function, by its id.
 MayChangeInstances = Callable[[int], bool]
 MIN_TIMEOUT_MS = 100
@@ -97,6 +98,18 @@ def _clean_name(value: Any, *, field: str = "name") -> str:
     return value.strip()
 
 
+def _clean_description(value: Any) -> str:
+    # Too long is refused, never cut: cutting would lose text without a word (and every
+    # resubmission of the same text would count as a change).
+    if not isinstance(value, str):
+        raise ValidationError({"description": "Must be text."})
+    if len(value) > MAX_DESCRIPTION_CHARS:
+        raise ValidationError({"description": f"At most {MAX_DESCRIPTION_CHARS} characters."})
+    if contains_bad_text(value):
+        raise ValidationError({"description": "Cannot contain NUL characters or lone surrogates."})
+    return value
+
+
 def _clean_code(code: Any) -> str:
     if not isinstance(code, str):
         raise ValidationError({"code": "Code must be text."})
@@ -136,6 +149,7 @@ def _create_version(
         number=function_latest_number(function=function) + 1,
         code=function.code,
         settings_schema=function.settings_schema,
+        timeout_ms=function.timeout_ms,
         restored_from=restored_from,
         created_by=actor,
     )
@@ -167,7 +181,7 @@ def function_create(
     function = Function.objects.create(
         workspace=workspace,
         name=name,
-        description=str(description or "")[:2000],
+        description=_clean_description("" if description is None else description),
         code=_clean_code(function_default_code() if code is None else code),
         settings_schema=settings_schema_clean([] if settings_schema is None else settings_schema),
         timeout_ms=_clean_timeout(timeout_ms),
@@ -210,8 +224,9 @@ def function_update(
     timeout_ms: int | object | None = UNCHANGED,
     base_version: int | None = None,
 ) -> Function:
-    """Edit a function. Changing code or settings saves a new LATEST version; deployed
-    instances keep running the version they have until a deploy.
+    """Edit a function. Changing code, settings or the time limit saves a new LATEST
+    version; deployed instances keep running the version they have until a deploy.
+    Nothing changed, nothing written (no audit row either).
 
     ``base_version`` is the version the editor was opened on: when given and no longer
     LATEST, nothing is saved and ``VersionConflict`` is raised (None: last write wins)."""
@@ -224,15 +239,20 @@ def function_update(
             _unique_name_check(workspace=function.workspace, name=name, exclude_id=function.pk)
             changes["name"] = {"from": function.name, "to": name}
             function.name = name
+    if description is not None:
+        description = _clean_description(description)
+        if description != function.description:
+            changes["description"] = "changed"
+            function.description = description
+    saves_version = False
+    # The time limit is part of the version, like the code: changing it on a live
+    # instance takes a deploy.
     if timeout_ms is not UNCHANGED:
         timeout = _clean_timeout(timeout_ms)
         if timeout != function.timeout_ms:
             changes["timeout_ms"] = {"from": function.timeout_ms, "to": timeout}
             function.timeout_ms = timeout
-    if description is not None and description != function.description:
-        changes["description"] = "changed"
-        function.description = str(description)[:2000]
-    saves_version = False
+            saves_version = True
     if code is not None and _clean_code(code) != function.code:
         changes["code"] = "changed"
         function.code = code
@@ -299,8 +319,11 @@ def function_version_restore(
     function = Function.objects.select_for_update().get(pk=function.pk)
     function.code = version.code
     function.settings_schema = version.settings_schema
+    function.timeout_ms = version.timeout_ms
     function.updated_by = actor
-    function.save(update_fields=["code", "settings_schema", "updated_by", "updated_at"])
+    function.save(
+        update_fields=["code", "settings_schema", "timeout_ms", "updated_by", "updated_at"]
+    )
     restored = _create_version(function=function, actor=actor, restored_from=version.number)
     audit_record(
         action="function.restored",
@@ -335,25 +358,26 @@ def _point_at(
     kind: str,
 ) -> tuple[Deployment, list[DestinationInstance]]:
     """Point the instances (of ``function``) at ``version`` and record it in their history;
-    the checks and the moves every deploy shares. All or none: an instance missing a
-    setting the version requires stops the whole deploy. Call inside a transaction."""
+    the checks and the moves every deploy shares. All or none: the stored values of every
+    instance are checked against the version's schema (types and required settings) and
+    any problem stops the whole deploy, naming instance, setting and problem. Call inside
+    a transaction."""
     locked = list(
         DestinationInstance.objects.select_for_update().filter(pk__in=[i.pk for i in instances])
     )
-    for instance in locked:
-        present = set(instance.settings) | set(instance_secret_values(instance=instance))
-        try:
-            setting_values_check_required(schema=version.settings_schema, present=present)
-        except ValidationError as exc:
-            raise ValidationError(
-                {"instances": f"{instance.name}: {' '.join(exc.messages)}"}
-            ) from exc
+    schema = version.settings_schema
+    rehomed: list[tuple[DestinationInstance, dict[str, Any], dict[str, str]]] = []
+    problems: list[str] = []
     for instance in locked:
         plain, secret = setting_values_rehome(
-            schema=version.settings_schema,
-            plain=instance.settings,
-            secret=instance_secret_values(instance=instance),
+            schema=schema, plain=instance.settings, secret=instance_secret_values(instance=instance)
         )
+        found = setting_values_problems(schema=schema, plain=plain, secret=secret)
+        problems.extend(f"{instance.name}: {problem}" for problem in found)
+        rehomed.append((instance, plain, secret))
+    if problems:
+        raise ValidationError({"instances": problems})
+    for instance, plain, secret in rehomed:
         _store_settings(instance, plain, secret)
         instance.deployed_version = version
         instance.save(
@@ -374,8 +398,9 @@ def function_deploy(
     instances: Sequence[DestinationInstance],
     actor: AbstractBaseUser,
 ) -> Deployment:
-    """Point the chosen instances at ``version``. All or none: an instance missing a
-    setting the version requires stops the whole deploy."""
+    """Point the chosen instances at ``version``. All or none: an instance whose stored
+    values the version does not accept (a wrong type, a required setting missing) stops
+    the whole deploy."""
     if version.function_id != function.pk:
         raise ValidationError({"version": "That version belongs to another function."})
     _instances_of(function, instances)

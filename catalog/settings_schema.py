@@ -15,7 +15,16 @@ from audit.redaction import mask_secret
 
 SETTING_TYPES = ("string", "boolean", "array", "map")
 MAX_SETTINGS = 50
+MAX_LABEL_CHARS = 100
+MAX_SETTING_DESCRIPTION_CHARS = 1000
 NAME_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9]{0,63}$")
+# The deepest nesting (arrays and objects inside each other) any JSON input may have. Far
+# more than any event or setting needs, and far less than what makes Python's recursive
+# walks (the JSON encoder, comparisons, copies) run out of stack.
+MAX_JSON_DEPTH = 64
+JSON_TOO_DEEP = f"JSON is nested deeper than {MAX_JSON_DEPTH} levels."
+# NUL (PostgreSQL refuses it) and lone surrogates (no UTF-8 encoding can hold them).
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 def setting_name_from_label(label: str) -> str:
@@ -31,19 +40,39 @@ def _problem(index: int, message: str) -> ValidationError:
     return ValidationError({"settings_schema": f"Setting #{index + 1}: {message}"})
 
 
-def _bad_text(text: str) -> bool:
-    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+def json_depth_check(value: Any, *, field: str, depth: int = 0) -> None:
+    """Refuse ``value`` (decoded JSON, found ``depth`` levels down in its document) when
+    arrays and objects nest deeper than MAX_JSON_DEPTH. Iterative, so it is safe on any
+    input: every JSON input goes through it before anything walks it recursively."""
+    pending: list[tuple[Any, int]] = [(value, depth)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if level >= MAX_JSON_DEPTH:
+            raise ValidationError({field: JSON_TOO_DEEP})
+        pending.extend((child, level + 1) for child in children)
 
 
 def contains_bad_text(value: Any) -> bool:
     """NUL characters (PostgreSQL refuses them) and lone surrogates (no UTF-8 encoding can
-    hold them: every page showing one would fail) are refused up front, on every backend."""
-    if isinstance(value, str):
-        return _bad_text(value)
-    if isinstance(value, dict):
-        return any(contains_bad_text(k) or contains_bad_text(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(contains_bad_text(v) for v in value)
+    hold them: every page showing one would fail) are refused up front, on every backend.
+    Looks through JSON values (keys too) without recursion."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _BAD_TEXT.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
     return False
 
 
@@ -58,6 +87,9 @@ def _clean_setting(index: int, raw: Any) -> dict[str, Any]:
     label = raw.get("label")
     if not isinstance(label, str) or not label.strip():
         raise _problem(index, "label is required.")
+    # Too long is refused, never cut: cutting would lose text without a word.
+    if len(label.strip()) > MAX_LABEL_CHARS:
+        raise _problem(index, f"label has at most {MAX_LABEL_CHARS} characters.")
     name = raw.get("name") or setting_name_from_label(label)
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise _problem(index, f"name {name!r} must be letters and digits, starting with a letter.")
@@ -73,17 +105,22 @@ def _clean_setting(index: int, raw: Any) -> dict[str, Any]:
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise _problem(index, "description must be text.")
+    if len(description) > MAX_SETTING_DESCRIPTION_CHARS:
+        raise _problem(
+            index, f"description has at most {MAX_SETTING_DESCRIPTION_CHARS} characters."
+        )
     return {
-        "label": label.strip()[:100],
+        "label": label.strip(),
         "name": name,
         "type": kind,
-        "description": description[:1000],
+        "description": description,
         "required": flags["required"],
         "encrypted": flags["encrypted"],
     }
 
 
 def settings_schema_clean(raw: Any) -> list[dict[str, Any]]:
+    json_depth_check(raw, field="settings_schema")
     if not isinstance(raw, list):
         raise ValidationError({"settings_schema": "Must be a list of settings."})
     if len(raw) > MAX_SETTINGS:
@@ -126,8 +163,10 @@ def setting_values_clean(
     """Validate ``values`` against ``schema``; returns (plain values, encrypted values).
 
     An encrypted setting left out keeps its previous value: secrets are write-only, so a
-    client that never saw the value can still update the other settings.
+    client that never saw the value can still update the other settings. A value given is
+    stored where ``schema`` says; one that was encrypted stays so until replaced.
     """
+    json_depth_check(values, field="settings")
     if not isinstance(values, dict):
         raise ValidationError({"settings": "Must be an object of setting values."})
     by_name = {s["name"]: s for s in schema}
@@ -155,19 +194,39 @@ def setting_values_clean(
 def setting_values_rehome(
     *, schema: list[dict[str, Any]], plain: dict[str, Any], secret: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Store each value where ``schema`` says it belongs: a setting that became encrypted
-    moves into the encrypted store (and back). Values of settings the schema does not name
-    stay where they are, so restoring an older version finds them again."""
+    """Store each value where ``schema`` says it belongs: a plain value of a setting that
+    became encrypted moves into the encrypted store.
+
+    Nothing ever moves out of it. The encrypted store is the record of which values were
+    entered (or kept) as secrets: such a value stays encrypted, write-only and masked
+    whatever a later schema says, until someone enters a new value. Values of settings the
+    schema does not name stay too, so restoring an older version finds them again."""
     encrypted = {s["name"] for s in schema if s["encrypted"]}
-    named = {s["name"] for s in schema}
-    merged = plain | secret
-    new_plain = {
-        k: v for k, v in merged.items() if k not in encrypted and (k in named or k in plain)
-    }
-    new_secret = {
-        k: v for k, v in merged.items() if k in encrypted or (k not in named and k in secret)
-    }
+    moving = {k: v for k, v in plain.items() if k in encrypted}
+    new_secret = moving | secret
+    new_plain = {k: v for k, v in plain.items() if k not in new_secret}
     return new_plain, new_secret
+
+
+def setting_values_problems(
+    *, schema: list[dict[str, Any]], plain: dict[str, Any], secret: dict[str, Any]
+) -> list[str]:
+    """What is wrong with stored values under ``schema`` (a version about to run them):
+    "name: problem" per value of the wrong type, then the required settings missing.
+    Never quotes a value."""
+    stored = plain | secret
+    problems: list[str] = []
+    for setting in schema:
+        if setting["name"] in stored:
+            try:
+                _check_value(setting, stored[setting["name"]])
+            except ValidationError as exc:
+                problems.extend(exc.messages)
+    try:
+        setting_values_check_required(schema=schema, present=set(stored))
+    except ValidationError as exc:
+        problems.extend(exc.messages)
+    return problems
 
 
 def setting_values_check_required(*, schema: list[dict[str, Any]], present: set[str]) -> None:
@@ -179,13 +238,30 @@ def setting_values_check_required(*, schema: list[dict[str, Any]], present: set[
 def setting_values_masked(
     *, schema: list[dict[str, Any]], plain: dict[str, Any], secret: dict[str, str]
 ) -> dict[str, Any]:
-    """Values as shown to people: encrypted ones masked, never in clear."""
+    """Values as shown to people: encrypted ones masked, never in clear. Masked are the
+    values the schema calls encrypted and, whatever it says, every value kept in the
+    encrypted store (see ``setting_values_rehome``)."""
     shown: dict[str, Any] = {}
     for setting in schema:
         name = setting["name"]
         if name not in secret and name not in plain:
             continue
         value = secret[name] if name in secret else plain[name]
-        # Masked by what the schema says, wherever the value happens to be stored.
-        shown[name] = mask_secret(value) if setting["encrypted"] or name in secret else value
+        shown[name] = mask_secret(value) if _write_only(setting, secret) else value
     return shown
+
+
+def _write_only(setting: dict[str, Any], secret: dict[str, Any]) -> bool:
+    return bool(setting["encrypted"]) or setting["name"] in secret
+
+
+def setting_values_write_only(
+    *, schema: list[dict[str, Any]], plain: dict[str, Any], secret: dict[str, str]
+) -> list[str]:
+    """Names of the settings whose values ``setting_values_masked`` shows masked: they can
+    only be replaced (or cleared), never read."""
+    return [
+        s["name"]
+        for s in schema
+        if (s["name"] in plain or s["name"] in secret) and _write_only(s, secret)
+    ]

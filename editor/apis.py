@@ -13,6 +13,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from catalog.apis import JSONValueField
 from catalog.models import Function
 from catalog.selectors import function_get
 from editor import selectors, services
@@ -86,7 +87,7 @@ class FunctionTestCaseListApi(_TestDataApi):
         __test__ = False  # not a pytest test class
 
         name = serializers.CharField(max_length=100)
-        payload = serializers.JSONField(help_text="An event object, or an array for onBatch.")
+        payload = JSONValueField(help_text="An event object, or an array for onBatch.")
         settings = serializers.DictField(
             required=False,
             default=dict,

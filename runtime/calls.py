@@ -145,16 +145,24 @@ def is_log(entry: Any) -> bool:
 _RESULT_KEYS = frozenset({"t", "i", "o", "e", "r", "l"})
 
 
+def _is_error(error: Any) -> bool:
+    # {"type", "message"}, and where in the code it was thrown when known.
+    if not isinstance(error, dict):
+        return False
+    if error.keys() == {"type", "message", "line", "column"}:
+        if not all(type(error[k]) is int and error[k] > 0 for k in ("line", "column")):
+            return False
+    elif error.keys() != {"type", "message"}:
+        return False
+    return isinstance(error["type"], str) and isinstance(error["message"], str)
+
+
 def check_result(msg: dict[str, Any]) -> dict[str, Any]:
     """A worker's reply, checked key by key (raises ValueError when malformed)."""
     if not msg.keys() <= _RESULT_KEYS or not isinstance(msg.get("o"), str):
         raise ValueError("invalid reply")
     error = msg.get("e")
-    if error is not None and not (
-        isinstance(error, dict)
-        and error.keys() == {"type", "message"}
-        and all(isinstance(v, str) for v in error.values())
-    ):
+    if error is not None and not _is_error(error):
         raise ValueError("invalid error")
     logs = msg.get("l")
     if logs is not None and not (isinstance(logs, list) and all(is_log(x) for x in logs)):

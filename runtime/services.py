@@ -61,9 +61,13 @@ MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 class InvocationError:
     type: str
     message: str
+    # Where in the function's code it was thrown (1-based), when the runtime knows.
+    line: int | None = None
+    column: int | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        return {"type": self.type, "message": self.message}
+    def to_dict(self) -> dict[str, Any]:
+        where = {} if self.line is None else {"line": self.line, "column": self.column}
+        return {"type": self.type, "message": self.message, **where}
 
 
 @dataclass(slots=True)
@@ -229,10 +233,16 @@ async def _invoke(
     outcome = raw.get("o")
     return InvocationResult(
         outcome=outcome if outcome in OUTCOMES else BAD_REQUEST,
-        error=InvocationError(str(error["type"]), str(error["message"])) if error else None,
+        error=_error(error) if error else None,
         result=raw.get("r"),
         logs=raw.get("l") or streamed_logs,
         requests=requests,
+    )
+
+
+def _error(error: dict[str, Any]) -> InvocationError:
+    return InvocationError(
+        str(error["type"]), str(error["message"]), error.get("line"), error.get("column")
     )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -11,7 +12,7 @@ from rest_framework.views import APIView
 
 from workspaces import selectors, services
 from workspaces.api_base import WorkspaceApi
-from workspaces.models import ApiToken, Membership, Role, Workspace
+from workspaces.models import ApiToken, Invitation, Membership, Role, Workspace
 from workspaces.services import MAX_ROW_ID
 
 
@@ -49,6 +50,18 @@ def grant_specs(grants: list[dict[str, Any]]) -> list[services.GrantSpec]:
     ]
 
 
+def grants_out(grants: Any) -> list[dict[str, Any]]:
+    """A member's or an invitation's role grants (``.grants``, prefetched with functions)."""
+    return [
+        {
+            "role": g.role,
+            "all_functions": g.all_functions,
+            "functions": sorted(f.pk for f in g.functions.all()),
+        }
+        for g in sorted(grants.all(), key=lambda g: g.role)
+    ]
+
+
 class MemberOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField(source="user.username")
@@ -56,49 +69,17 @@ class MemberOutputSerializer(serializers.Serializer):
     roles = serializers.SerializerMethodField()
 
     def get_roles(self, membership: Membership) -> list[dict[str, Any]]:
-        return [
-            {
-                "role": g.role,
-                "all_functions": g.all_functions,
-                "functions": sorted(f.pk for f in g.functions.all()),
-            }
-            for g in sorted(membership.grants.all(), key=lambda g: g.role)
-        ]
+        return grants_out(membership.grants)
 
 
 class MemberListApi(WorkspaceApi):
-    class MemberAddInput(serializers.Serializer):
-        username = serializers.CharField(max_length=150)
-        email = serializers.EmailField(required=False, allow_blank=True, default="")
-        password = serializers.CharField(
-            required=False, allow_blank=True, default="", write_only=True, trim_whitespace=False
-        )
-        roles = GrantSerializer(many=True)
+    """Members join by accepting an invitation (``invitations/``), never by name."""
 
     @extend_schema(responses=MemberOutputSerializer(many=True))
     def get(self, request: Request, workspace_slug: str) -> Response:
         self.require(self.access.can_view_members)
         members = selectors.membership_list(workspace=self.access.workspace)
         return self.paginated(members, MemberOutputSerializer)
-
-    @extend_schema(request=MemberAddInput, responses={201: MemberOutputSerializer})
-    def post(self, request: Request, workspace_slug: str) -> Response:
-        self.require(self.access.can_manage_members)
-        serializer = self.MemberAddInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        membership = services.member_add(
-            workspace=self.access.workspace,
-            username=data["username"],
-            email=data["email"],
-            password=data["password"],
-            grants=grant_specs(data["roles"]),
-            actor=request.user,
-        )
-        membership = selectors.membership_get(
-            workspace=self.access.workspace, membership_id=membership.pk
-        )
-        return Response(MemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
 class MemberDetailApi(WorkspaceApi):
@@ -135,6 +116,81 @@ class MemberDetailApi(WorkspaceApi):
 
 
 NO_STORE = {"Cache-Control": "no-store"}
+# Like a token minting its successor: an invitation made with a leaked token would let its
+# holder in for good, revoking the token or not.
+INVITATIONS_NEED_A_SESSION = "Invitations are created from a signed-in session, not a token."
+
+
+class InvitationOutputSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", allow_null=True)
+    roles = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "note", "roles", "created_by", "created_at", "expires_at"]
+
+    def get_roles(self, invitation: Invitation) -> list[dict[str, Any]]:
+        return grants_out(invitation.grants)
+
+
+class InvitationCreatedOutputSerializer(InvitationOutputSerializer):
+    """A new invitation, with its code and link: shown in this response only."""
+
+    code = serializers.CharField()
+    url = serializers.URLField()
+
+    class Meta(InvitationOutputSerializer.Meta):
+        fields = [*InvitationOutputSerializer.Meta.fields, "code", "url"]
+
+
+class InvitationListApi(WorkspaceApi):
+    """Pending invitations. Whoever is handed one's link joins by accepting it, signed in,
+    on the page the link opens; no account is looked up when one is made."""
+
+    class InvitationCreateInput(serializers.Serializer):
+        note = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+        roles = GrantSerializer(many=True)
+
+    @extend_schema(responses=InvitationOutputSerializer(many=True))
+    def get(self, request: Request, workspace_slug: str) -> Response:
+        self.require(self.access.can_manage_members)
+        invitations = selectors.invitation_pending_list(workspace=self.access.workspace)
+        return self.paginated(invitations, InvitationOutputSerializer)
+
+    @extend_schema(
+        request=InvitationCreateInput, responses={201: InvitationCreatedOutputSerializer}
+    )
+    def post(self, request: Request, workspace_slug: str) -> Response:
+        self.require(self.access.can_manage_members)
+        self.require(not isinstance(request.auth, ApiToken), INVITATIONS_NEED_A_SESSION)
+        serializer = self.InvitationCreateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        invitation, code = services.invitation_create(
+            workspace=self.access.workspace,
+            grants=grant_specs(serializer.validated_data["roles"]),
+            note=serializer.validated_data["note"],
+            actor=request.user,
+        )
+        invitation = selectors.invitation_pending_get(
+            workspace=self.access.workspace, invitation_id=invitation.pk
+        )
+        url = request.build_absolute_uri(reverse("invitation", args=[code]))
+        data = dict(InvitationOutputSerializer(invitation).data) | {"code": code, "url": url}
+        # The link is shown once: no cache may keep a copy.
+        return Response(data, status=status.HTTP_201_CREATED, headers=NO_STORE)
+
+
+class InvitationDetailApi(WorkspaceApi):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, workspace_slug: str, invitation_id: int) -> Response:
+        self.require(self.access.can_manage_members)
+        invitation = selectors.invitation_pending_get(
+            workspace=self.access.workspace, invitation_id=invitation_id
+        )
+        services.invitation_revoke(invitation=invitation, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 # A leaked token must not be able to mint its own successor before it is revoked.
 TOKENS_NEED_A_SESSION = "Tokens are created and revoked from a signed-in session, not a token."
 

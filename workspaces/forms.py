@@ -106,17 +106,18 @@ def roles_initial(grants: list[RoleGrant]) -> dict[str, Any]:
     return initial
 
 
-class MemberAddForm(RolesForm):
-    username = forms.CharField(max_length=150)
-    email = forms.EmailField(required=False)
-    password = forms.CharField(
+class InviteForm(RolesForm):
+    """The roles an invitation offers. Deliberately no user name: an invitation is a link
+    for the owner to hand over, and the answer is the same whoever it is meant for."""
+
+    note = forms.CharField(
+        max_length=100,
         required=False,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="Only needed when the user does not exist yet.",
+        label="Note",
+        help_text="Only for you, to recognise the invitation in the list (e.g. who it is for).",
     )
 
-    field_order = ["username", "email", "password", "roles"]
+    field_order = ["note", "roles"]
 
 
 class TokenCreateForm(forms.Form):

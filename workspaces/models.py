@@ -74,3 +74,42 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Invitation(models.Model):
+    """A link that lets whoever holds it join the workspace with the roles offered, once,
+    until it expires. Only the SHA-256 of its code is stored: the link is shown once."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    note = models.CharField(max_length=100, blank=True, default="")
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.note or f"Invitation #{self.pk}"
+
+
+class InvitationGrant(models.Model):
+    """A role the invitation offers, covering all functions or a subset, like a RoleGrant."""
+
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="grants")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    all_functions = models.BooleanField(default=True)
+    functions = models.ManyToManyField("catalog.Function", blank=True, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invitation", "role"], name="unique_invitation_grant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invitation}: {self.role}"

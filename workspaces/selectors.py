@@ -3,11 +3,19 @@ from __future__ import annotations
 import hashlib
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Model, Prefetch, QuerySet
+from django.db.models import Count, Model, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from workspaces.models import ApiToken, Membership, Role, RoleGrant, Workspace
+from workspaces.models import (
+    ApiToken,
+    Invitation,
+    InvitationGrant,
+    Membership,
+    Role,
+    RoleGrant,
+    Workspace,
+)
 from workspaces.permissions import FunctionScope, WorkspaceAccess
 
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -79,6 +87,18 @@ def membership_list(*, workspace: Workspace) -> QuerySet[Membership]:
     )
 
 
+def membership_summary_list(*, workspace: Workspace) -> QuerySet[Membership]:
+    """Members with their roles, a subset as its size (``grant.function_count``): what the
+    members page lists, whatever the number of functions."""
+    grants = RoleGrant.objects.annotate(function_count=Count("functions")).order_by("role")
+    return (
+        Membership.objects.filter(workspace=workspace)
+        .select_related("user")
+        .prefetch_related(Prefetch("grants", queryset=grants))
+        .order_by("user__username", "pk")
+    )
+
+
 def membership_get(*, workspace: Workspace, membership_id: int) -> Membership:
     membership = membership_list(workspace=workspace).filter(id=membership_id).first()
     if membership is None:
@@ -92,14 +112,54 @@ def api_token_list(*, user: AnyUser, workspace: Workspace) -> QuerySet[ApiToken]
     )
 
 
-def api_token_hash(raw: str) -> str:
+def invitation_pending(invitations: QuerySet[Invitation]) -> QuerySet[Invitation]:
+    """Those of ``invitations`` that can still be accepted."""
+    return invitations.filter(accepted_at=None, revoked_at=None, expires_at__gt=timezone.now())
+
+
+def _invitations_with_grants(invitations: QuerySet[Invitation]) -> QuerySet[Invitation]:
+    grants = InvitationGrant.objects.annotate(function_count=Count("functions")).order_by("role")
+    return invitations.select_related("workspace", "created_by").prefetch_related(
+        Prefetch("grants", queryset=grants)
+    )
+
+
+def invitation_pending_summary_list(*, workspace: Workspace) -> QuerySet[Invitation]:
+    """Pending invitations, newest first, a subset as its size (``grant.function_count``)."""
+    pending = invitation_pending(Invitation.objects.filter(workspace=workspace))
+    return _invitations_with_grants(pending).order_by("-created_at", "-pk")
+
+
+def invitation_pending_list(*, workspace: Workspace) -> QuerySet[Invitation]:
+    """Pending invitations, newest first, with the functions of each subset (for the API)."""
+    return invitation_pending_summary_list(workspace=workspace).prefetch_related(
+        "grants__functions"
+    )
+
+
+def invitation_pending_get(*, workspace: Workspace, invitation_id: int) -> Invitation:
+    invitation = invitation_pending_list(workspace=workspace).filter(pk=invitation_id).first()
+    if invitation is None:
+        raise Http404("No such invitation")
+    return invitation
+
+
+def invitation_pending_for_code(*, code: str) -> Invitation | None:
+    """The pending invitation a link's code opens, for the page its holder accepts it on."""
+    return _invitations_with_grants(
+        invitation_pending(Invitation.objects.filter(code_hash=secret_hash(code)))
+    ).first()
+
+
+def secret_hash(raw: str) -> str:
+    """How API tokens and invitation codes are stored: their plaintext is shown once."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def api_token_authenticate(*, raw: str) -> ApiToken | None:
     token = (
         ApiToken.objects.select_related("user", "workspace")
-        .filter(token_hash=api_token_hash(raw), revoked_at=None)
+        .filter(token_hash=secret_hash(raw), revoked_at=None)
         .first()
     )
     if token is None or not token.user.is_active:

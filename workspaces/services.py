@@ -3,11 +3,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -15,14 +16,21 @@ from audit.services import audit_record
 from workspaces.models import (
     FUNCTION_SCOPED_ROLES,
     ApiToken,
+    Invitation,
     Membership,
     Role,
     RoleGrant,
     Workspace,
 )
-from workspaces.selectors import api_token_hash, grantable_function_list
+from workspaces.selectors import grantable_function_list, invitation_pending, secret_hash
 
 TOKEN_PREFIX = "fnide_"
+INVITATION_PREFIX = "fnide_inv_"
+INVITATION_LIFETIME = timedelta(days=7)
+INVITATION_NOT_VALID = (
+    "This invitation is no longer valid: it was used, revoked or has expired. "
+    "Ask the workspace owner for a new one."
+)
 # Ids beyond a 64-bit signed integer cannot exist and overflow some database drivers.
 MAX_ROW_ID = 2**63 - 1
 
@@ -81,21 +89,21 @@ def _validate_grants(*, workspace: Workspace, grants: Iterable[GrantSpec]) -> li
     return result
 
 
-def _describe_grants(membership: Membership) -> dict[str, object]:
+def _describe_grants(grants: models.Manager) -> dict[str, object]:
+    """The roles of a member or an invitation (``.grants``) as the audit trail shows them."""
     described: dict[str, object] = {}
-    for grant in membership.grants.prefetch_related("functions").order_by("role"):
+    for grant in grants.prefetch_related("functions").order_by("role"):
         described[grant.role] = (
             "all functions" if grant.all_functions else sorted(f.id for f in grant.functions.all())
         )
     return described
 
 
-def _write_grants(membership: Membership, grants: list[GrantSpec]) -> None:
-    membership.grants.all().delete()
-    for spec in grants:
-        grant = RoleGrant.objects.create(
-            membership=membership, role=spec.role, all_functions=spec.all_functions
-        )
+def _write_grants(grants: models.Manager, specs: list[GrantSpec]) -> None:
+    """Replace the rows of a member's or an invitation's ``.grants`` with ``specs``."""
+    grants.all().delete()
+    for spec in specs:
+        grant = grants.create(role=spec.role, all_functions=spec.all_functions)
         if not spec.all_functions:
             grant.functions.set(sorted(spec.function_ids))
 
@@ -121,7 +129,10 @@ def member_add(
     email: str = "",
     password: str = "",
 ) -> Membership:
-    """Add an existing user to the workspace, or create the user when a password is given."""
+    """Add an existing user to the workspace, or create the user when a password is given.
+
+    For trusted callers only (the demo seed, test fixtures): no page or API endpoint adds
+    anyone by name. People join by accepting an invitation (``invitation_accept``)."""
     grants = _validate_grants(workspace=workspace, grants=grants)
     if not grants:
         raise ValidationError({"roles": "Give the new member at least one role."})
@@ -147,14 +158,14 @@ def member_add(
     if Membership.objects.filter(workspace=workspace, user=user).exists():
         raise ValidationError({"username": f"'{username}' is already a member."})
     membership = Membership.objects.create(workspace=workspace, user=user)
-    _write_grants(membership, grants)
+    _write_grants(membership.grants, grants)
     audit_record(
         action="member.added",
         actor=actor,
         workspace=workspace,
         target=membership,
         target_label=username,
-        changes={"roles": _describe_grants(membership), "user_created": created},
+        changes={"roles": _describe_grants(membership.grants), "user_created": created},
     )
     return membership
 
@@ -166,10 +177,10 @@ def member_roles_set(
     """Replace the member's roles (granting and revoking in one change)."""
     workspace = _lock_membership_changes(membership.workspace)
     grants = _validate_grants(workspace=workspace, grants=grants)
-    before = _describe_grants(membership)
-    _write_grants(membership, grants)
+    before = _describe_grants(membership.grants)
+    _write_grants(membership.grants, grants)
     _ensure_an_owner_remains(workspace)
-    after = _describe_grants(membership)
+    after = _describe_grants(membership.grants)
     if after == before:
         return membership
     audit_record(
@@ -187,7 +198,7 @@ def member_roles_set(
 def member_remove(*, membership: Membership, actor: AbstractBaseUser) -> None:
     workspace = _lock_membership_changes(membership.workspace)
     username = membership.user.get_username()
-    before = _describe_grants(membership)
+    before = _describe_grants(membership.grants)
     membership_id = membership.pk
     tokens_revoked = membership.user.api_tokens.filter(workspace=workspace, revoked_at=None).update(
         revoked_at=timezone.now()
@@ -204,6 +215,102 @@ def member_remove(*, membership: Membership, actor: AbstractBaseUser) -> None:
 
 
 @transaction.atomic
+def invitation_create(
+    *, workspace: Workspace, grants: Iterable[GrantSpec], actor: AbstractBaseUser, note: str = ""
+) -> tuple[Invitation, str]:
+    """An invitation to join with ``grants``, valid for INVITATION_LIFETIME. Returns it and
+    its code, which is shown once and never stored. Nobody is looked up: whoever the owner
+    hands the code to accepts it, so nothing here tells whether an account exists."""
+    note = note.strip()
+    if len(note) > 100:
+        raise ValidationError({"note": "Keep the note to 100 characters."})
+    grants = _validate_grants(workspace=workspace, grants=grants)
+    if not grants:
+        raise ValidationError({"roles": "Offer at least one role."})
+    raw = INVITATION_PREFIX + secrets.token_urlsafe(24)
+    invitation = Invitation.objects.create(
+        workspace=workspace,
+        note=note,
+        code_hash=secret_hash(raw),
+        created_by=actor,
+        expires_at=timezone.now() + INVITATION_LIFETIME,
+    )
+    _write_grants(invitation.grants, grants)
+    audit_record(
+        action="invitation.created",
+        actor=actor,
+        workspace=workspace,
+        target=invitation,
+        changes={
+            "roles": _describe_grants(invitation.grants),
+            "expires_at": invitation.expires_at.isoformat(),
+        },
+    )
+    return invitation, raw
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, actor: AbstractBaseUser) -> None:
+    revoked = invitation_pending(Invitation.objects.filter(pk=invitation.pk)).update(
+        revoked_at=timezone.now()
+    )
+    if not revoked:  # accepted or expired meanwhile
+        raise ValidationError({"invitation": INVITATION_NOT_VALID})
+    audit_record(
+        action="invitation.revoked",
+        actor=actor,
+        workspace=invitation.workspace,
+        target=invitation,
+        changes={"roles": _describe_grants(invitation.grants)},
+    )
+
+
+def _grant_specs(invitation: Invitation) -> list[GrantSpec]:
+    return [
+        GrantSpec(
+            role=grant.role,
+            all_functions=grant.all_functions,
+            function_ids=frozenset(f.pk for f in grant.functions.all()),
+        )
+        for grant in invitation.grants.prefetch_related("functions")
+    ]
+
+
+@transaction.atomic
+def invitation_accept(*, code: str, user: AbstractBaseUser) -> Membership:
+    """Make the signed-in ``user`` a member with the roles the invitation offers, once.
+    Functions of a subset deleted since the invitation was made are simply not granted."""
+    invitation = (
+        invitation_pending(Invitation.objects.filter(code_hash=secret_hash(code)))
+        .select_related("workspace")
+        .first()
+    )
+    if invitation is None:
+        raise ValidationError({"invitation": INVITATION_NOT_VALID})
+    workspace = _lock_membership_changes(invitation.workspace)
+    if Membership.objects.filter(workspace=workspace, user=user).exists():
+        # The invitation stays pending for the person it was meant for.
+        raise ValidationError({"invitation": f"You are already a member of {workspace.name}."})
+    # Claimed with a conditional update: of two acceptances at once, one wins.
+    claimed = invitation_pending(Invitation.objects.filter(pk=invitation.pk)).update(
+        accepted_at=timezone.now(), accepted_by=user
+    )
+    if not claimed:
+        raise ValidationError({"invitation": INVITATION_NOT_VALID})
+    membership = Membership.objects.create(workspace=workspace, user=user)
+    _write_grants(membership.grants, _grant_specs(invitation))
+    audit_record(
+        action="invitation.accepted",
+        actor=user,
+        workspace=workspace,
+        target=membership,
+        target_label=user.get_username(),
+        changes={"invitation_id": invitation.pk, "roles": _describe_grants(membership.grants)},
+    )
+    return membership
+
+
+@transaction.atomic
 def api_token_create(
     *, user: AbstractBaseUser, workspace: Workspace, name: str
 ) -> tuple[ApiToken, str]:
@@ -217,7 +324,7 @@ def api_token_create(
         workspace=workspace,
         name=name[:100],
         prefix=raw[: len(TOKEN_PREFIX) + 4],
-        token_hash=api_token_hash(raw),
+        token_hash=secret_hash(raw),
     )
     audit_record(
         action="api_token.created",

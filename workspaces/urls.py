@@ -18,7 +18,13 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
     path("w/<slug:workspace_slug>/members/", views.members, name="members"),
-    path("w/<slug:workspace_slug>/members/add/", views.member_add, name="member-add"),
+    path("w/<slug:workspace_slug>/members/invite/", views.member_invite, name="member-invite"),
+    path(
+        "w/<slug:workspace_slug>/members/invitations/<int:invitation_id>/revoke/",
+        views.invitation_revoke,
+        name="invitation-revoke",
+    ),
+    path("w/<slug:workspace_slug>/members/<int:member_id>/", views.member, name="member"),
     path(
         "w/<slug:workspace_slug>/members/<int:member_id>/roles/",
         views.member_roles,
@@ -29,6 +35,7 @@ urlpatterns = [
         views.member_remove,
         name="member-remove",
     ),
+    path("invitations/<slug:code>/", views.invitation, name="invitation"),
     path("w/<slug:workspace_slug>/tokens/", views.tokens, name="tokens"),
     path("w/<slug:workspace_slug>/tokens/new/", views.token_create, name="token-create"),
     path(

@@ -1,20 +1,20 @@
-"""Server-rendered workspace pages: home, members and personal access tokens. (The
-dashboard, which sums up the catalog and the audit trail, lives in ``dashboard/``.)"""
+"""Server-rendered workspace pages: home, members, invitations and personal access tokens.
+(The dashboard, which sums up the catalog and the audit trail, lives in ``dashboard/``.)"""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Model, QuerySet
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from workspaces import selectors, services
-from workspaces.forms import MemberAddForm, RolesForm, TokenCreateForm, roles_initial
+from workspaces.forms import InviteForm, RolesForm, TokenCreateForm, roles_initial
 from workspaces.models import Membership
 from workspaces.pages import add_service_errors, render_page, require, workspace_access
 from workspaces.permissions import WorkspaceAccess
@@ -31,38 +31,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 # --- members ----------------------------------------------------------------------------
-def _member_rows(
-    access: WorkspaceAccess, functions: QuerySet[Model], bound: tuple[int, RolesForm] | None
-) -> list[tuple[Membership, RolesForm]]:
-    """Each member with their roles form; ``bound`` replaces one with a form showing errors."""
-    rows = []
-    for membership in selectors.membership_list(workspace=access.workspace):
-        if bound is not None and bound[0] == membership.pk:
-            form = bound[1]
-        else:
-            form = RolesForm(
-                functions=functions,
-                initial=roles_initial(list(membership.grants.all())),
-                prefix=f"m{membership.pk}",
-            )
-        rows.append((membership, form))
-    return rows
-
-
-def _members_page(
-    request: HttpRequest,
-    access: WorkspaceAccess,
-    *,
-    add_form: MemberAddForm | None = None,
-    bound: tuple[int, RolesForm] | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    functions = selectors.grantable_function_list(workspace=access.workspace)
-    context = {
-        "rows": _member_rows(access, functions, bound),
-        "add_form": add_form or MemberAddForm(functions=functions),
-    }
-    return render_page(request, "workspaces/members.html", access, context, status=status)
+# Members and pending invitations per page: the page costs the same however big the
+# workspace is (a function subset shows as its size; names are on the member's own page).
+MEMBERS_PER_PAGE = 50
 
 
 @login_required
@@ -70,34 +41,42 @@ def _members_page(
 def members(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     access = workspace_access(request, workspace_slug)
     require(access.can_view_members)
-    return _members_page(request, access)
+    workspace = access.workspace
+    context = {
+        "page": Paginator(
+            selectors.membership_summary_list(workspace=workspace), MEMBERS_PER_PAGE
+        ).get_page(request.GET.get("page")),
+        "invitations": Paginator(
+            selectors.invitation_pending_summary_list(workspace=workspace), MEMBERS_PER_PAGE
+        ).get_page(request.GET.get("invitations_page")),
+    }
+    return render_page(request, "workspaces/members.html", access, context)
 
 
-@sensitive_post_parameters("password")
-@login_required
-@require_POST
-def member_add(request: HttpRequest, workspace_slug: str) -> HttpResponse:
-    access = workspace_access(request, workspace_slug)
-    require(access.can_manage_members)
-    form = MemberAddForm(
-        request.POST, functions=selectors.grantable_function_list(workspace=access.workspace)
+def _member_page(
+    request: HttpRequest,
+    access: WorkspaceAccess,
+    membership: Membership,
+    *,
+    form: RolesForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    form = form or RolesForm(
+        functions=selectors.grantable_function_list(workspace=access.workspace),
+        initial=roles_initial(list(membership.grants.all())),
+        prefix=f"m{membership.pk}",
     )
-    if form.is_valid():
-        try:
-            services.member_add(
-                workspace=access.workspace,
-                username=form.cleaned_data["username"],
-                email=form.cleaned_data["email"],
-                password=form.cleaned_data["password"],
-                grants=form.grants(),
-                actor=request.user,
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"Added {form.cleaned_data['username']}.")
-            return redirect("members", workspace_slug=workspace_slug)
-    return _members_page(request, access, add_form=form, status=400)
+    context = {"membership": membership, "form": form}
+    return render_page(request, "workspaces/member.html", access, context, status=status)
+
+
+@login_required
+@require_GET
+def member(request: HttpRequest, workspace_slug: str, member_id: int) -> HttpResponse:
+    access = workspace_access(request, workspace_slug)
+    require(access.can_view_members)
+    membership = selectors.membership_get(workspace=access.workspace, membership_id=member_id)
+    return _member_page(request, access, membership)
 
 
 @login_required
@@ -121,7 +100,7 @@ def member_roles(request: HttpRequest, workspace_slug: str, member_id: int) -> H
         else:
             messages.success(request, f"Updated the roles of {membership.user.get_username()}.")
             return redirect("members", workspace_slug=workspace_slug)
-    return _members_page(request, access, bound=(member_id, form), status=400)
+    return _member_page(request, access, membership, form=form, status=400)
 
 
 @login_required
@@ -138,6 +117,86 @@ def member_remove(request: HttpRequest, workspace_slug: str, member_id: int) -> 
     else:
         messages.success(request, f"Removed {username} from the workspace.")
     return redirect("members", workspace_slug=workspace_slug)
+
+
+# --- invitations ------------------------------------------------------------------------
+def _invite_page(
+    request: HttpRequest,
+    access: WorkspaceAccess,
+    *,
+    form: InviteForm | None = None,
+    invitation_url: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    functions = selectors.grantable_function_list(workspace=access.workspace)
+    context = {"form": form or InviteForm(functions=functions), "invitation_url": invitation_url}
+    return render_page(request, "workspaces/invite.html", access, context, status=status)
+
+
+@never_cache  # a new invitation's response carries its link
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_invite(request: HttpRequest, workspace_slug: str) -> HttpResponse:
+    access = workspace_access(request, workspace_slug)
+    require(access.can_manage_members)
+    if request.method == "GET":
+        return _invite_page(request, access)
+    form = InviteForm(
+        request.POST, functions=selectors.grantable_function_list(workspace=access.workspace)
+    )
+    if form.is_valid():
+        try:
+            _invitation, code = services.invitation_create(
+                workspace=access.workspace,
+                grants=form.grants(),
+                note=form.cleaned_data["note"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            # Rendered straight from the POST: only the code's hash is stored, so this
+            # response is the only time the link is shown.
+            url = request.build_absolute_uri(reverse("invitation", args=[code]))
+            return _invite_page(request, access, invitation_url=url)
+    return _invite_page(request, access, form=form, status=400)
+
+
+@login_required
+@require_POST
+def invitation_revoke(
+    request: HttpRequest, workspace_slug: str, invitation_id: int
+) -> HttpResponse:
+    access = workspace_access(request, workspace_slug)
+    require(access.can_manage_members)
+    invitation = selectors.invitation_pending_get(
+        workspace=access.workspace, invitation_id=invitation_id
+    )
+    try:
+        services.invitation_revoke(invitation=invitation, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Revoked the invitation “{invitation}”.")
+    return redirect("members", workspace_slug=workspace_slug)
+
+
+@login_required  # an anonymous visitor signs in and comes back to the link
+@require_http_methods(["GET", "POST"])
+def invitation(request: HttpRequest, code: str) -> HttpResponse:
+    """The page an invitation link opens: the workspace and roles offered, and Accept."""
+    pending = selectors.invitation_pending_for_code(code=code)
+    if pending is None:
+        return render(request, "workspaces/invitation.html", {"invitation": None}, status=404)
+    if request.method == "POST":
+        try:
+            membership = services.invitation_accept(code=code, user=request.user)
+        except ValidationError as exc:
+            context = {"invitation": pending, "error": " ".join(exc.messages)}
+            return render(request, "workspaces/invitation.html", context, status=400)
+        messages.success(request, f"Welcome to {membership.workspace.name}.")
+        return redirect("dashboard", workspace_slug=membership.workspace.slug)
+    return render(request, "workspaces/invitation.html", {"invitation": pending})
 
 
 # --- personal access tokens -----------------------------------------------------------

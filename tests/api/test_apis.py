@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from rest_framework.test import APIClient
 
 from catalog.models import Function
@@ -136,12 +137,10 @@ def test_openapi_schema_is_valid_without_warnings() -> None:
 def test_huge_and_deeply_nested_input_is_a_400(world: World, api) -> None:
     olivia = api("olivia")
     response = olivia.post(
-        f"{A}/members/",
-        {"username": "x", "password": "long-password-1", "roles": [
-            {"role": "functions_admin", "all_functions": False, "functions": [2**70]}
-        ]},
+        f"{A}/invitations/",
+        {"roles": [{"role": "functions_admin", "all_functions": False, "functions": [2**70]}]},
         format="json",
-    )  # fmt: skip
+    )
     assert response.status_code == 400 and "roles" in response.json()["errors"]
     nested = "[" * 5000 + "]" * 5000
     response = olivia.patch(
@@ -212,3 +211,53 @@ def test_a_token_cannot_mint_or_revoke_tokens(world: World, api) -> None:
     assert client.post(f"{A}/tokens/", {"name": "successor"}, format="json").status_code == 403
     assert client.delete(f"{A}/tokens/{token_id}/").status_code == 403
     assert client.get(f"{A}/tokens/").status_code == 200
+
+
+# --- pagination bounds (issue 8) -----------------------------------------------------------
+def _lists(world: World) -> list[str]:
+    fn = f"{A}/functions/{world.function.pk}"
+    return [
+        f"{A}/functions/", f"{A}/instances/", f"{A}/sources/", f"{A}/members/", f"{A}/tokens/",
+        f"{A}/audit-events/", f"{fn}/versions/", f"{fn}/deployments/", f"{fn}/test-cases/",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=9223372036854775808", "limit"),
+        ("limit=-1", "limit"),
+        ("limit=0", "limit"),
+        ("limit=1.5", "limit"),
+        ("limit=ten", "limit"),
+        ("offset=-1", "offset"),
+        ("offset=x", "offset"),
+        ("offset=9223372036854775808", "offset"),
+    ],
+)
+def test_out_of_range_page_parameters_are_400s(world: World, api, query: str, field: str) -> None:
+    olivia = api("olivia")
+    for url in _lists(world):
+        response = olivia.get(f"{url}?{query}")
+        assert response.status_code == 400, (url, query)
+        assert field in response.json()["errors"], (url, response.json())
+
+
+def test_pages_hold_at_most_the_documented_maximum(world: World, api) -> None:
+    from catalog.services import source_create
+    from workspaces.api_base import MAX_PAGE_SIZE
+
+    assert MAX_PAGE_SIZE == 200
+    for number in range(MAX_PAGE_SIZE + 5):
+        source_create(workspace=world.acme, name=f"Source {number}", actor=world.users["olivia"])
+    olivia = api("olivia")
+    for limit in (201, 1000, 2**63 - 1):
+        body = olivia.get(f"{A}/sources/?limit={limit}").json()
+        assert body["count"] == MAX_PAGE_SIZE + 6 and len(body["results"]) == MAX_PAGE_SIZE
+    assert len(olivia.get(f"{A}/sources/?limit=7&offset=200").json()["results"]) == 6
+    schema = olivia.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    parameters = schema["paths"]["/api/v1/workspaces/{workspace_slug}/sources/"]["get"][
+        "parameters"
+    ]
+    limit = next(p for p in parameters if p["name"] == "limit")
+    assert limit["schema"]["maximum"] == MAX_PAGE_SIZE and "200" in limit["description"]

@@ -271,17 +271,21 @@ ROWS = [
     # Website feeds a live Webhook destination: deleting it needs what changing that needs.
     Row("delete source", "delete", lambda w: f"{BASE}/sources/{w.source.pk}/", 204, DEPLOYERS),
     Row("list members", "get", lambda w: f"{BASE}/members/", 200, {"olivia"}),
+    Row("list invitations", "get", lambda w: f"{BASE}/invitations/", 200, {"olivia"}),
     Row(
-        "add member",
+        "invite",
         "post",
-        lambda w: f"{BASE}/members/",
+        lambda w: f"{BASE}/invitations/",
         201,
         {"olivia"},
-        body=lambda w: {
-            "username": "newbie",
-            "password": "a-long-password-1",
-            "roles": [{"role": "auditor"}],
-        },
+        body=lambda w: {"note": "newbie", "roles": [{"role": "auditor"}]},
+    ),
+    Row(
+        "revoke invitation",
+        "delete",
+        lambda w: f"{BASE}/invitations/{_invitation_id(w)}/",
+        204,
+        {"olivia"},
     ),
     Row(
         "change roles",
@@ -335,6 +339,15 @@ def _test_case_path(world: World) -> str:
         payload={"type": "track"},
     )
     return f"{BASE}/functions/{world.function.pk}/test-cases/{case.pk}/"
+
+
+def _invitation_id(world: World) -> int:
+    from workspaces.services import GrantSpec, invitation_create
+
+    invitation, _code = invitation_create(
+        workspace=world.acme, grants=[GrantSpec(role="auditor")], actor=world.users["olivia"]
+    )
+    return invitation.pk
 
 
 def _member_id(world: World, username: str) -> int:

@@ -45,6 +45,16 @@ def _token_id(w: World) -> int:
     )
 
 
+def _invitation(w: World) -> tuple[int, str]:
+    """A pending invitation to acme (made before the walk counts rows): its id and code."""
+    from workspaces.services import GrantSpec, invitation_create
+
+    invitation, code = invitation_create(
+        workspace=w.acme, grants=[GrantSpec(role="auditor")], actor=w.users["olivia"]
+    )
+    return invitation.pk, code
+
+
 def _rollback_path(w: World) -> str:
     """Gives the instance a version to roll back to (before the walk counts rows)."""
     olivia = w.users["olivia"]
@@ -126,11 +136,14 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("api-source", "delete"): Recipe(
         "delete", lambda w: f"{A}/sources/{w.source.pk}/", expect_action="source.deleted"
     ),
-    ("api-members", "post"): Recipe(
-        "post", lambda w: f"{A}/members/",
-        lambda w: {"username": "walker", "password": "long-enough-pw-1",
-                   "roles": [{"role": "auditor"}]},
-        expect_action="member.added",
+    ("api-invitations", "post"): Recipe(
+        "post", lambda w: f"{A}/invitations/",
+        lambda w: {"note": "walker", "roles": [{"role": "auditor"}]},
+        expect_action="invitation.created",
+    ),
+    ("api-invitation", "delete"): Recipe(
+        "delete", lambda w: f"{A}/invitations/{_invitation(w)[0]}/",
+        expect_action="invitation.revoked",
     ),
     ("api-member", "patch"): Recipe(
         "patch", lambda w: f"{A}/members/{_member(w, 'rita')}/",
@@ -146,11 +159,19 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("api-token", "delete"): Recipe(
         "delete", lambda w: f"{A}/tokens/{_token_id(w)}/", expect_action="api_token.revoked"
     ),
-    ("member-add", "post"): Recipe(
-        "post", lambda w: f"{W}/members/add/",
-        lambda w: {"username": "walker", "password": "long-enough-pw-1",
-                   "roles": "functions_readonly", "functions_readonly_scope": "all"},
-        api=False, expect_action="member.added",
+    ("member-invite", "post"): Recipe(
+        "post", lambda w: f"{W}/members/invite/",
+        lambda w: {"note": "walker", "roles": "functions_readonly",
+                   "functions_readonly_scope": "all"},
+        api=False, expect_action="invitation.created",
+    ),
+    ("invitation-revoke", "post"): Recipe(
+        "post", lambda w: f"{W}/members/invitations/{_invitation(w)[0]}/revoke/",
+        api=False, expect_action="invitation.revoked",
+    ),
+    ("invitation", "post"): Recipe(
+        "post", lambda w: f"/invitations/{_invitation(w)[1]}/",
+        persona="gary", api=False, expect_action="invitation.accepted",
     ),
     ("member-roles", "post"): Recipe(
         "post", lambda w: f"{W}/members/{_member(w, 'rita')}/roles/",
@@ -206,8 +227,8 @@ CHANGE_NOTHING_POSTS: dict[tuple[str, str], Recipe] = {
 # Routes that never change anything (GET-only pages and endpoints).
 READ_ONLY_ROUTES = {
     "api-schema", "api-docs", "api-workspaces", "api-function-versions", "api-function-version",
-    "api-audit-events", "home", "dashboard", "members", "tokens", "catalog", "function-editor",
-    "function-new", "function-build", "audit", "audit-export",
+    "api-audit-events", "api-members", "home", "dashboard", "members", "member", "tokens",
+    "catalog", "function-editor", "function-new", "function-build", "audit", "audit-export",
 }  # fmt: skip
 
 
@@ -291,9 +312,11 @@ READ_ONLY_PATHS: dict[str, Callable[[World], str]] = {
     "api-function-versions": lambda w: f"{A}/functions/{w.function.pk}/versions/",
     "api-function-version": lambda w: f"{A}/functions/{w.function.pk}/versions/1/",
     "api-audit-events": lambda w: f"{A}/audit-events/",
+    "api-members": lambda w: f"{A}/members/",
     "home": lambda w: "/",
     "dashboard": lambda w: f"{W}/",
     "members": lambda w: f"{W}/members/",
+    "member": lambda w: f"{W}/members/{_member(w, 'rita')}/",
     "tokens": lambda w: f"{W}/tokens/",
     "catalog": lambda w: f"{W}/catalog/",
     "function-editor": lambda w: f"{W}/functions/{w.function.pk}/",

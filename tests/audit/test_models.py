@@ -54,20 +54,20 @@ def test_the_database_itself_refuses_changes(world: World) -> None:
     assert AuditEvent.objects.get(pk=event.pk).action == "test.thing"
 
 
-def test_sign_ins_before_joining_stay_private(world: World) -> None:
+def test_sign_ins_stay_out_of_workspace_trails(world: World) -> None:
     from audit.selectors import audit_event_list
-    from workspaces.services import GrantSpec, member_add
+    from workspaces.services import GrantSpec, invitation_accept, invitation_create
 
     olivia = world.users["olivia"]
     audit_record(action="auth.login", actor=olivia, workspace=None, target=olivia)
-    # gary (globex) adds olivia to his workspace without asking her.
-    member_add(
-        workspace=world.globex,
-        username="olivia",
-        grants=[GrantSpec(role="auditor")],
-        actor=world.users["gary"],
+    _invitation, code = invitation_create(
+        workspace=world.globex, grants=[GrantSpec(role="auditor")], actor=world.users["gary"]
     )
-    assert not audit_event_list(workspace=world.globex).filter(action="auth.login").exists()
+    invitation_accept(code=code, user=olivia)
     audit_record(action="auth.login", actor=olivia, workspace=None, target=olivia)
-    assert audit_event_list(workspace=world.globex).filter(action="auth.login").count() == 1
-    assert audit_event_list(workspace=world.acme).filter(action="auth.login").count() == 2
+    # Neither before nor after joining: gary sees what olivia does in globex, nothing else.
+    for workspace in (world.globex, world.acme):
+        assert not audit_event_list(workspace=workspace).filter(action="auth.login").exists()
+    assert (
+        audit_event_list(workspace=world.globex).filter(action="invitation.accepted").count() == 1
+    )

@@ -368,3 +368,37 @@ def test_a_new_function_can_be_tested_before_it_is_created(
     assert Function.objects.filter(workspace=world.acme).count() == 2
     page.set_viewport_size({"width": 1920, "height": 1080})
     screenshot(page, "test-panel-new-function-1920")
+
+
+def test_a_test_secret_stays_write_only_after_the_schema_stops_encrypting_it(
+    world: World, f2_asgi_live_server: str, page: Page
+) -> None:
+    from editor.selectors import test_settings_secret_values
+
+    adam = world.users["adam"]
+    function = function_create(
+        workspace=world.acme,
+        name="Keyed",
+        actor=adam,
+        settings_schema=[{"label": "API Key"}, {"label": "Region"}],
+    )
+    # The value was entered while apiKey was encrypted (the schema has changed since).
+    TestSettings.objects.create(
+        user=adam, function=function, encrypted_settings=json.dumps({"apiKey": SECRET})
+    )
+    base = f2_asgi_live_server
+    sign_in(page, base, "adam")
+    open_test_tab(page, base, function)
+
+    form = page.locator("#tp-settings-form")
+    assert SECRET not in page.content()
+    expect(form.locator("input[name=apiKey]")).to_have_value("")
+    expect(form).to_contain_text("••••6789")
+    expect(form).to_contain_text("Entered while this setting was encrypted")
+    # Saving the others keeps it, still encrypted.
+    form.locator("input[name=region]").fill("eu")
+    page.click("#tp-settings-save")
+    expect(page.locator("#tp-settings-status")).to_have_text("Test settings saved.")
+    stored = TestSettings.objects.get(user=adam, function=function)
+    assert stored.settings == {"region": "eu"}
+    assert test_settings_secret_values(test_settings=stored) == {"apiKey": SECRET}

@@ -275,3 +275,13 @@ async def test_the_sync_variant_runs_on_the_servers_loop_under_asgi(
     assert result["outcome"] == "success"
     pool = pool_module._pools.get(asyncio.get_running_loop())
     assert pool is not None and not pool.closed  # warm, shared with websocket runs
+
+
+async def test_test_runs_run_in_their_workspaces_partition(
+    world: World, access: dict[str, WorkspaceAccess], pool_stopped: None
+) -> None:
+    """Tenant isolation: a test run shares worker processes only with its workspace."""
+    result = await _run(access["olivia"])
+    assert result["outcome"] == "success"
+    pool = pool_module._pools[asyncio.get_running_loop()]
+    assert set(pool.partitions) == {f"ws_{world.acme.pk}"}

@@ -224,7 +224,7 @@ def test_time_limit_is_validated_and_audited(world: World) -> None:
             services.function_update(function=world.function, timeout_ms=bad, actor=olivia)
     services.function_update(function=world.function, timeout_ms=2000, actor=olivia)
     assert Function.objects.get(pk=world.function.pk).timeout_ms == 2000
-    event = AuditEvent.objects.filter(action="function.edited").latest("id")
+    event = AuditEvent.objects.filter(action="function.saved").latest("id")
     assert event.changes["timeout_ms"] == {"from": None, "to": 2000}
     # Leaving it out keeps it; null goes back to the platform default.
     services.function_update(function=world.function, description="d", actor=olivia)
@@ -446,7 +446,7 @@ def test_rollback_checks_required_settings_like_a_deploy(world: World) -> None:
     assert AuditEvent.objects.count() == before
 
 
-def test_rollback_rehomes_values_where_the_older_version_keeps_them(world: World) -> None:
+def test_rollback_keeps_values_that_became_secrets_encrypted(world: World) -> None:
     schema = [
         s if s["name"] != "region" else {**s, "encrypted": True}
         for s in world.function.settings_schema
@@ -455,8 +455,14 @@ def test_rollback_rehomes_values_where_the_older_version_keeps_them(world: World
     assert "region" not in DestinationInstance.objects.get(pk=world.instance.pk).settings
     services.instance_rollback(instance=world.instance, actor=world.users["olivia"])
     instance = DestinationInstance.objects.get(pk=world.instance.pk)
-    assert instance.settings == {"region": "eu"}
-    assert selectors.instance_secret_values(instance=instance) == {"apiKey": SECRET_API_KEY}
+    # Once a secret, always a secret (until a new value): v1 calls region plain, but a
+    # value entered while v2 ran may be a real secret, so none moves back into clear.
+    assert instance.settings == {}
+    assert selectors.instance_secret_values(instance=instance) == {
+        "apiKey": SECRET_API_KEY,
+        "region": "eu",
+    }
+    assert selectors.instance_write_only_names(instance=instance) == ["apiKey", "region"]
     event = AuditEvent.objects.get(action="instance.rolled_back")
     assert SECRET_API_KEY not in json.dumps(event.changes)
 
@@ -487,3 +493,202 @@ def test_instance_list_annotates_the_previous_version(world: World) -> None:
     assert selectors.instance_list(access=access).get().previous_version_number is None
     _save_and_deploy(world, code="// v2")
     assert selectors.instance_list(access=access).get().previous_version_number == 1
+
+
+# --- hardening (issue 8) ------------------------------------------------------------------
+def _schema_with(world: World, name: str, **changes: object) -> list[dict[str, object]]:
+    """The function's LATEST schema with setting ``name`` changed (added when missing)."""
+    schema = [dict(s) for s in Function.objects.get(pk=world.function.pk).settings_schema]
+    for setting in schema:
+        if setting["name"] == name:
+            setting.update(changes)
+            return schema
+    return [*schema, {"label": name, "name": name, **changes}]
+
+
+def test_a_value_entered_encrypted_stays_masked_whatever_the_schema_says_later(
+    world: World,
+) -> None:
+    olivia = world.users["olivia"]
+    _save_and_deploy(world, settings_schema=_schema_with(world, "apiKey", encrypted=False))
+    instance = DestinationInstance.objects.get(pk=world.instance.pk)
+    assert SECRET_API_KEY not in json.dumps(instance.settings)  # still encrypted at rest
+    assert selectors.instance_settings_masked(instance=instance)["apiKey"] == "••••WXYZ"
+    assert selectors.instance_write_only_names(instance=instance) == ["apiKey"]
+    # Editing another setting (the next audit row) does not reveal it either.
+    services.instance_update(instance=instance, settings={"region": "us"}, actor=olivia)
+    row = AuditEvent.objects.filter(action="instance.settings_changed").latest("id")
+    assert row.changes["settings"]["apiKey"] == "••••WXYZ"
+    assert SECRET_API_KEY not in json.dumps(list(AuditEvent.objects.values("changes")))
+    # Rolling back and forth keeps it a secret.
+    services.instance_rollback(instance=instance, actor=olivia)
+    services.instance_rollback(instance=instance, actor=olivia)
+    instance = DestinationInstance.objects.get(pk=world.instance.pk)
+    assert selectors.instance_settings_masked(instance=instance)["apiKey"] == "••••WXYZ"
+    # Until someone enters a new value: the schema now says plain, so that one is shown.
+    services.instance_update(instance=instance, settings={"apiKey": "pk_public_1"}, actor=olivia)
+    instance = DestinationInstance.objects.get(pk=world.instance.pk)
+    assert selectors.instance_settings_masked(instance=instance)["apiKey"] == "pk_public_1"
+    assert selectors.instance_write_only_names(instance=instance) == []
+    assert selectors.instance_secret_values(instance=instance) == {}
+
+
+def test_deploy_checks_stored_values_against_the_new_versions_schema(world: World) -> None:
+    olivia = world.users["olivia"]
+    _save_and_deploy(world, settings_schema=_schema_with(world, "sendEmail", type="string"))
+    services.instance_update(instance=world.instance, settings={"sendEmail": "yes"}, actor=olivia)
+    second = services.instance_create(
+        function=world.function, source=world.source, name="Second",
+        settings={"apiKey": "k-second"}, actor=olivia,
+    )  # fmt: skip
+    services.function_update(
+        function=world.function,
+        settings_schema=_schema_with(world, "sendEmail", type="boolean"),
+        actor=olivia,
+    )
+    v3 = world.function.versions.get(number=3)
+    before = AuditEvent.objects.count()
+    with pytest.raises(ValidationError) as exc:
+        services.function_deploy(
+            function=world.function, version=v3, instances=[second, world.instance], actor=olivia
+        )
+    assert exc.value.message_dict == {
+        "instances": ["Webhook (prod): sendEmail: must be true or false."]
+    }
+    # All or nothing: the instance that would have passed did not move either.
+    assert (_deployed_number(world.instance), _deployed_number(second)) == (2, 2)
+    assert AuditEvent.objects.count() == before
+    # The same answer a PATCH with that value gets.
+    from catalog.settings_schema import setting_values_clean
+
+    with pytest.raises(ValidationError, match="sendEmail: must be true or false"):
+        setting_values_clean(schema=v3.settings_schema, values={"sendEmail": "yes"})
+
+
+def _nested(depth: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("depth", [400, 900])
+def test_deeply_nested_json_is_refused_before_any_recursive_walk(world: World, depth: int) -> None:
+    from catalog.preview import preview_input_clean
+    from catalog.settings_schema import MAX_JSON_DEPTH, json_depth_check
+
+    olivia = world.users["olivia"]
+    calls = [
+        lambda: settings_schema_clean([{"label": "A", "description": _nested(depth)}]),
+        lambda: services.instance_update(
+            instance=world.instance, settings={"region": _nested(depth)}, actor=olivia
+        ),
+        lambda: preview_input_clean(
+            code="", settings_schema=[], settings={}, payload={"deep": _nested(depth)}
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(ValidationError, match=f"nested deeper than {MAX_JSON_DEPTH} levels"):
+            call()
+    json_depth_check(_nested(MAX_JSON_DEPTH), field="payload")
+    with pytest.raises(ValidationError) as exc:
+        json_depth_check(_nested(MAX_JSON_DEPTH + 1), field="payload")
+    assert exc.value.message_dict == {
+        "payload": [f"JSON is nested deeper than {MAX_JSON_DEPTH} levels."]
+    }
+
+
+def test_over_long_text_is_refused_not_cut(world: World) -> None:
+    olivia = world.users["olivia"]
+    cases = [
+        ({"description": "d" * 2001}, "description", "At most 2000 characters."),
+        (
+            {"settings_schema": [{"label": "L" * 101}]},
+            "settings_schema",
+            "Setting #1: label has at most 100 characters.",
+        ),
+        (
+            {"settings_schema": [{"label": "A", "description": "d" * 1001}]},
+            "settings_schema",
+            "Setting #1: description has at most 1000 characters.",
+        ),
+    ]
+    before = AuditEvent.objects.count()
+    for changes, field, problem in cases:
+        for _ in range(2):  # resubmitting the same text writes nothing either
+            with pytest.raises(ValidationError) as exc:
+                services.function_update(function=world.function, actor=olivia, **changes)
+            assert exc.value.message_dict == {field: [problem]}
+    with pytest.raises(ValidationError, match="At most 2000 characters"):
+        services.function_create(
+            workspace=world.acme, name="Long", description="d" * 2001, actor=olivia
+        )
+    assert AuditEvent.objects.count() == before
+    function = Function.objects.get(pk=world.function.pk)
+    assert function.description == "" and function.versions.count() == 1
+    # At the limits, everything is kept as given.
+    services.function_update(
+        function=world.function,
+        description="d" * 2000,
+        settings_schema=[{"label": "L" * 100, "description": "d" * 1000}],
+        actor=olivia,
+    )
+    function = Function.objects.get(pk=world.function.pk)
+    assert len(function.description) == 2000
+    assert function.settings_schema[0]["label"] == "L" * 100
+
+
+def test_resubmitting_a_function_as_it_is_writes_no_audit_row(world: World) -> None:
+    olivia = world.users["olivia"]
+    services.function_update(
+        function=world.function, description="Posts events", timeout_ms=2000, actor=olivia
+    )
+    function = Function.objects.get(pk=world.function.pk)
+    before = AuditEvent.objects.count(), function.versions.count()
+    services.function_update(
+        function=function,
+        name=function.name,
+        description=function.description,
+        code=function.code,
+        settings_schema=function.settings_schema,
+        timeout_ms=function.timeout_ms,
+        actor=olivia,
+    )
+    assert (AuditEvent.objects.count(), function.versions.count()) == before
+
+
+def test_the_time_limit_belongs_to_the_version(world: World) -> None:
+    olivia = world.users["olivia"]
+    services.function_update(function=world.function, timeout_ms=2000, actor=olivia)
+    function = Function.objects.get(pk=world.function.pk)
+    v1, v2 = function.versions.get(number=1), function.versions.get(number=2)
+    assert (v1.timeout_ms, v2.timeout_ms, function.timeout_ms) == (None, 2000, 2000)
+    assert v2.code == v1.code
+    event = AuditEvent.objects.filter(target_id=str(function.pk)).latest("id")
+    assert event.action == "function.saved"
+    assert event.changes == {"timeout_ms": {"from": None, "to": 2000}, "version": 2}
+    # Live instances keep the time limit of the version they run until a deploy.
+    assert DestinationInstance.objects.get(pk=world.instance.pk).deployed_version.timeout_ms is None
+    services.function_deploy(
+        function=function, version=v2, instances=[world.instance], actor=olivia
+    )
+    assert DestinationInstance.objects.get(pk=world.instance.pk).deployed_version.timeout_ms == 2000
+    # A restore brings the old version's time limit back as LATEST's.
+    restored = services.function_version_restore(function=function, version=v1, actor=olivia)
+    assert restored.timeout_ms is None
+    assert Function.objects.get(pk=function.pk).timeout_ms is None
+
+
+def test_the_timeout_migration_copies_each_functions_limit_onto_its_versions(
+    world: World,
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("catalog.migrations.0005_version_timeout")
+    Function.objects.filter(pk=world.function.pk).update(timeout_ms=1500)
+    FunctionVersion.objects.filter(function=world.function).update(timeout_ms=None)
+    migration.copy_function_timeouts(apps, None)  # a data step: no schema editor needed
+    assert set(world.function.versions.values_list("timeout_ms", flat=True)) == {1500}
+    assert set(world.other_function.versions.values_list("timeout_ms", flat=True)) == {None}

@@ -124,3 +124,27 @@ def test_a_case_of_another_function_is_404(world: World, api) -> None:
     case_id = response.json()["id"]
     assert olivia.delete(f"{_cases_url(world)}{case_id}/").status_code == 404
     assert SavedTestCase.objects.filter(pk=case_id).exists()
+
+
+@pytest.mark.parametrize("depth", [500, 5000])
+def test_deeply_nested_test_data_is_a_400(world: World, api, depth: int) -> None:
+    olivia = api("olivia")
+    deep = "[" * depth + "]" * depth
+    # As a JSON body and as JSON text in a form body.
+    responses = [
+        olivia.post(
+            _cases_url(world),
+            '{"name": "Deep", "payload": {"a": DEEP}}'.replace("DEEP", deep),
+            content_type="application/json",
+        ),
+        olivia.post(_cases_url(world), {"name": "Deep", "payload": deep}),
+        olivia.put(
+            _settings_url(world),
+            '{"settings": {"region": DEEP}}'.replace("DEEP", deep),
+            content_type="application/json",
+        ),
+    ]
+    for response in responses:
+        assert response.status_code == 400
+        assert "nested deeper than 64 levels" in response.content.decode()
+    assert SavedTestCase.objects.count() == 0

@@ -224,6 +224,18 @@ def _run(run_id: str, code: str = QUICK, function_id: int | None = None, **extra
     } | extra
 
 
+def _deep_run(field: str, depth: int) -> str:
+    """A run message with ``field`` nested ``depth`` levels deep, as text (too deep for
+    json.dumps here)."""
+    deep = {
+        "payload": '{"deep": DEEP}',
+        "settings": '{"region": DEEP}',
+        "settings_schema": '[{"label": "A", "description": DEEP}]',
+    }[field].replace("DEEP", "[" * depth + "]" * depth)
+    message = json.dumps({**_run("r1"), field: "DEEP"})
+    return message.replace('"DEEP"', deep)
+
+
 async def _receive(communicator: WebsocketCommunicator) -> dict[str, Any]:
     return await communicator.receive_json_from(timeout=5)
 
@@ -434,6 +446,10 @@ async def test_runs_over_the_rate_limit_are_refused_with_a_message(
         ({**_run("r1"), "payload": "track"}, "event object"),
         ({**_run("r1"), "settings_schema": [{"type": "x"}]}, "label"),
         ({**_run("r1"), "settings": {"nope": "1"}}, "Unknown settings"),
+        *(
+            (_deep_run(field, 900), "nested deeper than 64 levels")
+            for field in ("payload", "settings", "settings_schema")
+        ),
     ],
 )
 async def test_malformed_messages_are_answered_with_an_error(

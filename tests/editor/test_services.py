@@ -235,3 +235,22 @@ def test_run_input_of_a_case_uses_its_secrets_only_for_its_author(world: World) 
         )
     with pytest.raises(ValidationError):
         selectors.test_run_input(user=olivia, function=fn, settings_schema=SCHEMA, settings={})
+
+
+def test_a_test_secret_stays_masked_after_the_schema_stops_encrypting_it(world: World) -> None:
+    from catalog.services import function_update
+
+    olivia, fn = world.users["olivia"], world.function
+    services.test_settings_update(
+        user=olivia, function=fn, settings={"apiKey": SECRET_API_KEY, "region": "eu"}
+    )
+    schema = [{**s, "encrypted": False} for s in fn.settings_schema]
+    fn = function_update(function=fn, settings_schema=schema, actor=olivia)
+    stored = services.test_settings_update(user=olivia, function=fn, settings={"region": "us"})
+    assert SECRET_API_KEY not in str(stored.settings)
+    assert selectors.test_settings_masked(user=olivia, function=fn)["apiKey"] == "••••WXYZ"
+    assert SECRET_API_KEY not in str(list(AuditEvent.objects.values_list("changes", flat=True)))
+    # A new value, entered while the schema says plain, is plain.
+    stored = services.test_settings_update(user=olivia, function=fn, settings={"apiKey": "pk_1"})
+    assert stored.settings == {"apiKey": "pk_1", "region": "us"}
+    assert selectors.test_settings_secret_values(test_settings=stored) == {}

@@ -343,7 +343,13 @@ async def test_a_function_with_a_free_share_gets_a_fetch_slot_promptly() -> None
             # functions hold all 64 of the pool's slots.
             hogs = [
                 asyncio.ensure_future(
-                    run(pool, hog, function_id=f"fn_hog{i}", timeout_ms=8000, workspace_id=f"ws_h{i}")
+                    run(
+                        pool,
+                        hog,
+                        function_id=f"fn_hog{i}",
+                        timeout_ms=8000,
+                        workspace_id=f"ws_h{i}",
+                    )
                 )
                 for i in range(4)
                 for _ in range(2)

@@ -59,7 +59,8 @@ def test_an_array_calls_on_batch(files):
 def test_a_failing_outcome_is_still_printed(files):
     d = invoke(str(files / "handler.js"), "--event", str(files / "identify.json"))
     assert d["outcome"] == "retry"
-    assert d["error"] == {"type": "RetryError", "message": "try later"}
+    # HANDLER's line 7: `async function onIdentify() { throw new RetryError('try later') }`
+    assert d["error"] == {"type": "RetryError", "message": "try later", "line": 7, "column": 37}
 
 
 @pytest.mark.parametrize(

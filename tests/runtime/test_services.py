@@ -264,7 +264,7 @@ async def test_to_dict_has_the_command_line_shape(pool):
     r = await run(pool, "async function onTrack() { console.log('x'); throw new RetryError('r') }")
     d = r.to_dict()
     assert set(d) == {"outcome", "error", "result", "logs", "requests", "duration_ms"}
-    assert d["error"] == {"type": "RetryError", "message": "r"}
+    assert d["error"] == {"type": "RetryError", "message": "r", "line": 1, "column": 52}
     assert isinstance(r, InvocationResult)
 
 
@@ -284,3 +284,19 @@ async def test_lone_surrogates_become_replacement_characters_everywhere(pool):
     assert r.requests[0]["request_headers"]["X-A"] == "v\ufffd"
     for value in (r.to_dict(), seen):
         json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+async def test_a_thrown_error_says_where_in_the_code_it_was_thrown(pool):
+    code = "async function onTrack(event) {\n  const x = 1;\n  throw new Error('boom');\n}\n"
+    result = await run(pool, code)
+    assert result.outcome == "bad_request"
+    assert (result.error.line, result.error.column) == (3, 9)
+    assert result.to_dict()["error"] == {
+        "type": "Error",
+        "message": "boom",
+        "line": 3,
+        "column": 9,
+    }
+    # A thrown primitive has no stack: no place is claimed.
+    primitive = await run(pool, "async function onTrack() { throw 'no stack' }")
+    assert primitive.error.line is None and "line" not in primitive.to_dict()["error"]

@@ -35,16 +35,16 @@ function makeBridge(ctx) {
   // Arguments are checked with `typeof` only (no property reads, no coercion that
   // could call back into the context). Errors never propagate: a host Error object
   // handed into a context would give user code the host's constructors.
-  return function bridge(op, a, b, c, d, e) {
+  return function bridge(op, a, b, c, d, e, f) {
     try {
-      return handle(ctx, op, a, b, c, d, e);
+      return handle(ctx, op, a, b, c, d, e, f);
     } catch (_) {
       return -1;
     }
   };
 }
 
-function handle(ctx, op, a, b, c, d, e) {
+function handle(ctx, op, a, b, c, d, e, f) {
   switch (op) {
     case 'take': {
       const q = takeQueue(ctx);
@@ -82,7 +82,8 @@ function handle(ctx, op, a, b, c, d, e) {
         const type = str(c) && c ? truncate(c, 200) : '';
         const message = str(d) ? d : '';
         const resultJson = str(e) ? e : undefined;
-        afterEntry(() => reply(inv, b, type, message, resultJson));
+        const where = str(f) && /^\d{1,9}:\d{1,9}$/.test(f) ? f : undefined;
+        afterEntry(() => reply(inv, b, type, message, resultJson, where));
       }
       inv.finishing = true;
       return 0;

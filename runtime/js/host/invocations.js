@@ -54,7 +54,7 @@ function onHang(inv) {
     undefined);
 }
 
-function reply(inv, outcome, type, message, resultJson) {
+function reply(inv, outcome, type, message, resultJson, where) {
   if (inv.done) return;
   // Checked before the call is marked done, so that the warning is still logged.
   if (resultJson !== undefined) {
@@ -81,7 +81,12 @@ function reply(inv, outcome, type, message, resultJson) {
   let line = '{"t":"r","i":' + inv.id + ',"o":"' + outcome + '"';
   if (type) {
     line += ',"e":{"type":' + JSON.stringify(escapeControl(type, true)) + ',"message":' +
-      JSON.stringify(escapeControl(truncate(message, MAX_ERROR_MESSAGE), true)) + '}';
+      JSON.stringify(escapeControl(truncate(message, MAX_ERROR_MESSAGE), true));
+    if (where !== undefined) {
+      const [row, column] = where.split(':');
+      line += ',"line":' + Number(row) + ',"column":' + Number(column);
+    }
+    line += '}';
   }
   if (resultJson !== undefined) line += ',"r":' + resultJson;
   if (!inv.stream && inv.logs.length > 0) line += ',"l":[' + inv.logs.join(',') + ']';

@@ -43,10 +43,10 @@ const mapHas = Map.prototype.has;
 
 // The bridge never throws by design; if it did (stack exhaustion), drop the
 // host's error object here and throw one of our own.
-function host(op, a, b, c, d, e) {
+function host(op, a, b, c, d, e, f) {
   let r;
   try {
-    r = bridge(op, a, b, c, d, e);
+    r = bridge(op, a, b, c, d, e, f);
   } catch (_) {
     r = undefined;
   }

@@ -23,8 +23,8 @@ defineProperty(G, '__fio_register', {
   },
 });
 
-function finish(id, outcome, type, message, resultJson) {
-  host('done', id, outcome, type, message, resultJson);
+function finish(id, outcome, type, message, resultJson, where) {
+  host('done', id, outcome, type, message, resultJson, where);
 }
 
 // JSON.rawJSON text would reach Python as it is: a number of 5,000 digits or 1e999
@@ -52,8 +52,8 @@ function succeed(id, value) {
 }
 
 function fail(id, e) {
-  const [outcome, type, message] = classify(e);
-  finish(id, outcome, type, message, undefined);
+  const [outcome, type, message, where] = classify(e);
+  finish(id, outcome, type, message, undefined, where);
 }
 
 function start(id, name, settings, payload) {

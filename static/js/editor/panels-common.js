@@ -149,7 +149,7 @@ export function formatTime(iso) {
   return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
 }
 
-/** Settings to send for a run or a save: encrypted ones that are empty or still masked are
+/** Settings to send for a run or a save: masked ones and encrypted ones that are empty are
  * left out (the server keeps, or fills in, the stored value); plain empty strings too. */
 export function settingsForSending(schema, values, { clearEmpty = false } = {}) {
   const encrypted = new Set((schema || []).filter((s) => s.encrypted).map((s) => s.name));
@@ -158,8 +158,10 @@ export function settingsForSending(schema, values, { clearEmpty = false } = {}) 
   for (const [name, value] of Object.entries(values || {})) {
     if (!names.has(name)) continue;
     const empty = value === undefined || value === null || value === '';
+    // A masked value is never the value itself, whatever the schema says now.
+    if (typeof value === 'string' && value.startsWith(MASK)) continue;
     if (encrypted.has(name)) {
-      if (empty || (typeof value === 'string' && value.startsWith(MASK))) continue;
+      if (empty) continue;
       out[name] = value;
     } else if (empty) {
       if (clearEmpty) out[name] = null;

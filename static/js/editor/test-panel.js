@@ -400,11 +400,14 @@ class TestPanel {
     const values = this.formValues();
     const settings = {};
     // Only settings the saved function declares can be stored; a plain value emptied in
-    // the form is cleared (null), an encrypted one left empty keeps its stored value.
+    // the form is cleared (null), a write-only one (encrypted, or masked because it was
+    // entered while it was) left empty keeps its stored value.
     for (const setting of this.savedSchema()) {
       const name = setting.name;
+      const stored = this.storedSettings[name];
+      const writeOnly = setting.encrypted || (typeof stored === 'string' && stored.startsWith(MASK));
       if (name in values) settings[name] = values[name];
-      else if (!setting.encrypted && name in this.storedSettings) settings[name] = null;
+      else if (!writeOnly && name in this.storedSettings) settings[name] = null;
     }
     button.disabled = true;
     status.textContent = 'Saving…';

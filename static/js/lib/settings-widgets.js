@@ -9,11 +9,20 @@
 // `values` maps setting names to values. Encrypted values from the server are masked
 // ("••••WXYZ"): they are never put into an input; an empty input keeps the stored value
 // (its name is left out of getValues()), "Clear" sends null. With `masked: false` the
-// values given for encrypted settings are real and prefilled. getValues() leaves out
+// values given for encrypted settings are real and prefilled. A masked value of a string
+// setting the schema no longer calls encrypted (it was entered while it was) is treated the
+// same way: write-only, kept until a new value is entered. getValues() leaves out
 // empty strings, empty lists and empty maps; booleans are always true or false.
 // validate() shows a message next to each invalid field and returns true when all are valid.
 
 let counter = 0;
+
+// How the server shows a write-only value (audit.redaction.MASK, then its last characters).
+const MASK = '••••';
+
+function isMaskedValue(value) {
+  return typeof value === 'string' && value.startsWith(MASK);
+}
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -165,7 +174,7 @@ function createField(setting, value, { id, masked, disabled, onChange = () => {}
       }
       return setting.required && !getValue() ? 'Add at least one entry.' : '';
     };
-  } else if (setting.encrypted) {
+  } else if (setting.encrypted || (masked && isMaskedValue(value))) {
     const stored = hasValue(value);
     const input = el('input', {
       type: 'password', id, name: setting.name, disabled, autocomplete: 'new-password', spellcheck: 'false',
@@ -186,6 +195,12 @@ function createField(setting, value, { id, masked, disabled, onChange = () => {}
         changed();
       });
       storedNote.append(text, ' ', clear);
+      if (!setting.encrypted) {
+        storedNote.append(el('div', {
+          class: 'setting-write-only',
+          text: 'Entered while this setting was encrypted: it stays write-only and masked until you enter a new value.',
+        }));
+      }
     } else {
       storedNote.textContent = 'Encrypted: write-only, shown masked once saved.';
     }
@@ -251,7 +266,9 @@ export function renderSettingsForm(container, schema, values = {}, { masked = tr
     name: setting.name,
     field: createField(setting, (values || {})[setting.name], {
       id: `${prefix}-${index}`,
-      masked: setting.encrypted && isMasked(masked, setting.name),
+      // Encrypted by the schema, or a value that was entered while it was (shown masked).
+      masked: isMasked(masked, setting.name)
+        && (setting.encrypted || isMaskedValue((values || {})[setting.name])),
       disabled,
       onChange,
     }),
