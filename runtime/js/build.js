@@ -21,7 +21,10 @@ const PIECE_NAME = /^\d\d-[a-z0-9-]+\.js$/;
 
 function buildPrelude() {
   const dir = path.join(here, 'prelude');
-  const pieces = fs.readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
+  const pieces = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.js'))
+    .sort();
   const parts = [
     '// Built by runtime/js/build.js from runtime/js/prelude/*.js: edit the pieces.',
     '(function install(bridge, maxCacheEntries) {',
@@ -39,7 +42,9 @@ function buildPrelude() {
   const tmp = out + '.tmp';
   fs.writeFileSync(tmp, parts.join('\n'));
   fs.renameSync(tmp, out);
-  process.stdout.write(`runtime/js: assembled ${pieces.length} prelude pieces into dist/prelude.js\n`);
+  process.stdout.write(
+    `runtime/js: assembled ${pieces.length} prelude pieces into dist/prelude.js\n`,
+  );
 }
 
 async function buildLibraries() {

@@ -27,8 +27,15 @@ const MAX_TIMERS = 100; // pending timers per invocation
 const MAX_TIMER_FIRES = 1000; // interval callbacks per invocation (0 ms interval floods)
 const MAX_FETCHES = config.maxFetches || 200; // requests per invocation
 
-const OUTCOMES = new Set(['success', 'bad_request', 'message_rejected',
-  'unsupported_event_type', 'retry', 'dropped', 'invalid_settings']);
+const OUTCOMES = new Set([
+  'success',
+  'bad_request',
+  'message_rejected',
+  'unsupported_event_type',
+  'retry',
+  'dropped',
+  'invalid_settings',
+]);
 const LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug']);
 
 function makeBridge(ctx) {
@@ -69,13 +76,24 @@ function handle(ctx, op, a, b, c, d, e, f) {
         return -1;
       }
       // Recorded now, answered after the timed entry (host/guard.js, afterEntry).
-      if (b === 'bad_request' && c === 'RangeError' && str(d) &&
-        d.indexOf('allocation failed') !== -1 && othersHoldMemory(ctx)) {
+      if (
+        b === 'bad_request' &&
+        c === 'RangeError' &&
+        str(d) &&
+        d.indexOf('allocation failed') !== -1 &&
+        othersHoldMemory(ctx)
+      ) {
         // Out of (off-heap) memory while other functions' contexts hold some: not
         // this call's fault. Free what idle contexts hold; the call can be retried.
         afterEntry(() => {
-          reply(inv, 'retry', 'MemoryLimitExceeded', 'memory ran short on the worker (held ' +
-            'by other functions); this invocation can be retried', undefined);
+          reply(
+            inv,
+            'retry',
+            'MemoryLimitExceeded',
+            'memory ran short on the worker (held ' +
+              'by other functions); this invocation can be retried',
+            undefined,
+          );
           relieveMemoryNow();
         });
       } else {
@@ -94,7 +112,8 @@ function handle(ctx, op, a, b, c, d, e, f) {
       pushLog(inv, a, b);
       return 0;
     }
-    case 'timer': return addTimer(ctx, a, b, c);
+    case 'timer':
+      return addTimer(ctx, a, b, c);
     case 'clear': {
       const inv = current(ctx);
       if (inv !== undefined && num(a)) {
@@ -117,15 +136,24 @@ function handle(ctx, op, a, b, c, d, e, f) {
       send('{"t":"f","i":' + inv.id + ',"q":' + a + ',"x":' + spec + '}\n');
       return 0;
     }
-    case 'hash': return hostCrypto.digest(a, null, b, c);
-    case 'hmac': return hostCrypto.digest(a, b, c, d);
-    case 'random': return hostCrypto.randomBytes(a);
-    case 'uuid': return hostCrypto.randomUUID();
-    case 'url': return parseUrl(a, b);
-    case 'keyinfo': return hostCrypto.keyInfo(a, b, c);
-    case 'sign': return hostCrypto.signOrVerify(a, b, c, undefined);
-    case 'verify': return hostCrypto.signOrVerify(a, b, c, d);
-    default: return -1;
+    case 'hash':
+      return hostCrypto.digest(a, null, b, c);
+    case 'hmac':
+      return hostCrypto.digest(a, b, c, d);
+    case 'random':
+      return hostCrypto.randomBytes(a);
+    case 'uuid':
+      return hostCrypto.randomUUID();
+    case 'url':
+      return parseUrl(a, b);
+    case 'keyinfo':
+      return hostCrypto.keyInfo(a, b, c);
+    case 'sign':
+      return hostCrypto.signOrVerify(a, b, c, undefined);
+    case 'verify':
+      return hostCrypto.signOrVerify(a, b, c, d);
+    default:
+      return -1;
   }
 }
 
@@ -170,14 +198,25 @@ function fetchSpec(text) {
   return JSON.stringify({ method, url, headers: pairs, body, redirect, follow, timeout });
 }
 
-const URL_PARTS = ['href', 'protocol', 'username', 'password', 'host', 'hostname', 'port',
-  'pathname', 'search', 'hash', 'origin'];
+const URL_PARTS = [
+  'href',
+  'protocol',
+  'username',
+  'password',
+  'host',
+  'hostname',
+  'port',
+  'pathname',
+  'search',
+  'hash',
+  'origin',
+];
 function parseUrl(input, base) {
   if (!str(input) || !(base === undefined || str(base))) return -1;
   try {
     const u = base === undefined ? new URL(input) : new URL(input, base);
     return JSON.stringify(URL_PARTS.map((k) => u[k]));
-  } catch (err) {
+  } catch (_) {
     return '!Invalid URL: ' + input.slice(0, 200);
   }
 }
@@ -188,7 +227,10 @@ function addTimer(ctx, id, delay, repeat) {
   if (inv.timers.size >= MAX_TIMERS) return -2;
   // A timer cannot outlive its invocation: the delay is capped by the deadline,
   // and pending timers are cancelled when the invocation ends.
-  const ms = Math.min(Math.max(repeat === 1 ? 1 : 0, delay), Math.max(0, inv.deadline - Date.now()));
+  const ms = Math.min(
+    Math.max(repeat === 1 ? 1 : 0, delay),
+    Math.max(0, inv.deadline - Date.now()),
+  );
   const fire = () => {
     if (inv.done || ctx.dead) return;
     // Repeating timers are capped in callbacks (0 ms interval floods); one-shot

@@ -19,8 +19,10 @@ function digest(alg, keyB64, dataB64, enc) {
   if (dataB64.length > MAX_CRYPTO_INPUT) return -1;
   try {
     const data = Buffer.from(dataB64, 'base64');
-    const h = keyB64 === null ? nodeCrypto.createHash(alg)
-      : nodeCrypto.createHmac(alg, Buffer.from(str(keyB64) ? keyB64 : '', 'base64'));
+    const h =
+      keyB64 === null
+        ? nodeCrypto.createHash(alg)
+        : nodeCrypto.createHmac(alg, Buffer.from(str(keyB64) ? keyB64 : '', 'base64'));
     return h.update(data).digest(enc);
   } catch (err) {
     return '!' + String(err.message);
@@ -57,7 +59,10 @@ const REFUSED_KEY_OIDS = new Map([
   ['2a864886f70d010301', 'Diffie-Hellman'], // dhKeyAgreement
   ['2a8648ce3e0201', 'Diffie-Hellman'], // dhpublicnumber (X9.42)
 ]);
-const REFUSED_KEY_LABELS = [['DSA', 'DSA'], ['DH PARAMETERS', 'Diffie-Hellman']];
+const REFUSED_KEY_LABELS = [
+  ['DSA', 'DSA'],
+  ['DH PARAMETERS', 'Diffie-Hellman'],
+];
 const OID_PBES2 = '2a864886f70d01050d';
 const OID_PBKDF2 = '2a864886f70d01050c';
 const OID_SCRYPT = '2b06010401da47040b';
@@ -80,15 +85,16 @@ function derAt(buf, pos, limit) {
 }
 function derChildren(buf, el) {
   const out = [];
-  for (let pos = el[1]; pos < el[2];) {
+  for (let pos = el[1]; pos < el[2]; ) {
     const c = derAt(buf, pos, el[2]);
     out.push(c);
     pos = c[2];
   }
   return out;
 }
-function derInt(buf, el) { // a small non-negative INTEGER, or Infinity
-  if (el[0] !== 0x02 || el[2] === el[1] || (buf[el[1]] & 0x80)) throw new Error('bad integer');
+function derInt(buf, el) {
+  // a small non-negative INTEGER, or Infinity
+  if (el[0] !== 0x02 || el[2] === el[1] || buf[el[1]] & 0x80) throw new Error('bad integer');
   let start = el[1];
   while (start < el[2] - 1 && buf[start] === 0) start++;
   if (el[2] - start > 6) return Infinity;
@@ -104,7 +110,8 @@ function vetEncryptedKey(der) {
   const parts = top[0] === 0x30 ? derChildren(der, top) : [];
   if (parts.length !== 2 || parts[0][0] !== 0x30 || parts[1][0] !== 0x04) return false;
   const alg = derChildren(der, parts[0]);
-  if (alg.length !== 2 || alg[0][0] !== 0x06 || alg[1][0] !== 0x30) throw new Error('bad algorithm');
+  if (alg.length !== 2 || alg[0][0] !== 0x06 || alg[1][0] !== 0x30)
+    throw new Error('bad algorithm');
   const params = derChildren(der, alg[1]);
   if (hex(der, alg[0]) !== OID_PBES2) {
     // PBES1 and PKCS#12 schemes: SEQUENCE { salt, iterations }
@@ -126,8 +133,11 @@ function vetEncryptedKey(der) {
     const n = derInt(der, kp[1]);
     const r = derInt(der, kp[2]);
     const p = derInt(der, kp[3]);
-    if (128 * n * r > MAX_SCRYPT_BYTES || p > MAX_SCRYPT_PARALLEL ||
-      128 * n * r * p > MAX_SCRYPT_BYTES * 4) {
+    if (
+      128 * n * r > MAX_SCRYPT_BYTES ||
+      p > MAX_SCRYPT_PARALLEL ||
+      128 * n * r * p > MAX_SCRYPT_BYTES * 4
+    ) {
       throw new Error('key derivation too costly');
     }
   } else {
@@ -165,8 +175,12 @@ function vetKeyText(text) {
     const end = text.indexOf('-----END ', labelEnd + 5);
     if (end === -1) return;
     const label = text.slice(begin + 11, labelEnd);
-    for (const [word, name] of REFUSED_KEY_LABELS) if (label.indexOf(word) !== -1) refuseKeyType(name);
-    const body = text.slice(labelEnd + 5, end).split('\n').filter((l) => l.indexOf(':') === -1)
+    for (const [word, name] of REFUSED_KEY_LABELS)
+      if (label.indexOf(word) !== -1) refuseKeyType(name);
+    const body = text
+      .slice(labelEnd + 5, end)
+      .split('\n')
+      .filter((l) => l.indexOf(':') === -1)
       .join('');
     const der = Buffer.from(body, 'base64');
     const encryptedBlock = label.indexOf('ENCRYPTED') !== -1;
@@ -216,8 +230,9 @@ function loadKey(kind, text, passphrase) {
   vetKeyText(text);
   const options = { key: text, format: 'pem' };
   if (passphrase) options.passphrase = passphrase;
-  return vetKeyObject(kind === 'private' ? nodeCrypto.createPrivateKey(options)
-    : nodeCrypto.createPublicKey(options));
+  return vetKeyObject(
+    kind === 'private' ? nodeCrypto.createPrivateKey(options) : nodeCrypto.createPublicKey(options),
+  );
 }
 
 function keyInfo(kind, text, passphrase) {
@@ -228,9 +243,16 @@ function keyInfo(kind, text, passphrase) {
     for (const [k, v] of Object.entries(key.asymmetricKeyDetails || {})) {
       details[k] = typeof v === 'bigint' ? Number(v) : v;
     }
-    const pem = key.type === 'private' ? key.export({ format: 'pem', type: 'pkcs8' })
-      : key.export({ format: 'pem', type: 'spki' });
-    return JSON.stringify({ type: key.type, asymmetricKeyType: key.asymmetricKeyType, details, pem });
+    const pem =
+      key.type === 'private'
+        ? key.export({ format: 'pem', type: 'pkcs8' })
+        : key.export({ format: 'pem', type: 'spki' });
+    return JSON.stringify({
+      type: key.type,
+      asymmetricKeyType: key.asymmetricKeyType,
+      details,
+      pem,
+    });
   } catch (err) {
     return '!' + String(err.message);
   }
@@ -255,7 +277,8 @@ function signOrVerify(alg, spec, dataB64, sigB64) {
     }
     if (!str(sigB64)) return -1;
     return nodeCrypto.createVerify(alg).update(data).verify(key, Buffer.from(sigB64, 'base64'))
-      ? '1' : '0';
+      ? '1'
+      : '0';
   } catch (err) {
     return '!' + String(err.message);
   }

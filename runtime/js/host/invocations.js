@@ -50,8 +50,13 @@ function current(ctx) {
 // A promise that never settles: answer Timeout; the context itself stays usable.
 function onHang(inv) {
   if (inv.done) return;
-  reply(inv, 'timeout', 'Timeout', `the function did not finish within ${inv.timeout} ms`,
-    undefined);
+  reply(
+    inv,
+    'timeout',
+    'Timeout',
+    `the function did not finish within ${inv.timeout} ms`,
+    undefined,
+  );
 }
 
 function reply(inv, outcome, type, message, resultJson, where) {
@@ -62,8 +67,13 @@ function reply(inv, outcome, type, message, resultJson, where) {
       pushLog(inv, 'warn', `[runtime] return value dropped: larger than ${MAX_RESULT_BYTES} bytes`);
       resultJson = undefined;
     } else if (!isJsonValue(resultJson)) {
-      pushLog(inv, 'warn', '[runtime] return value dropped: not plain JSON or nested deeper than ' +
-        MAX_RESULT_DEPTH + ' levels');
+      pushLog(
+        inv,
+        'warn',
+        '[runtime] return value dropped: not plain JSON or nested deeper than ' +
+          MAX_RESULT_DEPTH +
+          ' levels',
+      );
       resultJson = undefined;
     }
   }
@@ -80,7 +90,10 @@ function reply(inv, outcome, type, message, resultJson, where) {
   }
   let line = '{"t":"r","i":' + inv.id + ',"o":"' + outcome + '"';
   if (type) {
-    line += ',"e":{"type":' + JSON.stringify(escapeControl(type, true)) + ',"message":' +
+    line +=
+      ',"e":{"type":' +
+      JSON.stringify(escapeControl(type, true)) +
+      ',"message":' +
       JSON.stringify(escapeControl(truncate(message, MAX_ERROR_MESSAGE), true));
     if (where !== undefined) {
       const [row, column] = where.split(':');
@@ -110,7 +123,8 @@ function isJsonValue(text) {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
+      if (c === 92)
+        i++; // backslash: skip the escaped character
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 91 || c === 123) {
@@ -131,12 +145,15 @@ function truncate(s, n) {
 // reorder what a reader sees) and the line/paragraph separators are shown as
 // escapes (\xNN, \uNNNN), so that no text can rewrite a terminal or fake lines.
 const UNSAFE_IN_LOGS =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 const UNSAFE_IN_ONE_LINE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: as above
   /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 function escapeChar(c) {
   const code = c.charCodeAt(0);
-  return code < 0x100 ? '\\x' + code.toString(16).padStart(2, '0')
+  return code < 0x100
+    ? '\\x' + code.toString(16).padStart(2, '0')
     : '\\u' + code.toString(16).padStart(4, '0');
 }
 function escapeControl(s, oneLine = false) {

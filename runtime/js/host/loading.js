@@ -29,14 +29,24 @@ const MAX_CACHE_ENTRIES = config.maxCacheEntries || 1000;
 // changed): the prelude and the library bundles.
 const DIST = path.join(__dirname, '..', 'dist');
 
-const HANDLERS = ['onIdentify', 'onTrack', 'onPage', 'onScreen', 'onGroup', 'onAlias',
-  'onDelete', 'onBatch'];
+const HANDLERS = [
+  'onIdentify',
+  'onTrack',
+  'onPage',
+  'onScreen',
+  'onGroup',
+  'onAlias',
+  'onDelete',
+  'onBatch',
+];
 
 // Libraries evaluated inside a context, loaded only when the code mentions them.
 const LIBRARIES = [
   // [bundle file, pattern that makes the source need it]
-  ['buffer.js',
-    /\bBuffer\b|\bcrypto\b|\.buffer\s*\(|\bFormData\b|\bjsonwebtoken\b|\bjwt\b|\bOAuth\b|\bxml2js\b/],
+  [
+    'buffer.js',
+    /\bBuffer\b|\bcrypto\b|\.buffer\s*\(|\bFormData\b|\bjsonwebtoken\b|\bjwt\b|\bOAuth\b|\bxml2js\b/,
+  ],
   ['lodash.js', /\b_\b/],
   ['moment.js', /\bmoment\b/],
   ['uuidv5.js', /\buuidv5\b/],
@@ -74,16 +84,24 @@ function readPrelude() {
 const PRELUDE = new vm.Script(readPrelude(), { filename: 'runtime:prelude.js' });
 // Handlers may be `function` declarations (global properties) or top-level
 // `const`/`let` bindings (global lexical scope), so look them up with a script.
-const REGISTER = new vm.Script('__fio_register([' + HANDLERS.map((h) =>
-  `(() => { try { return typeof ${h} === 'function' ? ${h} : undefined } ` +
-  'catch (e) { return undefined } })()').join(',') + '])', { filename: 'runtime:register' });
+const REGISTER = new vm.Script(
+  '__fio_register([' +
+    HANDLERS.map(
+      (h) =>
+        `(() => { try { return typeof ${h} === 'function' ? ${h} : undefined } ` +
+        'catch (e) { return undefined } })()',
+    ).join(',') +
+    '])',
+  { filename: 'runtime:register' },
+);
 
 const libScripts = new Map();
 function libScript(file) {
   let s = libScripts.get(file);
   if (s === undefined) {
     const p = path.join(DIST, file);
-    s = fs.existsSync(p) ? new vm.Script(fs.readFileSync(p, 'utf8'), { filename: 'lib:' + file })
+    s = fs.existsSync(p)
+      ? new vm.Script(fs.readFileSync(p, 'utf8'), { filename: 'lib:' + file })
       : null;
     libScripts.set(file, s);
   }
@@ -112,8 +130,13 @@ function loadContext(ctx, code, inv) {
       new vm.Script(code.replace(IMPORT_WORDS, 'enum'), { filename: 'handler.js' });
     } catch (e) {
       const where = describeSyntaxError(e).match(/\(line \d+/);
-      return ['bad_request', 'SyntaxError', 'import() is not available in functions' +
-        (where ? ' ' + where[0] + ')' : '') + '; use the provided globals'];
+      return [
+        'bad_request',
+        'SyntaxError',
+        'import() is not available in functions' +
+          (where ? ' ' + where[0] + ')' : '') +
+          '; use the provided globals',
+      ];
     }
   }
   const g = vm.createContext(vm.constants.DONT_CONTEXTIFY, {
@@ -128,14 +151,18 @@ function loadContext(ctx, code, inv) {
   let threw;
   try {
     // One timed entry for the libraries, the code and the handler lookup.
-    threw = guarded(() => als.run(inv, () => {
-      for (const file of needs(code)) {
-        const s = libScript(file);
-        if (s !== null) s.runInContext(g, QUIET);
-      }
-      script.runInContext(g, QUIET);
-      REGISTER.runInContext(g, QUIET);
-    }), remaining);
+    threw = guarded(
+      () =>
+        als.run(inv, () => {
+          for (const file of needs(code)) {
+            const s = libScript(file);
+            if (s !== null) s.runInContext(g, QUIET);
+          }
+          script.runInContext(g, QUIET);
+          REGISTER.runInContext(g, QUIET);
+        }),
+      remaining,
+    );
   } catch (e) {
     // Only the host's own errors come out of `guarded`.
     if (e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
@@ -147,8 +174,7 @@ function loadContext(ctx, code, inv) {
     // A value thrown by user code at load time: describe it without touching it
     // beyond String conversion of primitives.
     const thrown = takeThrown();
-    return ['bad_request', 'Error', 'error while loading the function: ' +
-      describeThrown(thrown)];
+    return ['bad_request', 'Error', 'error while loading the function: ' + describeThrown(thrown)];
   }
   return null;
 }

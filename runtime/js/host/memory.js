@@ -24,8 +24,8 @@ v8.setFlagsFromString('--expose-gc');
 const collectGarbage = vm.runInNewContext('gc');
 v8.setFlagsFromString('--no-expose-gc');
 
-const HEAP_HIGH = (config.memoryMb || 128) * 1024 * 1024 / 2;
-const EXTERNAL_HIGH = Math.max(1024, 4 * (config.memoryMb || 128)) * 1024 * 1024 / 4;
+const HEAP_HIGH = ((config.memoryMb || 128) * 1024 * 1024) / 2;
+const EXTERNAL_HIGH = (Math.max(1024, 4 * (config.memoryMb || 128)) * 1024 * 1024) / 4;
 const HEAP_RECHECK_MS = 1000;
 const EVICT_MAX_PER_ROUND = 8;
 const HELP_BYTES = 1024 * 1024; // a drop that frees less than this did not help
@@ -56,7 +56,8 @@ function relieveMemory(force) {
   }
   if (!force && noHelpAt !== Infinity && used[0] + used[1] < noHelpAt + REGROW_BYTES) return;
   let dropped = 0;
-  for (const ctx of [...contexts.values()]) { // oldest first
+  for (const ctx of [...contexts.values()]) {
+    // oldest first
     if (dropped >= EVICT_MAX_PER_ROUND) break;
     if (ctx.inflight.size !== 0 || ctx.dead || ctx === entry.running) continue;
     const before = used[0] + used[1];

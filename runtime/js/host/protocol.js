@@ -15,7 +15,7 @@ const { own, isId, str } = require('./checks');
 const { send } = require('./output');
 const { counters } = require('./guard');
 const { contexts, dropContext, enqueue } = require('./contexts');
-const { invocations } = require('./invocations');
+const { invocations, reply } = require('./invocations');
 const { collectGarbage } = require('./memory');
 const { schedule } = require('./scheduler');
 const { HANDLERS, startInvocation } = require('./loading');
@@ -39,18 +39,34 @@ function onLine(line) {
       const handler = own(header, 'h');
       const timeout = own(header, 'to');
       const code = own(header, 'c');
-      if (!isId(id) || !str(key) || !HANDLER_SET.has(handler) || !Number.isSafeInteger(timeout) ||
-        timeout < 1 || !(code === undefined || str(code)) || tab === -1) {
+      if (
+        !isId(id) ||
+        !str(key) ||
+        !HANDLER_SET.has(handler) ||
+        !Number.isSafeInteger(timeout) ||
+        timeout < 1 ||
+        !(code === undefined || str(code)) ||
+        tab === -1
+      ) {
         throw new Error('invalid invocation header');
       }
       const rest = line.slice(tab + 1);
       const tab2 = rest.indexOf('\t');
       if (tab2 === -1) throw new Error('invalid invocation message');
-      startInvocation(id, key, handler, timeout, own(header, 's') === 1, code,
-        rest.slice(0, tab2), rest.slice(tab2 + 1));
+      startInvocation(
+        id,
+        key,
+        handler,
+        timeout,
+        own(header, 's') === 1,
+        code,
+        rest.slice(0, tab2),
+        rest.slice(tab2 + 1),
+      );
       break;
     }
-    case 'f': { // the result of a fetch, for the invocation that asked
+    case 'f': {
+      // the result of a fetch, for the invocation that asked
       const id = own(header, 'i');
       const q = own(header, 'q');
       const inv = isId(id) ? invocations.get(id) : undefined;
@@ -59,17 +75,33 @@ function onLine(line) {
       schedule(inv.ctx);
       break;
     }
+    case 'x': {
+      // the caller stopped waiting (a new test run, a closed page): end the call
+      const id = own(header, 'i');
+      const inv = isId(id) ? invocations.get(id) : undefined;
+      if (inv !== undefined) reply(inv, 'timeout', 'Cancelled', 'the run was cancelled', undefined);
+      break;
+    }
     case 'hb': // liveness: answered at once, before any code runs for the calls
       // that follow it (pipes are written synchronously on Linux)
       process.stdout.write('{"t":"hb"}\n');
       break;
     case 'ping':
       collectGarbage();
-      send('{"t":"pong","contexts":' + contexts.size + ',"heap":' +
-        process.memoryUsage().heapUsed + ',"timed":' + counters.timed + ',"entered":' +
-        counters.entered + '}\n');
+      send(
+        '{"t":"pong","contexts":' +
+          contexts.size +
+          ',"heap":' +
+          process.memoryUsage().heapUsed +
+          ',"timed":' +
+          counters.timed +
+          ',"entered":' +
+          counters.entered +
+          '}\n',
+      );
       break;
-    case 'drop': { // forget every context (used by the benchmark to measure cold loads)
+    case 'drop': {
+      // forget every context (used by the benchmark to measure cold loads)
       for (const ctx of [...contexts.values()]) if (ctx.inflight.size === 0) dropContext(ctx);
       send('{"t":"dropped"}\n');
       break;
@@ -88,6 +120,7 @@ function listen() {
   process.stdin.on('data', (chunk) => {
     let start = 0;
     let nl;
+    // biome-ignore lint/suspicious/noAssignInExpressions: find the next newline, stop when there is none
     while ((nl = chunk.indexOf('\n', start)) !== -1) {
       let line = chunk.slice(start, nl);
       if (partial.length > 0) {

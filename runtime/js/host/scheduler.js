@@ -28,8 +28,11 @@ function begin(ctx, inv, handler, settings, payload) {
   invocations.set(inv.id, inv);
   ctx.inflight.add(inv);
   inv.hang = setTimeout(onHang, inv.timeout, inv);
-  enqueue(ctx, inv, '["i",' + inv.id + ',' + JSON.stringify(handler) + ',' + settings + ',' +
-    payload + ']');
+  enqueue(
+    ctx,
+    inv,
+    '["i",' + inv.id + ',' + JSON.stringify(handler) + ',' + settings + ',' + payload + ']',
+  );
   schedule(ctx);
 }
 
@@ -100,8 +103,13 @@ function expire(ctx, now) {
   if (ctx.inflight.size > 0) {
     for (const inv of ctx.inflight) {
       if (inv.deadline <= now) {
-        reply(inv, 'timeout', 'Timeout', `the function did not finish within ${inv.timeout} ms`,
-          undefined);
+        reply(
+          inv,
+          'timeout',
+          'Timeout',
+          `the function did not finish within ${inv.timeout} ms`,
+          undefined,
+        );
       }
     }
   }
@@ -238,8 +246,14 @@ function failContext(ctx, outcome, type, message, inv) {
     if (inv === null || other === inv) {
       reply(other, outcome, type, `${message} (${other.timeout} ms)`, undefined);
     } else {
-      reply(other, 'retry', 'Interrupted', 'another invocation of this function exceeded its ' +
-        'time limit and its state was reset; this invocation can be retried', undefined);
+      reply(
+        other,
+        'retry',
+        'Interrupted',
+        'another invocation of this function exceeded its ' +
+          'time limit and its state was reset; this invocation can be retried',
+        undefined,
+      );
     }
   }
   dropContext(ctx);

@@ -25,8 +25,15 @@ const RetryError = errorClass('RetryError');
 const DropEvent = errorClass('DropEvent');
 const InvalidSettings = errorClass('InvalidSettings');
 const FetchError = errorClass('FetchError');
-for (const C of [EventNotSupported, InvalidEventPayload, ValidationError, RetryError,
-  DropEvent, InvalidSettings]) hidden(G, C.name, C);
+for (const C of [
+  EventNotSupported,
+  InvalidEventPayload,
+  ValidationError,
+  RetryError,
+  DropEvent,
+  InvalidSettings,
+])
+  hidden(G, C.name, C);
 
 const OUTCOME_BY_NAME = {
   __proto__: null,
@@ -54,11 +61,13 @@ function throwSite(e) {
   if (at === -1) return '';
   let i = at + 11;
   let line = '';
-  while (i < stack.length && stack[i] >= '0' && stack[i] <= '9' && line.length < 9) line += stack[i++];
+  while (i < stack.length && stack[i] >= '0' && stack[i] <= '9' && line.length < 9)
+    line += stack[i++];
   if (line === '' || stack[i] !== ':') return '';
   let column = '';
   i++;
-  while (i < stack.length && stack[i] >= '0' && stack[i] <= '9' && column.length < 9) column += stack[i++];
+  while (i < stack.length && stack[i] >= '0' && stack[i] <= '9' && column.length < 9)
+    column += stack[i++];
   return column === '' ? '' : line + ':' + column;
 }
 

@@ -9,12 +9,18 @@
 
 function inspect(v, depth, seen) {
   switch (typeof v) {
-    case 'string': return depth === 0 ? v : "'" + v + "'";
-    case 'function': return '[Function: ' + (v.name || '(anonymous)') + ']';
-    case 'symbol': return v.toString();
-    case 'bigint': return v + 'n';
-    case 'object': break;
-    default: return String(v);
+    case 'string':
+      return depth === 0 ? v : "'" + v + "'";
+    case 'function':
+      return '[Function: ' + (v.name || '(anonymous)') + ']';
+    case 'symbol':
+      return v.toString();
+    case 'bigint':
+      return v + 'n';
+    case 'object':
+      break;
+    default:
+      return String(v);
   }
   if (v === null) return 'null';
   if (v instanceof Error) return v.stack ? String(v.stack) : v.name + ': ' + v.message;
@@ -34,8 +40,9 @@ function inspect(v, depth, seen) {
     const items = [];
     for (let i = 0; i < keys.length && i < 100; i++) {
       const k = keys[i];
-      items.push((/^[A-Za-z_$][\w$]*$/.test(k) ? k : "'" + k + "'") + ': ' +
-        inspect(v[k], depth + 1, seen));
+      items.push(
+        (/^[A-Za-z_$][\w$]*$/.test(k) ? k : "'" + k + "'") + ': ' + inspect(v[k], depth + 1, seen),
+      );
     }
     if (keys.length > 100) items.push('... ' + (keys.length - 100) + ' more keys');
     out = items.length === 0 ? '{}' : '{ ' + items.join(', ') + ' }';
@@ -57,8 +64,15 @@ function format(args) {
 }
 
 const consoleObject = {};
-for (const [name, level] of [['log', 'log'], ['info', 'info'], ['warn', 'warn'],
-  ['error', 'error'], ['debug', 'debug'], ['trace', 'debug'], ['dir', 'log']]) {
+for (const [name, level] of [
+  ['log', 'log'],
+  ['info', 'info'],
+  ['warn', 'warn'],
+  ['error', 'error'],
+  ['debug', 'debug'],
+  ['trace', 'debug'],
+  ['dir', 'log'],
+]) {
   consoleObject[name] = function (...args) {
     host('log', level, format(args));
   };

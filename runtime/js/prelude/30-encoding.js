@@ -29,10 +29,14 @@ function bytesToBase64(bytes) {
 }
 
 function base64ToBytes(s, strict) {
-  const clean = String(s).replace(/[\t\n\f\r ]+/g, '').replace(/=+$/, '');
+  const clean = String(s)
+    .replace(/[\t\n\f\r ]+/g, '')
+    .replace(/=+$/, '');
   if (strict && (clean.length % 4 === 1 || /[^A-Za-z0-9+/]/.test(clean))) {
-    throw new DOMExceptionLike('The string to be decoded is not correctly encoded.',
-      'InvalidCharacterError');
+    throw new DOMExceptionLike(
+      'The string to be decoded is not correctly encoded.',
+      'InvalidCharacterError',
+    );
   }
   const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
   let bits = 0;
@@ -67,8 +71,7 @@ function utf8Encode(s) {
     else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
     else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
     else {
-      out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63),
-        0x80 | (c & 63));
+      out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
     }
   }
   return new Uint8Array(out);
@@ -77,7 +80,7 @@ function utf8Encode(s) {
 function utf8Decode(bytes) {
   let out = '';
   let chunk = [];
-  for (let i = 0; i < bytes.length;) {
+  for (let i = 0; i < bytes.length; ) {
     const b = bytes[i];
     let c = 0xfffd;
     let n = 1;
@@ -85,15 +88,28 @@ function utf8Decode(bytes) {
     else if (b >= 0xc2 && b < 0xe0 && i + 1 < bytes.length && (bytes[i + 1] & 0xc0) === 0x80) {
       c = ((b & 31) << 6) | (bytes[i + 1] & 63);
       n = 2;
-    } else if (b >= 0xe0 && b < 0xf0 && i + 2 < bytes.length &&
-      (bytes[i + 1] & 0xc0) === 0x80 && (bytes[i + 2] & 0xc0) === 0x80) {
+    } else if (
+      b >= 0xe0 &&
+      b < 0xf0 &&
+      i + 2 < bytes.length &&
+      (bytes[i + 1] & 0xc0) === 0x80 &&
+      (bytes[i + 2] & 0xc0) === 0x80
+    ) {
       c = ((b & 15) << 12) | ((bytes[i + 1] & 63) << 6) | (bytes[i + 2] & 63);
       n = 3;
       if (c < 0x800 || (c >= 0xd800 && c <= 0xdfff)) c = 0xfffd;
-    } else if (b >= 0xf0 && b < 0xf5 && i + 3 < bytes.length &&
-      (bytes[i + 1] & 0xc0) === 0x80 && (bytes[i + 2] & 0xc0) === 0x80 &&
-      (bytes[i + 3] & 0xc0) === 0x80) {
-      c = ((b & 7) << 18) | ((bytes[i + 1] & 63) << 12) | ((bytes[i + 2] & 63) << 6) |
+    } else if (
+      b >= 0xf0 &&
+      b < 0xf5 &&
+      i + 3 < bytes.length &&
+      (bytes[i + 1] & 0xc0) === 0x80 &&
+      (bytes[i + 2] & 0xc0) === 0x80 &&
+      (bytes[i + 3] & 0xc0) === 0x80
+    ) {
+      c =
+        ((b & 7) << 18) |
+        ((bytes[i + 1] & 63) << 12) |
+        ((bytes[i + 2] & 63) << 6) |
         (bytes[i + 3] & 63);
       n = 4;
       if (c < 0x10000 || c > 0x10ffff) c = 0xfffd;
@@ -128,7 +144,8 @@ function toBytes(data, encoding) {
     return utf8Encode(data);
   }
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (ArrayBuffer.isView(data))
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   throw new TypeError('The "data" argument must be a string, Buffer, TypedArray or DataView');
 }
 
@@ -147,8 +164,9 @@ function concat(chunks) {
 // Buffer is a library bundle evaluated in this realm when the code needs it.
 function toBuffer(bytes) {
   const Buf = G.Buffer;
-  return typeof Buf === 'function' && Buf.from ? Buf.from(bytes.buffer, bytes.byteOffset,
-    bytes.byteLength) : bytes;
+  return typeof Buf === 'function' && Buf.from
+    ? Buf.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    : bytes;
 }
 
 class DOMExceptionLike extends Error {

@@ -2,11 +2,11 @@
 // Uses: G, apply, hidden, host, parse (00).
 //
 // Parsing is done by the host's WHATWG parser: text in, JSON text out.
-const URL_KEYS = ['href', 'protocol', 'username', 'password', 'host', 'hostname', 'port',
-  'pathname', 'search', 'hash', 'origin'];
-
+// The host answers with URL_PARTS (host/bridge.js), in this order: href, protocol,
+// username, password, host, hostname, port, pathname, search, hash, origin.
 function parseURL(input, base) {
-  const r = base === undefined ? host('url', String(input)) : host('url', String(input), String(base));
+  const r =
+    base === undefined ? host('url', String(input)) : host('url', String(input), String(base));
   if (typeof r !== 'string') throw new TypeError('Invalid URL');
   if (r[0] === '!') {
     const err = new TypeError(r.slice(1));
@@ -115,8 +115,9 @@ class URLSearchParams {
 }
 
 function encodeForm(s) {
-  return encodeURIComponent(s).replace(/%20/g, '+').replace(/[!'()~]/g,
-    (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  return encodeURIComponent(s)
+    .replace(/%20/g, '+')
+    .replace(/[!'()~]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 }
 function decodeForm(s) {
   const t = s.replace(/\+/g, ' ');
@@ -137,15 +138,28 @@ class URL {
     const p = this._parts;
     // Rebuild the URL text with the change and let the host parser normalise it.
     const parts = {
-      protocol: p[1], username: p[2], password: p[3], host: p[4], pathname: p[7],
-      search: p[8], hash: p[9],
+      protocol: p[1],
+      username: p[2],
+      password: p[3],
+      host: p[4],
+      pathname: p[7],
+      search: p[8],
+      hash: p[9],
     };
     Object.assign(parts, change);
-    const auth = parts.username || parts.password
-      ? parts.username + (parts.password ? ':' + parts.password : '') + '@' : '';
+    const auth =
+      parts.username || parts.password
+        ? parts.username + (parts.password ? ':' + parts.password : '') + '@'
+        : '';
     const special = /^(https?|wss?|ftp|file):$/.test(parts.protocol);
-    const text = parts.protocol + (special || parts.host ? '//' : '') + auth + parts.host +
-      parts.pathname + parts.search + parts.hash;
+    const text =
+      parts.protocol +
+      (special || parts.host ? '//' : '') +
+      auth +
+      parts.host +
+      parts.pathname +
+      parts.search +
+      parts.hash;
     this._parts = parseURL(text);
     if (!('search' in change)) this._params._parse(this._parts[8]);
   }

@@ -19,9 +19,17 @@ function visibleFrames(frames) {
     } catch (_) {
       continue;
     }
-    if (file === undefined || file === null || file === 'handler.js' ||
-      (typeof file === 'string' && file.length > 4 && file[0] === 'l' && file[1] === 'i' &&
-        file[2] === 'b' && file[3] === ':')) {
+    if (
+      file === undefined ||
+      file === null ||
+      file === 'handler.js' ||
+      (typeof file === 'string' &&
+        file.length > 4 &&
+        file[0] === 'l' &&
+        file[1] === 'i' &&
+        file[2] === 'b' &&
+        file[3] === ':')
+    ) {
       out[out.length] = frames[i];
     }
   }
@@ -67,7 +75,11 @@ defineProperty(ErrorC, 'prepareStackTrace', {
     return w;
   },
   set(fn) {
-    userPrepare = fn === formatStack || fn === null ? undefined
-      : typeof fn === 'function' && wrapped.has(fn) ? wrapped.get(fn) : fn;
+    userPrepare =
+      fn === formatStack || fn === null
+        ? undefined
+        : typeof fn === 'function' && wrapped.has(fn)
+          ? wrapped.get(fn)
+          : fn;
   },
 });

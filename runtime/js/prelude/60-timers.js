@@ -15,12 +15,25 @@ class Timeout {
   constructor(id) {
     defineProperty(this, TIMER_ID, { value: id });
   }
-  ref() { return this; }
-  unref() { return this; }
-  hasRef() { return true; }
-  refresh() { return this; }
-  close() { clearTimer(this); return this; }
-  [Symbol.toPrimitive]() { return this[TIMER_ID]; }
+  ref() {
+    return this;
+  }
+  unref() {
+    return this;
+  }
+  hasRef() {
+    return true;
+  }
+  refresh() {
+    return this;
+  }
+  close() {
+    clearTimer(this);
+    return this;
+  }
+  [Symbol.toPrimitive]() {
+    return this[TIMER_ID];
+  }
 }
 function addTimer(fn, ms, args, repeat) {
   if (typeof fn !== 'function') throw new TypeError('The "callback" argument must be a function');
@@ -33,8 +46,12 @@ function addTimer(fn, ms, args, repeat) {
   return new Timeout(id);
 }
 function clearTimer(handle) {
-  const id = handle instanceof Timeout ? handle[TIMER_ID]
-    : typeof handle === 'string' ? Number(handle) : handle;
+  const id =
+    handle instanceof Timeout
+      ? handle[TIMER_ID]
+      : typeof handle === 'string'
+        ? Number(handle)
+        : handle;
   if (typeof id === 'number') {
     apply(mapDelete, timers, [id]);
     host('clear', id);

@@ -15,11 +15,13 @@ function headerPairs(headers) {
   const out = [];
   const map = headers instanceof Headers ? headers._map : undefined;
   if (!(map instanceof MapC)) return out;
-  apply(mapForEach, map, [(entry) => {
-    if (!isArray(entry) || !isArray(entry[1])) return;
-    const values = entry[1];
-    for (let i = 0; i < values.length; i++) out[out.length] = ['' + entry[0], '' + values[i]];
-  }]);
+  apply(mapForEach, map, [
+    (entry) => {
+      if (!isArray(entry) || !isArray(entry[1])) return;
+      const values = entry[1];
+      for (let i = 0; i < values.length; i++) out[out.length] = ['' + entry[0], '' + values[i]];
+    },
+  ]);
   return out;
 }
 
@@ -174,8 +176,8 @@ class Request extends Body {
     this.redirect = String(init.redirect || (from && from.redirect) || 'follow');
     this.follow = init.follow === undefined ? 20 : Number(init.follow);
     this.timeout = Number(init.timeout) || 0;
-    let bytes = init.body !== undefined ? bodyToBytes(init.body, this.headers)
-      : from ? from._bytes : null;
+    let bytes =
+      init.body !== undefined ? bodyToBytes(init.body, this.headers) : from ? from._bytes : null;
     if ((this.method === 'GET' || this.method === 'HEAD') && bytes !== null) {
       throw new TypeError('Request with GET/HEAD method cannot have body');
     }
@@ -187,16 +189,24 @@ class Request extends Body {
   }
 }
 
-const STATUS_TEXT = { 200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request',
-  401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' };
+const STATUS_TEXT = {
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  500: 'Internal Server Error',
+};
 
 class Response extends Body {
   constructor(body = null, init = {}) {
     super();
     this.headers = new Headers(init.headers);
     this.status = init.status === undefined ? 200 : Number(init.status);
-    this.statusText = init.statusText === undefined ? STATUS_TEXT[this.status] || ''
-      : String(init.statusText);
+    this.statusText =
+      init.statusText === undefined ? STATUS_TEXT[this.status] || '' : String(init.statusText);
     this.url = init.url === undefined ? '' : String(init.url);
     this.redirected = Boolean(init.redirected);
     this._initBody(body === null ? null : bodyToBytes(body, this.headers));
@@ -207,7 +217,10 @@ class Response extends Body {
   clone() {
     if (this.bodyUsed) throw new Error('cannot clone body after it is used');
     return new Response(this._bytes, {
-      status: this.status, statusText: this.statusText, headers: this.headers, url: this.url,
+      status: this.status,
+      statusText: this.statusText,
+      headers: this.headers,
+      url: this.url,
       redirected: this.redirected,
     });
   }
@@ -226,32 +239,62 @@ function fetch(input, init) {
     const pairs = headerPairs(req.headers);
     let list = '';
     for (let i = 0; i < pairs.length; i++) {
-      list += (i === 0 ? '[' : ',[') + stringify('' + pairs[i][0]) + ',' +
-        stringify('' + pairs[i][1]) + ']';
+      list +=
+        (i === 0 ? '[' : ',[') +
+        stringify('' + pairs[i][0]) +
+        ',' +
+        stringify('' + pairs[i][1]) +
+        ']';
     }
     const bytes = req._bytes;
     const follow = req.follow | 0;
     const timeout = req.timeout | 0;
-    const spec = '{"method":' + stringify('' + req.method) + ',"url":' +
-      stringify('' + req.url) + ',"headers":[' + list + '],"body":' +
+    const spec =
+      '{"method":' +
+      stringify('' + req.method) +
+      ',"url":' +
+      stringify('' + req.url) +
+      ',"headers":[' +
+      list +
+      '],"body":' +
       (bytes === null || bytes === undefined ? 'null' : stringify(bytesToBase64(bytes))) +
-      ',"redirect":' + stringify('' + req.redirect) + ',"follow":' + (follow < 0 ? 20 : follow) +
-      ',"timeout":' + (timeout < 0 ? 0 : timeout) + '}';
+      ',"redirect":' +
+      stringify('' + req.redirect) +
+      ',"follow":' +
+      (follow < 0 ? 20 : follow) +
+      ',"timeout":' +
+      (timeout < 0 ? 0 : timeout) +
+      '}';
     const id = nextFetch++;
     const r = host('fetch', id, spec);
     if (r === -3) {
-      reject(new FetchError('request to ' + req.url + ' failed, reason: invalid request ' +
-        '(at most 100 headers of 8 KB, a 5 MB body)'));
+      reject(
+        new FetchError(
+          'request to ' +
+            req.url +
+            ' failed, reason: invalid request ' +
+            '(at most 100 headers of 8 KB, a 5 MB body)',
+        ),
+      );
       return;
     }
     if (r === -2) {
-      reject(new FetchError('request to ' + req.url + ' failed, reason: too many requests ' +
-        'in one invocation'));
+      reject(
+        new FetchError(
+          'request to ' + req.url + ' failed, reason: too many requests ' + 'in one invocation',
+        ),
+      );
       return;
     }
     if (r !== 0) {
-      reject(new FetchError('request to ' + req.url + ' failed, reason: fetch is only ' +
-        'available while the function is running'));
+      reject(
+        new FetchError(
+          'request to ' +
+            req.url +
+            ' failed, reason: fetch is only ' +
+            'available while the function is running',
+        ),
+      );
       return;
     }
     apply(mapSet, pendingFetches, [id, [resolve, reject, req.url]]);
@@ -264,8 +307,9 @@ function settleFetch(id, res) {
   apply(mapDelete, pendingFetches, [id]);
   const [resolve, reject, url] = p;
   if (res === null || typeof res !== 'object' || typeof res.error === 'string') {
-    const err = new FetchError('request to ' + url + ' failed, reason: ' +
-      (res && res.error ? res.error : 'unknown'));
+    const err = new FetchError(
+      'request to ' + url + ' failed, reason: ' + (res && res.error ? res.error : 'unknown'),
+    );
     err.type = 'system';
     err.code = (res && res.code) || 'EFETCH';
     err.errno = err.code;
@@ -273,7 +317,10 @@ function settleFetch(id, res) {
     return;
   }
   const response = new Response(null, {
-    status: res.status, statusText: res.statusText, headers: res.headers, url: res.url,
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+    url: res.url,
     redirected: res.redirected,
   });
   response._bytes = base64ToBytes(res.body || '', false);

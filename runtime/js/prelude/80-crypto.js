@@ -26,8 +26,10 @@ class Hash {
       throw new TypeError('Unsupported digest encoding: ' + enc);
     }
     const data = bytesToBase64(concat(this._chunks));
-    const r = this._key === undefined ? host('hash', this._alg, data, enc || 'base64')
-      : host('hmac', this._alg, this._key, data, enc || 'base64');
+    const r =
+      this._key === undefined
+        ? host('hash', this._alg, data, enc || 'base64')
+        : host('hmac', this._alg, this._key, data, enc || 'base64');
     if (typeof r !== 'string') throw new Error('Digest failed');
     if (r[0] === '!') throw new Error(r.slice(1));
     return enc === null ? toBuffer(base64ToBytes(r, false)) : r;
@@ -56,16 +58,21 @@ class KeyObject {
     return this._pem;
   }
   equals(other) {
-    return other instanceof KeyObject && other.type === this.type &&
-      (this.type === 'secret' ? bytesToBase64(this._bytes) === bytesToBase64(other._bytes)
-        : this._pem === other._pem);
+    return (
+      other instanceof KeyObject &&
+      other.type === this.type &&
+      (this.type === 'secret'
+        ? bytesToBase64(this._bytes) === bytesToBase64(other._bytes)
+        : this._pem === other._pem)
+    );
   }
 }
 
 function keyText(input) {
   if (typeof input === 'string') return [input, ''];
   if (input instanceof KeyObject) return [input._pem, ''];
-  if (input instanceof ArrayBuffer || ArrayBuffer.isView(input)) return [utf8Decode(toBytes(input)), ''];
+  if (input instanceof ArrayBuffer || ArrayBuffer.isView(input))
+    return [utf8Decode(toBytes(input)), ''];
   if (input !== null && typeof input === 'object') {
     const [text] = keyText(input.key);
     return [text, input.passphrase === undefined ? '' : String(input.passphrase)];
@@ -84,18 +91,28 @@ function asymmetricKey(kind, input) {
     throw new Error(typeof r === 'string' ? r.slice(1) : 'Invalid key');
   }
   const info = parse(r);
-  return new KeyObject(info.type, { asymmetricKeyType: info.asymmetricKeyType,
-    asymmetricKeyDetails: info.details, _pem: info.pem });
+  return new KeyObject(info.type, {
+    asymmetricKeyType: info.asymmetricKeyType,
+    asymmetricKeyDetails: info.details,
+    _pem: info.pem,
+  });
 }
 
 function keySpec(key, kind) {
-  const options = key !== null && typeof key === 'object' && !(key instanceof KeyObject) &&
-    !ArrayBuffer.isView(key) ? key : {};
+  const options =
+    key !== null &&
+    typeof key === 'object' &&
+    !(key instanceof KeyObject) &&
+    !ArrayBuffer.isView(key)
+      ? key
+      : {};
   const k = asymmetricKey(kind, key);
-  return stringify({ key: String(k._pem),
+  return stringify({
+    key: String(k._pem),
     padding: options.padding === undefined ? null : Number(options.padding),
     saltLength: options.saltLength === undefined ? null : Number(options.saltLength),
-    dsaEncoding: options.dsaEncoding === undefined ? null : String(options.dsaEncoding) });
+    dsaEncoding: options.dsaEncoding === undefined ? null : String(options.dsaEncoding),
+  });
 }
 
 class Sign {
@@ -110,7 +127,8 @@ class Sign {
   }
   sign(key, encoding) {
     const r = host('sign', this._alg, keySpec(key, 'private'), bytesToBase64(concat(this._chunks)));
-    if (typeof r !== 'string' || r[0] === '!') throw new Error(typeof r === 'string' ? r.slice(1) : 'sign failed');
+    if (typeof r !== 'string' || r[0] === '!')
+      throw new Error(typeof r === 'string' ? r.slice(1) : 'sign failed');
     const bytes = base64ToBytes(r, false);
     if (encoding === 'base64') return r;
     if (encoding === 'hex' || encoding === 'base64url' || encoding === 'latin1') {
@@ -120,8 +138,15 @@ class Sign {
   }
   verify(key, signature, encoding) {
     const sig = bytesToBase64(toBytes(signature, encoding));
-    const r = host('verify', this._alg, keySpec(key, 'public'), bytesToBase64(concat(this._chunks)), sig);
-    if (typeof r !== 'string' || r[0] === '!') throw new Error(typeof r === 'string' ? r.slice(1) : 'verify failed');
+    const r = host(
+      'verify',
+      this._alg,
+      keySpec(key, 'public'),
+      bytesToBase64(concat(this._chunks)),
+      sig,
+    );
+    if (typeof r !== 'string' || r[0] === '!')
+      throw new Error(typeof r === 'string' ? r.slice(1) : 'verify failed');
     return r === '1';
   }
 }
@@ -165,7 +190,12 @@ const crypto = {
   createPrivateKey: (key) => asymmetricKey('private', key),
   createPublicKey: (key) => asymmetricKey('public', key),
   KeyObject,
-  constants: { RSA_PKCS1_PADDING: 1, RSA_PKCS1_PSS_PADDING: 6, RSA_PSS_SALTLEN_DIGEST: -1,
-    RSA_PSS_SALTLEN_MAX_SIGN: -2, RSA_PSS_SALTLEN_AUTO: -2 },
+  constants: {
+    RSA_PKCS1_PADDING: 1,
+    RSA_PKCS1_PSS_PADDING: 6,
+    RSA_PSS_SALTLEN_DIGEST: -1,
+    RSA_PSS_SALTLEN_MAX_SIGN: -2,
+    RSA_PSS_SALTLEN_AUTO: -2,
+  },
 };
 hidden(G, 'crypto', crypto);

@@ -19,6 +19,7 @@ const cache = {
     const hit = apply(mapGet, store, [k]);
     if (hit !== undefined && (hit.expires === -1 || hit.expires > t)) return hit.promise;
     const ms = ttl === undefined || ttl === null ? -1 : Number(ttl);
+    // biome-ignore lint/suspicious/noSelfCompare: the NaN test; Number.isNaN is a global user code can replace
     const entry = { expires: ms < 0 || ms !== ms ? -1 : t + ms, promise: null };
     entry.promise = new OrigPromise((resolve) => resolve(fn())).then(undefined, (e) => {
       if (apply(mapGet, store, [k]) === entry) apply(mapDelete, store, [k]);

@@ -4,9 +4,18 @@
 // Uses: G, hidden (00).
 //
 // Library bundles (dist/*.js) end by calling this with their exports.
-const LIB_GLOBALS = { __proto__: null, buffer: null, lodash: '_', moment: 'moment',
-  uuidv5: 'uuidv5', xml: 'xml', xml2js: 'xml2js', jsonwebtoken: 'jsonwebtoken',
-  formdata: 'FormData', oauth: 'OAuth' };
+const LIB_GLOBALS = {
+  __proto__: null,
+  buffer: null,
+  lodash: '_',
+  moment: 'moment',
+  uuidv5: 'uuidv5',
+  xml: 'xml',
+  xml2js: 'xml2js',
+  jsonwebtoken: 'jsonwebtoken',
+  formdata: 'FormData',
+  oauth: 'OAuth',
+};
 hidden(G, '__fio_define', function (name, value) {
   if (!(name in LIB_GLOBALS)) return;
   if (name === 'buffer') {

@@ -17,8 +17,15 @@ defineProperty(G, '__fio_register', {
   value(list) {
     if (handlers !== null) return;
     handlers = {
-      __proto__: null, onIdentify: list[0], onTrack: list[1], onPage: list[2],
-      onScreen: list[3], onGroup: list[4], onAlias: list[5], onDelete: list[6], onBatch: list[7],
+      __proto__: null,
+      onIdentify: list[0],
+      onTrack: list[1],
+      onPage: list[2],
+      onScreen: list[3],
+      onGroup: list[4],
+      onAlias: list[5],
+      onDelete: list[6],
+      onBatch: list[7],
     };
   },
 });
@@ -30,7 +37,7 @@ function finish(id, outcome, type, message, resultJson, where) {
 // JSON.rawJSON text would reach Python as it is: a number of 5,000 digits or 1e999
 // (infinity) is no JSON any reader accepts. Results are plain JSON values only.
 const RAW_JSON_REFUSED = 'the return value holds JSON.rawJSON text, which results cannot carry';
-function plainJson(key, value) {
+function plainJson(_key, value) {
   if (isRawJSON(value)) throw new TypeError(RAW_JSON_REFUSED);
   return value;
 }
@@ -84,11 +91,22 @@ defineProperty(G, '__fio_dispatch', {
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i];
       switch (m[0]) {
-        case 'i': start(m[1], m[2], m[3], m[4]); break;
-        case 'f': host('enter', m[1]); settleFetch(m[2], m[3]); break;
-        case 't': host('enter', m[1]); fireTimer(m[2]); break;
-        case 'c': for (const t of m[1]) apply(mapDelete, timers, [t]); break;
-        default: break;
+        case 'i':
+          start(m[1], m[2], m[3], m[4]);
+          break;
+        case 'f':
+          host('enter', m[1]);
+          settleFetch(m[2], m[3]);
+          break;
+        case 't':
+          host('enter', m[1]);
+          fireTimer(m[2]);
+          break;
+        case 'c':
+          for (const t of m[1]) apply(mapDelete, timers, [t]);
+          break;
+        default:
+          break;
       }
     }
     host('enter', 0);

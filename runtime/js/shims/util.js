@@ -5,7 +5,8 @@ function inherits(ctor, superCtor) {
   ctor.super_ = superCtor;
 }
 function format(f, ...args) {
-  if (typeof f !== 'string') return [f, ...args].map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ');
+  if (typeof f !== 'string')
+    return [f, ...args].map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ');
   let i = 0;
   const out = f.replace(/%[sdjoO%]/g, (m) => {
     if (m === '%%') return '%';
@@ -20,7 +21,10 @@ module.exports = {
   format,
   inspect: (v) => (typeof v === 'string' ? v : JSON.stringify(v)),
   deprecate: (fn) => fn,
-  promisify: (fn) => (...args) => new Promise((res, rej) => fn(...args, (e, v) => (e ? rej(e) : res(v)))),
+  promisify:
+    (fn) =>
+    (...args) =>
+      new Promise((res, rej) => fn(...args, (e, v) => (e ? rej(e) : res(v)))),
   isArray: Array.isArray,
   isBuffer: (b) => globalThis.Buffer !== undefined && globalThis.Buffer.isBuffer(b),
   TextEncoder: globalThis.TextEncoder,

@@ -39,7 +39,9 @@ function setup(dialog) {
     s.resolve(s.result);
   });
   dialog.querySelector('#deploy-submit').addEventListener('click', () => session?.deploy(false));
-  dialog.querySelector('#deploy-confirm-yes').addEventListener('click', () => session?.deploy(true));
+  dialog
+    .querySelector('#deploy-confirm-yes')
+    .addEventListener('click', () => session?.deploy(true));
   dialog.querySelector('#deploy-confirm-no').addEventListener('click', () => {
     dialog.querySelector('#deploy-confirm').hidden = true;
     dialog.querySelector('#deploy-submit').focus();
@@ -62,7 +64,8 @@ function caseRunner(url) {
   const socket = new RunSocket(url, {
     onMessage(message) {
       if (!pending || message.run_id !== pending.runId) {
-        if (pending && message.type === 'error' && !message.run_id) settle({ message: message.message });
+        if (pending && message.type === 'error' && !message.run_id)
+          settle({ message: message.message });
         return;
       }
       if (message.type === 'outcome') settle(message);
@@ -168,7 +171,7 @@ export function openDeployDialog(ctx, { version } = {}) {
     submit.textContent = ids.length ? `Deploy v${number} to ${ids.length}` : 'Deploy';
   }
 
-  async function toggleDiff(instance, row, diffRow, button) {
+  async function toggleDiff(instance, diffRow, button) {
     const open = diffRow.hidden;
     diffRow.hidden = !open;
     button.setAttribute('aria-expanded', String(open));
@@ -185,7 +188,10 @@ export function openDeployDialog(ctx, { version } = {}) {
       clear(holder);
       if (before.code === after.code) {
         holder.append(
-          h('p.muted.small.deploy-diff-note', `The code of v${instance.deployed_version} and v${number} is the same.`),
+          h(
+            'p.muted.small.deploy-diff-note',
+            `The code of v${instance.deployed_version} and v${number} is the same.`,
+          ),
         );
       }
       const labels = h(
@@ -195,7 +201,10 @@ export function openDeployDialog(ctx, { version } = {}) {
       );
       const container = h('div.deploy-diff-editor');
       holder.append(labels, container);
-      s.diffs.set(instance.id, createSnapshotDiff(ctx, container, { original: before.code, modified: after.code }));
+      s.diffs.set(
+        instance.id,
+        createSnapshotDiff(ctx, container, { original: before.code, modified: after.code }),
+      );
     } catch (error) {
       if (live()) clear(holder).append(h('p.errorlist', String(error.message || error)));
     }
@@ -229,7 +238,10 @@ export function openDeployDialog(ctx, { version } = {}) {
         h('td', box),
         h('td', h('label.strong', { for: id }, instance.name)),
         h('td', sourceName(ctx, instance)),
-        h('td', instance.enabled ? h('span.badge.state-on', 'enabled') : h('span.badge', 'disabled')),
+        h(
+          'td',
+          instance.enabled ? h('span.badge.state-on', 'enabled') : h('span.badge', 'disabled'),
+        ),
         h(
           'td',
           h('span.badge', `v${instance.deployed_version}`),
@@ -243,7 +255,7 @@ export function openDeployDialog(ctx, { version } = {}) {
         { id: `deploy-diff-${instance.id}`, hidden: true },
         h('td', { colSpan: 7 }, h('div.deploy-diff')),
       );
-      diffButton.addEventListener('click', () => toggleDiff(instance, row, diffRow, diffButton));
+      diffButton.addEventListener('click', () => toggleDiff(instance, diffRow, diffButton));
       tbody.append(row, diffRow);
     }
     updateSelection();
@@ -263,7 +275,8 @@ export function openDeployDialog(ctx, { version } = {}) {
       return { failed: [], total: 0, error: true };
     }
     if (!items.length) {
-      status.textContent = 'No saved test cases: save some in the Test tab to check a version before it is deployed.';
+      status.textContent =
+        'No saved test cases: save some in the Test tab to check a version before it is deployed.';
       return { failed: [], total: 0 };
     }
     const rows = new Map();
@@ -288,7 +301,8 @@ export function openDeployDialog(ctx, { version } = {}) {
       version = null;
     }
     const failed = [];
-    const runner = version && config.urls?.ws_test_runs ? caseRunner(config.urls.ws_test_runs) : null;
+    const runner =
+      version && config.urls?.ws_test_runs ? caseRunner(config.urls.ws_test_runs) : null;
     s.closeRunner = () => runner?.close();
     try {
       for (const testCase of items) {
@@ -310,7 +324,9 @@ export function openDeployDialog(ctx, { version } = {}) {
           const outcome = answer.outcome;
           const pass = outcome === testCase.expected_outcome;
           state.className = `tp-case-result ${pass ? 'tp-case-pass' : 'tp-case-fail'}`;
-          state.textContent = pass ? `✓ Pass (${outcomeLabel(outcome)})` : `✗ Fail: got ${outcomeLabel(outcome)}`;
+          state.textContent = pass
+            ? `✓ Pass (${outcomeLabel(outcome)})`
+            : `✗ Fail: got ${outcomeLabel(outcome)}`;
           if (!pass) failed.push({ testCase, outcome });
         } else {
           state.className = 'tp-case-result tp-case-fail';
@@ -337,10 +353,12 @@ export function openDeployDialog(ctx, { version } = {}) {
       const check = await s.caseCheck;
       if (!live()) return;
       updateSelection();
-      if (check && check.failed.length) {
+      if (check?.failed.length) {
         const names = check.failed
           .map(({ testCase, outcome }) =>
-            outcome ? `“${testCase.name}” (got ${outcomeLabel(outcome)})` : `“${testCase.name}” (not run)`,
+            outcome
+              ? `“${testCase.name}” (got ${outcomeLabel(outcome)})`
+              : `“${testCase.name}” (not run)`,
           )
           .join(', ');
         $('#deploy-confirm-text').textContent =
@@ -355,7 +373,10 @@ export function openDeployDialog(ctx, { version } = {}) {
     s.deploying = true;
     submit.disabled = true;
     submit.textContent = 'Deploying…';
-    const res = await apiSend(ctx, 'POST', config.urls.api_deployments, { version: number, instances: ids });
+    const res = await apiSend(ctx, 'POST', config.urls.api_deployments, {
+      version: number,
+      instances: ids,
+    });
     s.deploying = false;
     if (!live()) return;
     if (!res.ok) {
@@ -367,7 +388,10 @@ export function openDeployDialog(ctx, { version } = {}) {
     }
     const names = (config.instances || []).filter((i) => ids.includes(i.id)).map((i) => i.name);
     s.result = { version: number, instances: ids };
-    ctx.notify(`Deployed version ${number} to ${names.join(', ') || `${ids.length} destinations`}.`, 'success');
+    ctx.notify(
+      `Deployed version ${number} to ${names.join(', ') || `${ids.length} destinations`}.`,
+      'success',
+    );
     dialog.close();
     await Promise.resolve(ctx.refreshVersions?.()).catch(() => {});
   }

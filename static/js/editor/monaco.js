@@ -57,7 +57,10 @@ export function setSettingsTypes(schema) {
   const text = settingsTypes(schema);
   if (settingsLib && settingsLib.text === text) return;
   if (settingsLib) settingsLib.disposable.dispose();
-  const disposable = monaco.typescript.javascriptDefaults.addExtraLib(text, 'file:///types/function-settings.d.ts');
+  const disposable = monaco.typescript.javascriptDefaults.addExtraLib(
+    text,
+    'file:///types/function-settings.d.ts',
+  );
   settingsLib = { text, disposable };
 }
 

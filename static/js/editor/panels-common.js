@@ -60,7 +60,7 @@ function append(node, children) {
 }
 
 export function clear(node) {
-  while (node && node.firstChild) node.removeChild(node.firstChild);
+  while (node?.firstChild) node.removeChild(node.firstChild);
   return node;
 }
 
@@ -75,7 +75,8 @@ export function errorText(res, fallback = 'The request failed.') {
     if (data.errors && typeof data.errors === 'object') {
       for (const [field, messages] of Object.entries(data.errors)) {
         const text = [].concat(messages).join(' ');
-        if (text && !parts.includes(text)) parts.push(field === 'non_field_errors' ? text : `${field}: ${text}`);
+        if (text && !parts.includes(text))
+          parts.push(field === 'non_field_errors' ? text : `${field}: ${text}`);
       }
     }
     if (parts.length) return parts.join(' ');
@@ -90,7 +91,11 @@ async function call(promise) {
   try {
     return await promise;
   } catch (error) {
-    return { ok: false, status: 0, data: { detail: String(error && error.message ? error.message : error) } };
+    return {
+      ok: false,
+      status: 0,
+      data: { detail: String(error?.message || error) },
+    };
   }
 }
 
@@ -105,7 +110,7 @@ export function apiSend(ctx, method, url, body) {
 /** Every item of a paginated (LimitOffsetPagination) list, or a plain list. */
 export async function apiList(ctx, url, { max = 1000 } = {}) {
   const items = [];
-  let next = url + (url.includes('?') ? '&' : '?') + 'limit=200';
+  let next = `${url}${url.includes('?') ? '&' : '?'}limit=200`;
   while (next && items.length < max) {
     const res = await apiGet(ctx, next);
     if (!res.ok) return { ok: false, res, items };
@@ -118,7 +123,7 @@ export async function apiList(ctx, url, { max = 1000 } = {}) {
 }
 
 export function withSlash(url) {
-  return url.endsWith('/') ? url : url + '/';
+  return url.endsWith('/') ? url : `${url}/`;
 }
 
 /** An absolute ws:// or wss:// URL for a path or URL given by the page. */
@@ -180,7 +185,10 @@ export function instanceHealth(instance, latest) {
   }
   if (!instance.enabled) return { state: 'off', label: 'Disabled' };
   if (latest && instance.deployed_version && instance.deployed_version < latest) {
-    return { state: 'behind', label: `Enabled, runs v${instance.deployed_version} (LATEST is v${latest})` };
+    return {
+      state: 'behind',
+      label: `Enabled, runs v${instance.deployed_version} (LATEST is v${latest})`,
+    };
   }
   return { state: 'ok', label: 'Enabled, runs LATEST' };
 }
@@ -216,7 +224,11 @@ function registerSnapshotLanguage(monaco) {
 }
 
 /** A read-only side-by-side diff in `container`; returns {editor, update(a, b), dispose()}. */
-export function createSnapshotDiff(ctx, container, { original = '', modified = '', language } = {}) {
+export function createSnapshotDiff(
+  ctx,
+  container,
+  { original = '', modified = '', language } = {},
+) {
   const monaco = ctx.monaco;
   registerSnapshotLanguage(monaco);
   const lang = language || SNAPSHOT_LANGUAGE;
@@ -275,7 +287,8 @@ export class RunSocket {
   }
 
   open() {
-    if (this.socket && this.socket.readyState === WebSocket.OPEN) return Promise.resolve(this.socket);
+    if (this.socket && this.socket.readyState === WebSocket.OPEN)
+      return Promise.resolve(this.socket);
     if (this.opening) return this.opening;
     this.opening = new Promise((resolve, reject) => {
       let socket;
@@ -324,4 +337,3 @@ export class RunSocket {
     this.socket?.close();
   }
 }
-

@@ -27,7 +27,14 @@ interface SpecContext {
   /** The app that sent the event (mobile sources). */
   app?: { name?: string; version?: string; build?: string; namespace?: string };
   /** The device (mobile sources). */
-  device?: { id?: string; manufacturer?: string; model?: string; name?: string; type?: string; advertisingId?: string };
+  device?: {
+    id?: string;
+    manufacturer?: string;
+    model?: string;
+    name?: string;
+    type?: string;
+    advertisingId?: string;
+  };
   /** The operating system. */
   os?: { name?: string; version?: string };
   /** The network the device was on. */
@@ -35,7 +42,13 @@ interface SpecContext {
   /** The screen of the device. */
   screen?: { width?: number; height?: number; density?: number };
   /** Where the user was, when known. */
-  location?: { city?: string; country?: string; latitude?: number; longitude?: number; region?: string };
+  location?: {
+    city?: string;
+    country?: string;
+    latitude?: number;
+    longitude?: number;
+    region?: string;
+  };
   /** The group the user belongs to (B2B). */
   groupId?: string;
   /** The user's traits, on events other than identify. */
@@ -54,7 +67,13 @@ interface SpecTraits {
   username?: string;
   createdAt?: string;
   company?: { id?: string; name?: string; [key: string]: any };
-  address?: { street?: string; city?: string; state?: string; postalCode?: string; country?: string };
+  address?: {
+    street?: string;
+    city?: string;
+    state?: string;
+    postalCode?: string;
+    country?: string;
+  };
   plan?: string;
   [key: string]: any;
 }
@@ -110,7 +129,14 @@ interface SpecPage extends SpecCommon {
   /** The page's category, e.g. `"Docs"`. */
   category?: string;
   /** Details: path, referrer, search, title, url, and any others. */
-  properties: { path?: string; referrer?: string; search?: string; title?: string; url?: string; [key: string]: any };
+  properties: {
+    path?: string;
+    referrer?: string;
+    search?: string;
+    title?: string;
+    url?: string;
+    [key: string]: any;
+  };
 }
 
 /** A screen event: the user saw a screen of a mobile app. */
@@ -148,7 +174,14 @@ interface SpecDelete extends SpecCommon {
 }
 
 /** Any Segment spec event; narrow on `event.type`. */
-type SpecEvent = SpecTrack | SpecIdentify | SpecPage | SpecScreen | SpecGroup | SpecAlias | SpecDelete;
+type SpecEvent =
+  | SpecTrack
+  | SpecIdentify
+  | SpecPage
+  | SpecScreen
+  | SpecGroup
+  | SpecAlias
+  | SpecDelete;
 
 /** What `onBatch` may return per event, in order, so that only the failed ones are retried. */
 interface SpecBatchStatus {
@@ -327,7 +360,17 @@ declare const cache: {
 // ---------------------------------------------------------------- crypto (Node's subset)
 
 /** Encodings `digest`, `update` and Buffer methods understand. */
-type BufferEncoding = 'utf8' | 'utf-8' | 'hex' | 'base64' | 'base64url' | 'latin1' | 'binary' | 'ascii' | 'utf16le' | 'ucs2';
+type BufferEncoding =
+  | 'utf8'
+  | 'utf-8'
+  | 'hex'
+  | 'base64'
+  | 'base64url'
+  | 'latin1'
+  | 'binary'
+  | 'ascii'
+  | 'utf16le'
+  | 'ucs2';
 /** Bytes or text a hash, HMAC or key accepts. */
 type BinaryLike = string | Buffer | ArrayBufferView;
 
@@ -345,10 +388,33 @@ interface CryptoHash {
 interface CryptoSign {
   update(data: BinaryLike, inputEncoding?: BufferEncoding): CryptoSign;
   /** Sign with a private key (PEM text or KeyObject). */
-  sign(privateKey: string | CryptoKeyObject | { key: string | CryptoKeyObject; padding?: number; saltLength?: number; dsaEncoding?: 'der' | 'ieee-p1363' }): Buffer;
-  sign(privateKey: string | CryptoKeyObject | { key: string | CryptoKeyObject; padding?: number; saltLength?: number }, outputEncoding: 'hex' | 'base64' | 'base64url'): string;
+  sign(
+    privateKey:
+      | string
+      | CryptoKeyObject
+      | {
+          key: string | CryptoKeyObject;
+          padding?: number;
+          saltLength?: number;
+          dsaEncoding?: 'der' | 'ieee-p1363';
+        },
+  ): Buffer;
+  sign(
+    privateKey:
+      | string
+      | CryptoKeyObject
+      | { key: string | CryptoKeyObject; padding?: number; saltLength?: number },
+    outputEncoding: 'hex' | 'base64' | 'base64url',
+  ): string;
   /** Check `signature` with a public key. */
-  verify(publicKey: string | CryptoKeyObject | { key: string | CryptoKeyObject; padding?: number; saltLength?: number }, signature: BinaryLike, signatureEncoding?: 'hex' | 'base64' | 'base64url'): boolean;
+  verify(
+    publicKey:
+      | string
+      | CryptoKeyObject
+      | { key: string | CryptoKeyObject; padding?: number; saltLength?: number },
+    signature: BinaryLike,
+    signatureEncoding?: 'hex' | 'base64' | 'base64url',
+  ): boolean;
 }
 
 /** A key made by `createSecretKey`, `createPrivateKey` or `createPublicKey`. */
@@ -384,9 +450,25 @@ declare const crypto: {
   /** Check a signature. */
   createVerify(algorithm: string): CryptoSign;
   createSecretKey(key: BinaryLike, encoding?: BufferEncoding): CryptoKeyObject;
-  createPrivateKey(key: string | Buffer | { key: string | Buffer; format?: 'pem' | 'der'; type?: string; passphrase?: string }): CryptoKeyObject;
-  createPublicKey(key: string | Buffer | CryptoKeyObject | { key: string | Buffer; format?: 'pem' | 'der'; type?: string }): CryptoKeyObject;
-  readonly constants: { RSA_PKCS1_PADDING: number; RSA_PKCS1_PSS_PADDING: number; RSA_PSS_SALTLEN_DIGEST: number; [name: string]: number };
+  createPrivateKey(
+    key:
+      | string
+      | Buffer
+      | { key: string | Buffer; format?: 'pem' | 'der'; type?: string; passphrase?: string },
+  ): CryptoKeyObject;
+  createPublicKey(
+    key:
+      | string
+      | Buffer
+      | CryptoKeyObject
+      | { key: string | Buffer; format?: 'pem' | 'der'; type?: string },
+  ): CryptoKeyObject;
+  readonly constants: {
+    RSA_PKCS1_PADDING: number;
+    RSA_PKCS1_PSS_PADDING: number;
+    RSA_PSS_SALTLEN_DIGEST: number;
+    [name: string]: number;
+  };
 };
 
 // ---------------------------------------------------------------- Buffer
@@ -403,8 +485,16 @@ interface Buffer extends Uint8Array<ArrayBuffer> {
   subarray(start?: number, end?: number): Buffer;
   write(text: string, offset?: number, length?: number, encoding?: BufferEncoding): number;
   copy(target: Uint8Array, targetStart?: number, sourceStart?: number, sourceEnd?: number): number;
-  includes(value: string | number | Uint8Array, byteOffset?: number, encoding?: BufferEncoding): boolean;
-  indexOf(value: string | number | Uint8Array, byteOffset?: number, encoding?: BufferEncoding): number;
+  includes(
+    value: string | number | Uint8Array,
+    byteOffset?: number,
+    encoding?: BufferEncoding,
+  ): boolean;
+  indexOf(
+    value: string | number | Uint8Array,
+    byteOffset?: number,
+    encoding?: BufferEncoding,
+  ): number;
   readUInt8(offset?: number): number;
   readUInt16BE(offset?: number): number;
   readUInt16LE(offset?: number): number;
@@ -520,9 +610,17 @@ interface Timeout {
   [Symbol.toPrimitive](): number;
 }
 /** Call `callback` after `ms` milliseconds. Timers are cancelled when the invocation ends. */
-declare function setTimeout<A extends any[]>(callback: (...args: A) => void, ms?: number, ...args: A): Timeout;
+declare function setTimeout<A extends any[]>(
+  callback: (...args: A) => void,
+  ms?: number,
+  ...args: A
+): Timeout;
 /** Call `callback` every `ms` milliseconds, until cleared or the invocation ends. */
-declare function setInterval<A extends any[]>(callback: (...args: A) => void, ms?: number, ...args: A): Timeout;
+declare function setInterval<A extends any[]>(
+  callback: (...args: A) => void,
+  ms?: number,
+  ...args: A
+): Timeout;
 /** Call `callback` as soon as possible, after the current work. */
 declare function setImmediate<A extends any[]>(callback: (...args: A) => void, ...args: A): Timeout;
 declare function clearTimeout(handle?: Timeout | number): void;
@@ -548,7 +646,10 @@ interface LoDashSubset {
   pickBy<T extends object>(object: T, predicate?: (value: any, key: string) => any): Partial<T>;
   omitBy<T extends object>(object: T, predicate?: (value: any, key: string) => any): Partial<T>;
   mapKeys(object: any, iteratee: (value: any, key: string) => string): Record<string, any>;
-  mapValues(object: any, iteratee: ((value: any, key: string) => any) | string): Record<string, any>;
+  mapValues(
+    object: any,
+    iteratee: ((value: any, key: string) => any) | string,
+  ): Record<string, any>;
   /** Group a list by a key: `_.groupBy(events, 'type')`. */
   groupBy<T>(list: T[], iteratee: ((item: T) => any) | string): Record<string, T[]>;
   keyBy<T>(list: T[], iteratee: ((item: T) => any) | string): Record<string, T>;
@@ -564,7 +665,11 @@ interface LoDashSubset {
   difference<T>(list: T[], ...others: T[][]): T[];
   intersection<T>(...lists: T[][]): T[];
   sortBy<T>(list: T[], ...iteratees: Array<((item: T) => any) | string>): T[];
-  orderBy<T>(list: T[], iteratees: Array<((item: T) => any) | string> | string, orders?: Array<'asc' | 'desc'> | 'asc' | 'desc'): T[];
+  orderBy<T>(
+    list: T[],
+    iteratees: Array<((item: T) => any) | string> | string,
+    orders?: Array<'asc' | 'desc'> | 'asc' | 'desc',
+  ): T[];
   sum(list: number[]): number;
   sumBy<T>(list: T[], iteratee: ((item: T) => number) | string): number;
   range(start: number, end?: number, step?: number): number[];
@@ -640,7 +745,11 @@ interface Moment {
   [name: string]: any;
 }
 /** moment-timezone: `moment(event.timestamp).utc().format()`, `moment.tz(text, 'America/New_York')`. */
-declare function moment(input?: string | number | Date | Moment | null, format?: string | string[], strict?: boolean): Moment;
+declare function moment(
+  input?: string | number | Date | Moment | null,
+  format?: string | string[],
+  strict?: boolean,
+): Moment;
 declare namespace moment {
   function utc(input?: string | number | Date | Moment, format?: string | string[]): Moment;
   function unix(seconds: number): Moment;
@@ -658,7 +767,10 @@ declare namespace moment {
 }
 
 /** A version 5 UUID (name-based, SHA-1) of `name` in `namespace` (a UUID); same input, same id. */
-declare function uuidv5(name: string | ArrayLike<number>, namespace: string | ArrayLike<number>): string;
+declare function uuidv5(
+  name: string | ArrayLike<number>,
+  namespace: string | ArrayLike<number>,
+): string;
 declare namespace uuidv5 {
   /** The DNS namespace UUID. */
   const DNS: string;
@@ -667,17 +779,31 @@ declare namespace uuidv5 {
 }
 
 /** The `xml` library: an object to XML text, e.g. `xml({ event: [{ name: event.event }] }, { declaration: true })`. */
-declare function xml(object: any, options?: boolean | string | { indent?: string; declaration?: boolean | { standalone?: string; encoding?: string } }): string;
+declare function xml(
+  object: any,
+  options?:
+    | boolean
+    | string
+    | { indent?: string; declaration?: boolean | { standalone?: string; encoding?: string } },
+): string;
 
 /** xml2js: parse XML into objects, build XML from them. */
 declare const xml2js: {
   /** Parse XML text: `const result = await xml2js.parseStringPromise(text)`. */
   parseStringPromise(xml: string, options?: Record<string, any>): Promise<any>;
   parseString(xml: string, callback: (err: Error | null, result: any) => void): void;
-  parseString(xml: string, options: Record<string, any>, callback: (err: Error | null, result: any) => void): void;
+  parseString(
+    xml: string,
+    options: Record<string, any>,
+    callback: (err: Error | null, result: any) => void,
+  ): void;
   /** A builder: `new xml2js.Builder().buildObject(object)`. */
-  Builder: new (options?: Record<string, any>) => { buildObject(root: any): string };
-  Parser: new (options?: Record<string, any>) => {
+  Builder: new (
+    options?: Record<string, any>,
+  ) => { buildObject(root: any): string };
+  Parser: new (
+    options?: Record<string, any>,
+  ) => {
     parseString(xml: string, callback: (err: Error | null, result: any) => void): void;
     parseStringPromise(xml: string): Promise<any>;
   };
@@ -712,11 +838,29 @@ interface JwtVerifyOptions {
 /** The jsonwebtoken library (preloaded as `jsonwebtoken` and `jwt`). */
 interface JsonWebToken {
   /** A signed token: `jwt.sign({ sub: event.userId }, settings.secret, { expiresIn: '5m' })`. */
-  sign(payload: string | object | Buffer, secretOrPrivateKey: string | Buffer | CryptoKeyObject, options?: JwtSignOptions): string;
-  sign(payload: string | object | Buffer, secretOrPrivateKey: string | Buffer | CryptoKeyObject, options: JwtSignOptions, callback: (err: Error | null, token?: string) => void): void;
+  sign(
+    payload: string | object | Buffer,
+    secretOrPrivateKey: string | Buffer | CryptoKeyObject,
+    options?: JwtSignOptions,
+  ): string;
+  sign(
+    payload: string | object | Buffer,
+    secretOrPrivateKey: string | Buffer | CryptoKeyObject,
+    options: JwtSignOptions,
+    callback: (err: Error | null, token?: string) => void,
+  ): void;
   /** The payload of a valid token; throws when it is invalid or expired. */
-  verify(token: string, secretOrPublicKey: string | Buffer | CryptoKeyObject, options?: JwtVerifyOptions): any;
-  verify(token: string, secretOrPublicKey: string | Buffer | CryptoKeyObject, options: JwtVerifyOptions, callback: (err: Error | null, payload?: any) => void): void;
+  verify(
+    token: string,
+    secretOrPublicKey: string | Buffer | CryptoKeyObject,
+    options?: JwtVerifyOptions,
+  ): any;
+  verify(
+    token: string,
+    secretOrPublicKey: string | Buffer | CryptoKeyObject,
+    options: JwtVerifyOptions,
+    callback: (err: Error | null, payload?: any) => void,
+  ): void;
   /** The payload without checking the signature. */
   decode(token: string, options?: { complete?: boolean; json?: boolean }): any;
   JsonWebTokenError: new (message: string) => Error;
@@ -731,7 +875,11 @@ declare const jwt: JsonWebToken;
 /** form-data's FormData: a multipart body. Pass it as `fetch`'s body, or use `getBuffer()` and `getHeaders()`. */
 declare class FormData {
   /** Add a field; `options` may name a file (`{ filename, contentType }`). */
-  append(name: string, value: any, options?: string | { filename?: string; contentType?: string; knownLength?: number }): void;
+  append(
+    name: string,
+    value: any,
+    options?: string | { filename?: string; contentType?: string; knownLength?: number },
+  ): void;
   /** The Content-Type header with the boundary, merged with `userHeaders`. */
   getHeaders(userHeaders?: Record<string, string>): Record<string, string>;
   /** The whole body. */
@@ -743,18 +891,55 @@ declare class FormData {
 
 /** An OAuth 1.0a client (the `oauth` module); its requests go through `fetch`. */
 interface OAuthClient {
-  get(url: string, token: string, tokenSecret: string, callback: (err: any, data?: string, response?: any) => void): void;
-  post(url: string, token: string, tokenSecret: string, body: any, contentType: string, callback: (err: any, data?: string, response?: any) => void): void;
+  get(
+    url: string,
+    token: string,
+    tokenSecret: string,
+    callback: (err: any, data?: string, response?: any) => void,
+  ): void;
+  post(
+    url: string,
+    token: string,
+    tokenSecret: string,
+    body: any,
+    contentType: string,
+    callback: (err: any, data?: string, response?: any) => void,
+  ): void;
   [name: string]: any;
 }
 /** An OAuth 2 client (the `oauth` module). */
 interface OAuth2Client {
-  getOAuthAccessToken(code: string, params: Record<string, any>, callback: (err: any, accessToken?: string, refreshToken?: string, results?: any) => void): void;
-  get(url: string, accessToken: string, callback: (err: any, data?: string, response?: any) => void): void;
+  getOAuthAccessToken(
+    code: string,
+    params: Record<string, any>,
+    callback: (err: any, accessToken?: string, refreshToken?: string, results?: any) => void,
+  ): void;
+  get(
+    url: string,
+    accessToken: string,
+    callback: (err: any, data?: string, response?: any) => void,
+  ): void;
   [name: string]: any;
 }
 /** The `oauth` module: `new OAuth.OAuth(...)` (1.0a) and `new OAuth.OAuth2(...)`. */
 declare const OAuth: {
-  OAuth: new (requestUrl: string, accessUrl: string, consumerKey: string, consumerSecret: string, version: string, authorizeCallback: string | null, signatureMethod: string, nonceSize?: number, customHeaders?: Record<string, string>) => OAuthClient;
-  OAuth2: new (clientId: string, clientSecret: string, baseSite: string, authorizePath?: string, accessTokenPath?: string, customHeaders?: Record<string, string>) => OAuth2Client;
+  OAuth: new (
+    requestUrl: string,
+    accessUrl: string,
+    consumerKey: string,
+    consumerSecret: string,
+    version: string,
+    authorizeCallback: string | null,
+    signatureMethod: string,
+    nonceSize?: number,
+    customHeaders?: Record<string, string>,
+  ) => OAuthClient;
+  OAuth2: new (
+    clientId: string,
+    clientSecret: string,
+    baseSite: string,
+    authorizePath?: string,
+    accessTokenPath?: string,
+    customHeaders?: Record<string, string>,
+  ) => OAuth2Client;
 };

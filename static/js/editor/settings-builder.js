@@ -7,14 +7,21 @@ export const NAME_PATTERN = /^[a-zA-Z][a-zA-Z0-9]{0,63}$/;
 export const MAX_SETTINGS = 50;
 const MAX_LABEL = 100;
 const MAX_DESCRIPTION = 1000;
-const TYPE_LABELS = { string: 'String', boolean: 'Boolean', array: 'Array of strings', map: 'Text map' };
+const TYPE_LABELS = {
+  string: 'String',
+  boolean: 'Boolean',
+  array: 'Array of strings',
+  map: 'Text map',
+};
 
 /**
  * The camelCase name for a label, exactly as catalog.settings_schema.setting_name_from_label:
  * anything before the first letter is dropped, words are runs of ASCII letters and digits.
  */
 export function settingNameFromLabel(label) {
-  const words = String(label).replace(/^[^A-Za-z]+/, '').match(/[A-Za-z0-9]+/g);
+  const words = String(label)
+    .replace(/^[^A-Za-z]+/, '')
+    .match(/[A-Za-z0-9]+/g);
   if (!words) return '';
   const [first, ...rest] = words;
   const tail = rest.map((word) => word[0].toUpperCase() + word.slice(1).toLowerCase()).join('');
@@ -52,19 +59,42 @@ export function initSettingsBuilder(ctx) {
   }
 
   function settingItem(setting, index) {
-    const badges = el('div', { class: 'setting-badges' },
+    const badges = el(
+      'div',
+      { class: 'setting-badges' },
       el('span', { class: 'badge', text: TYPE_LABELS[setting.type] || setting.type }),
       setting.required ? el('span', { class: 'badge badge-required', text: 'Required' }) : null,
-      setting.encrypted ? el('span', { class: 'badge badge-encrypted', text: 'Encrypted' }) : null);
-    const head = el('div', { class: 'setting-item-head' },
+      setting.encrypted ? el('span', { class: 'badge badge-encrypted', text: 'Encrypted' }) : null,
+    );
+    const head = el(
+      'div',
+      { class: 'setting-item-head' },
       el('strong', { class: 'setting-item-label', text: setting.label }),
-      el('code', { class: 'setting-item-name', text: setting.name }));
-    const body = el('div', { class: 'setting-item-body' }, head, badges,
-      setting.description ? el('p', { class: 'muted small setting-item-description', text: setting.description }) : null);
+      el('code', { class: 'setting-item-name', text: setting.name }),
+    );
+    const body = el(
+      'div',
+      { class: 'setting-item-body' },
+      head,
+      badges,
+      setting.description
+        ? el('p', { class: 'muted small setting-item-description', text: setting.description })
+        : null,
+    );
     const item = el('li', { class: 'setting-item', 'data-setting': setting.name }, body);
     if (canEdit) {
-      const edit = el('button', { type: 'button', class: 'btn btn-sm', 'aria-label': `Edit ${setting.label}`, text: 'Edit' });
-      const remove = el('button', { type: 'button', class: 'btn btn-sm btn-danger', 'aria-label': `Delete ${setting.label}`, text: 'Delete' });
+      const edit = el('button', {
+        type: 'button',
+        class: 'btn btn-sm',
+        'aria-label': `Edit ${setting.label}`,
+        text: 'Edit',
+      });
+      const remove = el('button', {
+        type: 'button',
+        class: 'btn btn-sm btn-danger',
+        'aria-label': `Delete ${setting.label}`,
+        text: 'Delete',
+      });
       edit.addEventListener('click', () => openEditor(index));
       remove.addEventListener('click', () => removeSetting(index));
       item.append(el('div', { class: 'setting-item-actions' }, edit, remove));
@@ -130,11 +160,15 @@ export function initSettingsBuilder(ctx) {
         ? 'The label has no letter to make a name from: type a name.'
         : 'Type a label, or a name.';
     } else if (!NAME_PATTERN.test(setting.name)) {
-      found.name = 'Letters and digits only, starting with a letter (at most 64): it must be a JavaScript identifier.';
-    } else if (draft.getSchema().some((other, index) => index !== editing && other.name === setting.name)) {
+      found.name =
+        'Letters and digits only, starting with a letter (at most 64): it must be a JavaScript identifier.';
+    } else if (
+      draft.getSchema().some((other, index) => index !== editing && other.name === setting.name)
+    ) {
       found.name = `Another setting is already named “${setting.name}”.`;
     }
-    if (setting.description.length > MAX_DESCRIPTION) found.description = `At most ${MAX_DESCRIPTION} characters.`;
+    if (setting.description.length > MAX_DESCRIPTION)
+      found.description = `At most ${MAX_DESCRIPTION} characters.`;
     return found;
   }
 
@@ -187,8 +221,8 @@ export function initSettingsBuilder(ctx) {
     inputs.name.value = setting ? setting.name : '';
     inputs.type.value = setting ? setting.type : 'string';
     inputs.description.value = setting ? setting.description || '' : '';
-    inputs.required.checked = Boolean(setting && setting.required);
-    inputs.encrypted.checked = Boolean(setting && setting.encrypted);
+    inputs.required.checked = Boolean(setting?.required);
+    inputs.encrypted.checked = Boolean(setting?.encrypted);
     nameAuto = !setting || setting.name === settingNameFromLabel(setting.label);
     showAll = false;
     touched.clear();
@@ -212,7 +246,12 @@ export function initSettingsBuilder(ctx) {
     else schema[editing] = setting;
     draft.setSchema(schema);
     dialog.close('saved');
-    ctx.notify(editing === null ? `Added the setting ${setting.label} (settings.${setting.name}).` : `Changed the setting ${setting.label}.`, 'info');
+    ctx.notify(
+      editing === null
+        ? `Added the setting ${setting.label} (settings.${setting.name}).`
+        : `Changed the setting ${setting.label}.`,
+      'info',
+    );
   }
 
   form.addEventListener('submit', (event) => {

@@ -14,7 +14,9 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 function docText(text) {
   // Nothing in a setting's label or description may end the comment early.
-  return String(text || '').replace(/\*\//g, '*\u2215').replace(/\r?\n/g, '\n * ');
+  return String(text || '')
+    .replace(/\*\//g, '*\u2215')
+    .replace(/\r?\n/g, '\n * ');
 }
 
 function docComment(setting) {
@@ -31,7 +33,7 @@ function docComment(setting) {
 /** The `.d.ts` text declaring `interface FunctionSettings` for `schema`. */
 export function settingsTypes(schema) {
   const members = (schema || [])
-    .filter((setting) => setting && setting.name)
+    .filter((setting) => setting?.name)
     .map((setting) => {
       const key = IDENTIFIER.test(setting.name) ? setting.name : JSON.stringify(setting.name);
       const optional = setting.required ? '' : '?';

@@ -60,7 +60,8 @@ function requestItem(trace) {
   for (const [title, text] of sections) {
     detail.append(h('h5', title), text ? h('pre.tp-pre', text) : h('p.muted.small', '(none)'));
   }
-  if (trace.error) detail.append(h('h5', 'Error'), h('pre.tp-pre.tp-pre-error', String(trace.error)));
+  if (trace.error)
+    detail.append(h('h5', 'Error'), h('pre.tp-pre.tp-pre-error', String(trace.error)));
   const status = trace.status ? String(trace.status) : trace.error ? 'failed' : '—';
   return h(
     'li.tp-request',
@@ -200,7 +201,9 @@ class TestPanel {
         const label = [event.type, event.event, formatTime(event.receivedAt || event.timestamp)]
           .filter(Boolean)
           .join(' · ');
-        typeSelect.append(h('option', { value: String(index), text: label || `Event ${index + 1}` }));
+        typeSelect.append(
+          h('option', { value: String(index), text: label || `Event ${index + 1}` }),
+        );
       });
     }
     this.renderSample();
@@ -248,7 +251,10 @@ class TestPanel {
       allowComments: false,
       trailingCommas: 'error',
     });
-    const initial = prettyJson(this.samplePayload() ?? this.config.sample_events?.track ?? { type: 'track', event: 'Test Event' });
+    const initial = prettyJson(
+      this.samplePayload() ??
+        this.config.sample_events?.track ?? { type: 'track', event: 'Test Event' },
+    );
     const model = monaco.editor.createModel(
       this.pendingManualText ?? initial,
       'json',
@@ -304,7 +310,10 @@ class TestPanel {
       return null;
     }
     if (Array.isArray(payload)) {
-      if (!payload.length || !payload.every((e) => e && typeof e === 'object' && !Array.isArray(e))) {
+      if (
+        !payload.length ||
+        !payload.every((e) => e && typeof e === 'object' && !Array.isArray(e))
+      ) {
         this.showJsonError('A batch for onBatch is a non-empty JSON array of event objects.');
         return null;
       }
@@ -350,7 +359,8 @@ class TestPanel {
         .filter(([, value]) => typeof value === 'string' && value.startsWith(MASK))
         .map(([name]) => name),
     );
-    for (const setting of schema) if (setting.encrypted && setting.name in values) masked.add(setting.name);
+    for (const setting of schema)
+      if (setting.encrypted && setting.name in values) masked.add(setting.name);
     for (const [name, value] of Object.entries(typed)) {
       if (value === undefined || value === null) continue;
       values[name] = value;
@@ -384,14 +394,18 @@ class TestPanel {
 
   /** The schema the server checks test values against: the saved function's LATEST. */
   savedSchema() {
-    return this.ctx.state?.versions?.[0]?.settings_schema ?? this.config.function?.settings_schema ?? [];
+    return (
+      this.ctx.state?.versions?.[0]?.settings_schema ?? this.config.function?.settings_schema ?? []
+    );
   }
 
   /** The settings a run sends: what the form holds. Encrypted ones left empty are filled
    * in by the server from this user's stored test values. */
   runSettings() {
     const names = new Set(this.schema().map((s) => s.name));
-    return Object.fromEntries(Object.entries(this.formValues()).filter(([name]) => names.has(name)));
+    return Object.fromEntries(
+      Object.entries(this.formValues()).filter(([name]) => names.has(name)),
+    );
   }
 
   async saveSettings() {
@@ -405,7 +419,8 @@ class TestPanel {
     for (const setting of this.savedSchema()) {
       const name = setting.name;
       const stored = this.storedSettings[name];
-      const writeOnly = setting.encrypted || (typeof stored === 'string' && stored.startsWith(MASK));
+      const writeOnly =
+        setting.encrypted || (typeof stored === 'string' && stored.startsWith(MASK));
       if (name in values) settings[name] = values[name];
       else if (!writeOnly && name in this.storedSettings) settings[name] = null;
     }
@@ -557,7 +572,10 @@ class TestPanel {
           this.renderOutcome(message);
           this.lastOutcome = message;
           this.setExpectedDefault(message.outcome);
-          this.finish(message, `${outcomeLabel(message.outcome)} in ${formatDuration(message.duration_ms)}.`);
+          this.finish(
+            message,
+            `${outcomeLabel(message.outcome)} in ${formatDuration(message.duration_ms)}.`,
+          );
         }
         break;
       case 'run.cancelled':
@@ -641,7 +659,9 @@ class TestPanel {
     }
     const errorNode = clear(this.$('#tp-error'));
     if (error) {
-      const where = error.line ? ` (line ${error.line}${error.column ? `, column ${error.column}` : ''})` : '';
+      const where = error.line
+        ? ` (line ${error.line}${error.column ? `, column ${error.column}` : ''})`
+        : '';
       errorNode.append(
         h('div.tp-error-type', `${error.type || 'Error'}${where}`),
         h('pre.tp-pre.tp-pre-error', String(error.message || '')),
@@ -666,16 +686,24 @@ class TestPanel {
       h(
         'div.tp-outcome-line',
         h('strong.tp-outcome-name', outcomeLabel(outcome)),
-        error ? h('span.tp-outcome-error', `${error.type || 'Error'}: ${error.message || ''}`) : null,
+        error
+          ? h('span.tp-outcome-error', `${error.type || 'Error'}: ${error.message || ''}`)
+          : null,
         h('span.tp-outcome-duration.muted', formatDuration(duration)),
       ),
     );
     if (result !== undefined && result !== null) {
-      node.append(h('div.tp-result-label.small.muted', 'Returned value'), h('pre.tp-pre.tp-result', prettyJson(result)));
+      node.append(
+        h('div.tp-result-label.small.muted', 'Returned value'),
+        h('pre.tp-pre.tp-result', prettyJson(result)),
+      );
     }
     if (truncated) {
       node.append(
-        h('p.tp-truncated.small', 'Output was capped: the run logged or requested more than a test run keeps.'),
+        h(
+          'p.tp-truncated.small',
+          'Output was capped: the run logged or requested more than a test run keeps.',
+        ),
       );
     }
     node.hidden = false;
@@ -731,7 +759,10 @@ class TestPanel {
   async loadCases() {
     const { ok, res, items } = await apiList(this.ctx, this.config.urls.api_test_cases);
     if (!ok) {
-      this.$('#tp-cases-summary').textContent = errorText(res, 'The saved test cases could not be loaded.');
+      this.$('#tp-cases-summary').textContent = errorText(
+        res,
+        'The saved test cases could not be loaded.',
+      );
       return;
     }
     this.cases = items;
@@ -746,11 +777,14 @@ class TestPanel {
       const result = this.caseResults.get(testCase.id);
       let badge = null;
       if (result?.state === 'running') badge = h('span.tp-case-result.tp-case-running', 'Running…');
-      else if (result?.state === 'pass') badge = h('span.tp-case-result.tp-case-pass', `✓ Pass (${outcomeLabel(result.outcome)})`);
+      else if (result?.state === 'pass')
+        badge = h('span.tp-case-result.tp-case-pass', `✓ Pass (${outcomeLabel(result.outcome)})`);
       else if (result?.state === 'fail') {
         badge = h(
           'span.tp-case-result.tp-case-fail',
-          result.outcome ? `✗ Fail: got ${outcomeLabel(result.outcome)}` : `✗ Fail: ${result.reason || 'did not run'}`,
+          result.outcome
+            ? `✗ Fail: got ${outcomeLabel(result.outcome)}`
+            : `✗ Fail: ${result.reason || 'did not run'}`,
         );
       }
       const input = Array.isArray(testCase.payload)
@@ -760,11 +794,7 @@ class TestPanel {
         h(
           'li.tp-case',
           { dataset: { caseId: String(testCase.id) } },
-          h(
-            'div.tp-case-head',
-            h('strong.tp-case-name', testCase.name),
-            badge,
-          ),
+          h('div.tp-case-head', h('strong.tp-case-name', testCase.name), badge),
           h(
             'div.muted.small',
             `${input || 'event'} · expects ${outcomeLabel(testCase.expected_outcome)}`,
@@ -783,7 +813,7 @@ class TestPanel {
               type: 'button',
               text: 'Load input',
               'data-action': 'load-case',
-              title: 'Put this case\'s event into the Manual editor',
+              title: "Put this case's event into the Manual editor",
               onclick: () => {
                 this.setMode('manual');
                 this.setManualText(prettyJson(testCase.payload));
@@ -849,7 +879,11 @@ class TestPanel {
       return;
     }
     button.disabled = true;
-    const res = await apiSend(this.ctx, 'DELETE', `${withSlash(this.config.urls.api_test_cases)}${testCase.id}/`);
+    const res = await apiSend(
+      this.ctx,
+      'DELETE',
+      `${withSlash(this.config.urls.api_test_cases)}${testCase.id}/`,
+    );
     if (!res.ok && res.status !== 404) {
       button.disabled = false;
       this.ctx.notify(errorText(res, 'The test case could not be deleted.'), 'error');
@@ -871,7 +905,8 @@ class TestPanel {
     for (const c of cases) this.caseResults.set(c.id, { state: 'running' });
     this.renderCases();
     const summary = this.$('#tp-cases-summary');
-    summary.textContent = cases.length > 1 ? `Running ${cases.length} test cases…` : `Running “${cases[0].name}”…`;
+    summary.textContent =
+      cases.length > 1 ? `Running ${cases.length} test cases…` : `Running “${cases[0].name}”…`;
     let passed = 0;
     let stopped = false;
     for (const testCase of cases) {
@@ -889,7 +924,10 @@ class TestPanel {
       }
       const pass = outcome.outcome === testCase.expected_outcome;
       if (pass) passed += 1;
-      this.caseResults.set(testCase.id, { state: pass ? 'pass' : 'fail', outcome: outcome.outcome });
+      this.caseResults.set(testCase.id, {
+        state: pass ? 'pass' : 'fail',
+        outcome: outcome.outcome,
+      });
       this.renderCases();
     }
     this.runningCases = false;

@@ -61,7 +61,12 @@ export async function loadInstances(ctx) {
 }
 
 export function latestNumber(ctx) {
-  return ctx.state?.latestVersion ?? ctx.draft?.baseVersion ?? ctx.config.function?.latest_version ?? null;
+  return (
+    ctx.state?.latestVersion ??
+    ctx.draft?.baseVersion ??
+    ctx.config.function?.latest_version ??
+    null
+  );
 }
 
 // --- change summaries -------------------------------------------------------------------
@@ -112,7 +117,7 @@ export function changeSummary(version, previous) {
 let diffDialog = null;
 
 function sideText(side, mode) {
-  return mode === 'settings' ? prettyJson(side.settings_schema || []) + '\n' : side.code || '';
+  return mode === 'settings' ? `${prettyJson(side.settings_schema || [])}\n` : side.code || '';
 }
 
 /** Opens the large diff dialog between two sides ({label, code, settings_schema}). */
@@ -153,11 +158,14 @@ export function openDiffDialog(ctx, left, right, { title } = {}) {
   diffDialog.left = left;
   diffDialog.right = right;
   diffDialog.mode = 'code';
-  dialog.querySelector('#diff-dialog-title').textContent = title || `${left.label} ↔ ${right.label}`;
+  dialog.querySelector('#diff-dialog-title').textContent =
+    title || `${left.label} ↔ ${right.label}`;
   dialog.querySelector('#diff-left-label').textContent = left.label;
   dialog.querySelector('#diff-right-label').textContent = right.label;
-  dialog.querySelector('#diff-summary').textContent =
-    changeSummary({ number: 0, ...right }, { number: 0, ...left }).join(' · ');
+  dialog.querySelector('#diff-summary').textContent = changeSummary(
+    { number: 0, ...right },
+    { number: 0, ...left },
+  ).join(' · ');
   if (!dialog.open) dialog.showModal();
   renderDiff();
 }
@@ -167,7 +175,8 @@ export function openDiffDialog(ctx, left, right, { title } = {}) {
 export function initVersions(ctx) {
   const config = ctx.config;
   const root = document.getElementById('versions-panel');
-  const state = (ctx.state = ctx.state || {});
+  ctx.state = ctx.state || {};
+  const state = ctx.state;
   state.versions = [];
 
   const draftSide = () => ({
@@ -245,7 +254,8 @@ export function initVersions(ctx) {
     clear(list);
     const latest = versions[0]?.number ?? null;
     versions.forEach((version, index) => {
-      const previous = versions[index + 1]?.number === version.number - 1 ? versions[index + 1] : null;
+      const previous =
+        versions[index + 1]?.number === version.number - 1 ? versions[index + 1] : null;
       const running = instancesOn(version.number);
       const states = new Set(version.states || []);
       if (version.number === latest) states.add('LATEST');
@@ -302,7 +312,7 @@ export function initVersions(ctx) {
       );
     });
     status.textContent = versions.length ? '' : 'No versions yet.';
-    status.hidden = !versions.length ? false : true;
+    status.hidden = versions.length > 0;
     renderCompareOptions();
   }
 
@@ -431,13 +441,21 @@ export function initVersions(ctx) {
   async function rollback(instance, button) {
     button.disabled = true;
     const target = instance.previous_version;
-    const res = await apiSend(ctx, 'POST', `${withSlash(config.urls.api_instances)}${instance.id}/rollback/`, {});
+    const res = await apiSend(
+      ctx,
+      'POST',
+      `${withSlash(config.urls.api_instances)}${instance.id}/rollback/`,
+      {},
+    );
     button.disabled = false;
     if (!res.ok) {
       ctx.notify(errorText(res, `${instance.name} could not be rolled back.`), 'error');
       return;
     }
-    ctx.notify(`Rolled ${instance.name} back to version ${res.data?.deployed_version ?? target}.`, 'success');
+    ctx.notify(
+      `Rolled ${instance.name} back to version ${res.data?.deployed_version ?? target}.`,
+      'success',
+    );
     await refresh().catch(() => {});
   }
 

@@ -65,7 +65,7 @@ export function apiGet(url, options) {
 
 /** One sentence for an error answer: the detail, then each field's messages. */
 export function errorMessage(result) {
-  const data = (result && result.data) || {};
+  const data = result?.data || {};
   const parts = [];
   if (data.detail) parts.push(String(data.detail));
   const errors = data.errors && typeof data.errors === 'object' ? data.errors : {};

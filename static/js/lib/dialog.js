@@ -12,7 +12,7 @@ function wire(dialog) {
   dialog.addEventListener('close', () => {
     const previous = opener.get(dialog);
     opener.delete(dialog);
-    if (previous && previous.isConnected && typeof previous.focus === 'function') previous.focus();
+    if (previous?.isConnected && typeof previous.focus === 'function') previous.focus();
   });
 }
 

@@ -55,8 +55,12 @@ function labelContent(setting) {
 
 function removeButton(label, onClick, disabled) {
   const button = el('button', {
-    type: 'button', class: 'btn btn-ghost btn-sm row-remove', 'aria-label': label, title: label,
-    disabled, text: '×',
+    type: 'button',
+    class: 'btn btn-ghost btn-sm row-remove',
+    'aria-label': label,
+    title: label,
+    disabled,
+    text: '×',
   });
   button.addEventListener('click', onClick);
   return button;
@@ -64,20 +68,31 @@ function removeButton(label, onClick, disabled) {
 
 function listEditor({ id, rows, makeRow, addLabel, disabled, onChange, describedBy }) {
   const list = el('ul', { class: 'list-editor', id: `${id}-rows` });
-  const add = el('button', { type: 'button', class: 'btn btn-sm list-add', disabled, text: addLabel });
+  const add = el('button', {
+    type: 'button',
+    class: 'btn btn-sm list-add',
+    disabled,
+    text: addLabel,
+  });
   function addRow(initial, focus) {
     const inputs = makeRow(initial, list.children.length);
-    inputs.forEach((input) => input.setAttribute('aria-describedby', describedBy));
+    for (const input of inputs) input.setAttribute('aria-describedby', describedBy);
     const item = el('li', { class: 'list-row' }, ...inputs);
-    item.append(removeButton('Remove this row', () => {
-      item.remove();
-      onChange();
-      add.focus();
-    }, disabled));
+    item.append(
+      removeButton(
+        'Remove this row',
+        () => {
+          item.remove();
+          onChange();
+          add.focus();
+        },
+        disabled,
+      ),
+    );
     list.append(item);
     if (focus) inputs[0].focus();
   }
-  rows.forEach((row) => addRow(row, false));
+  for (const row of rows) addRow(row, false);
   add.addEventListener('click', () => {
     addRow(undefined, true);
     onChange();
@@ -109,45 +124,83 @@ function createField(setting, value, { id, masked, disabled, onChange = () => {}
 
   if (type === 'boolean') {
     const box = el('input', {
-      type: 'checkbox', id, name: setting.name, checked: value === true, disabled,
+      type: 'checkbox',
+      id,
+      name: setting.name,
+      checked: value === true,
+      disabled,
       'aria-describedby': describedBy,
     });
     box.addEventListener('change', changed);
-    body = [el('label', { class: 'check setting-label', for: id }, box, ...labelContent(setting)), help];
+    body = [
+      el('label', { class: 'check setting-label', for: id }, box, ...labelContent(setting)),
+      help,
+    ];
     getValue = () => box.checked;
     check = () => '';
   } else if (type === 'array') {
     const items = Array.isArray(value) ? value.map(String) : [];
     const editor = listEditor({
-      id, rows: items.length ? items : [''], addLabel: 'Add item', disabled, describedBy, onChange: changed,
+      id,
+      rows: items.length ? items : [''],
+      addLabel: 'Add item',
+      disabled,
+      describedBy,
+      onChange: changed,
       makeRow: (initial, index) => {
         const input = el('input', {
-          type: 'text', value: initial ?? '', disabled, 'aria-label': `${setting.label || setting.name} item ${index + 1}`,
+          type: 'text',
+          value: initial ?? '',
+          disabled,
+          'aria-label': `${setting.label || setting.name} item ${index + 1}`,
         });
         input.addEventListener('input', changed);
         return [input];
       },
     });
     const legend = el('legend', { class: 'setting-label' }, ...labelContent(setting));
-    body = [el('fieldset', { class: 'setting-group', 'aria-describedby': describedBy }, legend, help, editor.element)];
+    body = [
+      el(
+        'fieldset',
+        { class: 'setting-group', 'aria-describedby': describedBy },
+        legend,
+        help,
+        editor.element,
+      ),
+    ];
     getValue = () => {
-      const list = [...editor.list.querySelectorAll('input')].map((input) => input.value).filter((v) => v !== '');
+      const list = [...editor.list.querySelectorAll('input')]
+        .map((input) => input.value)
+        .filter((v) => v !== '');
       return list.length ? list : undefined;
     };
     check = () => (setting.required && !getValue() ? 'Add at least one item.' : '');
   } else if (type === 'map') {
-    const entries = value && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value) : [];
+    const entries =
+      value && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value) : [];
     const editor = listEditor({
-      id, rows: entries.length ? entries : [['', '']], addLabel: 'Add entry', disabled, describedBy,
+      id,
+      rows: entries.length ? entries : [['', '']],
+      addLabel: 'Add entry',
+      disabled,
+      describedBy,
       onChange: changed,
       makeRow: (initial, index) => {
         const [key, val] = initial || ['', ''];
         const keyInput = el('input', {
-          type: 'text', class: 'map-key', value: key, disabled, placeholder: 'Key',
+          type: 'text',
+          class: 'map-key',
+          value: key,
+          disabled,
+          placeholder: 'Key',
           'aria-label': `${setting.label || setting.name} key ${index + 1}`,
         });
         const valueInput = el('input', {
-          type: 'text', class: 'map-value', value: String(val ?? ''), disabled, placeholder: 'Value',
+          type: 'text',
+          class: 'map-value',
+          value: String(val ?? ''),
+          disabled,
+          placeholder: 'Value',
           'aria-label': `${setting.label || setting.name} value ${index + 1}`,
         });
         keyInput.addEventListener('input', changed);
@@ -155,11 +208,21 @@ function createField(setting, value, { id, masked, disabled, onChange = () => {}
         return [keyInput, valueInput];
       },
     });
-    const rows = () => [...editor.list.children].map((row) => [
-      row.querySelector('.map-key').value, row.querySelector('.map-value').value,
-    ]);
+    const rows = () =>
+      [...editor.list.children].map((row) => [
+        row.querySelector('.map-key').value,
+        row.querySelector('.map-value').value,
+      ]);
     const legend = el('legend', { class: 'setting-label' }, ...labelContent(setting));
-    body = [el('fieldset', { class: 'setting-group', 'aria-describedby': describedBy }, legend, help, editor.element)];
+    body = [
+      el(
+        'fieldset',
+        { class: 'setting-group', 'aria-describedby': describedBy },
+        legend,
+        help,
+        editor.element,
+      ),
+    ];
     getValue = () => {
       const map = {};
       for (const [key, val] of rows()) if (key !== '') map[key] = val;
@@ -177,7 +240,12 @@ function createField(setting, value, { id, masked, disabled, onChange = () => {}
   } else if (setting.encrypted || (masked && isMaskedValue(value))) {
     const stored = hasValue(value);
     const input = el('input', {
-      type: 'password', id, name: setting.name, disabled, autocomplete: 'new-password', spellcheck: 'false',
+      type: 'password',
+      id,
+      name: setting.name,
+      disabled,
+      autocomplete: 'new-password',
+      spellcheck: 'false',
       value: stored && !masked ? String(value) : '',
       placeholder: stored ? 'Leave empty to keep the current value' : '',
       'aria-describedby': `${describedBy} ${id}-stored`,
@@ -185,27 +253,39 @@ function createField(setting, value, { id, masked, disabled, onChange = () => {}
     let cleared = false;
     const storedNote = el('div', { class: 'help setting-stored', id: `${id}-stored` });
     if (stored && masked) {
-      const clear = el('button', { type: 'button', class: 'btn btn-ghost btn-sm', disabled, text: 'Clear' });
+      const clear = el('button', {
+        type: 'button',
+        class: 'btn btn-ghost btn-sm',
+        disabled,
+        text: 'Clear',
+      });
       const text = el('span', { text: `Current value: ${value}. Leave empty to keep it.` });
       clear.addEventListener('click', () => {
         cleared = !cleared;
-        text.textContent = cleared ? 'The value will be cleared.' : `Current value: ${value}. Leave empty to keep it.`;
+        text.textContent = cleared
+          ? 'The value will be cleared.'
+          : `Current value: ${value}. Leave empty to keep it.`;
         clear.textContent = cleared ? 'Keep' : 'Clear';
         input.disabled = cleared || disabled;
         changed();
       });
       storedNote.append(text, ' ', clear);
       if (!setting.encrypted) {
-        storedNote.append(el('div', {
-          class: 'setting-write-only',
-          text: 'Entered while this setting was encrypted: it stays write-only and masked until you enter a new value.',
-        }));
+        storedNote.append(
+          el('div', {
+            class: 'setting-write-only',
+            text: 'Entered while this setting was encrypted: it stays write-only and masked until you enter a new value.',
+          }),
+        );
       }
     } else {
       storedNote.textContent = 'Encrypted: write-only, shown masked once saved.';
     }
     input.addEventListener('input', changed);
-    input.addEventListener('blur', () => { touched = true; field.validate(); });
+    input.addEventListener('blur', () => {
+      touched = true;
+      field.validate();
+    });
     const label = el('label', { class: 'setting-label', for: id }, ...labelContent(setting));
     body = [label, help, el('div', { class: 'secret-input' }, input), storedNote];
     getValue = () => {
@@ -219,18 +299,31 @@ function createField(setting, value, { id, masked, disabled, onChange = () => {}
     };
   } else {
     const input = el('input', {
-      type: 'text', id, name: setting.name, disabled, autocomplete: 'off',
-      value: hasValue(value) ? String(value) : '', 'aria-describedby': describedBy,
+      type: 'text',
+      id,
+      name: setting.name,
+      disabled,
+      autocomplete: 'off',
+      value: hasValue(value) ? String(value) : '',
+      'aria-describedby': describedBy,
     });
     input.addEventListener('input', changed);
-    input.addEventListener('blur', () => { touched = true; field.validate(); });
+    input.addEventListener('blur', () => {
+      touched = true;
+      field.validate();
+    });
     const label = el('label', { class: 'setting-label', for: id }, ...labelContent(setting));
     body = [label, help, input];
     getValue = () => (input.value === '' ? undefined : input.value);
     check = () => (setting.required && input.value === '' ? 'This setting is required.' : '');
   }
 
-  const element = el('div', { class: `setting-field setting-${type}`, 'data-setting': setting.name || '' }, ...body, error);
+  const element = el(
+    'div',
+    { class: `setting-field setting-${type}`, 'data-setting': setting.name || '' },
+    ...body,
+    error,
+  );
   const field = {
     element,
     getValue,
@@ -259,22 +352,30 @@ function isMasked(masked, name) {
 }
 
 /** Render a form for `schema` into `container` (replacing its content). */
-export function renderSettingsForm(container, schema, values = {}, { masked = true, disabled = false, onChange } = {}) {
+export function renderSettingsForm(
+  container,
+  schema,
+  values = {},
+  { masked = true, disabled = false, onChange } = {},
+) {
   const prefix = `sw${++counter}`;
   container.replaceChildren();
   const fields = (schema || []).map((setting, index) => ({
     name: setting.name,
-    field: createField(setting, (values || {})[setting.name], {
+    field: createField(setting, values?.[setting.name], {
       id: `${prefix}-${index}`,
       // Encrypted by the schema, or a value that was entered while it was (shown masked).
-      masked: isMasked(masked, setting.name)
-        && (setting.encrypted || isMaskedValue((values || {})[setting.name])),
+      masked:
+        isMasked(masked, setting.name) &&
+        (setting.encrypted || isMaskedValue(values?.[setting.name])),
       disabled,
       onChange,
     }),
   }));
   if (!fields.length) {
-    container.append(el('p', { class: 'muted small settings-none', text: 'This function declares no settings.' }));
+    container.append(
+      el('p', { class: 'muted small settings-none', text: 'This function declares no settings.' }),
+    );
   }
   container.append(...fields.map(({ field }) => field.element));
   return {

@@ -47,7 +47,7 @@ export function connectSocket(path, { reconnect = true } = {}) {
     if (closed) return;
     try {
       ws = new WebSocket(url);
-    } catch (error) {
+    } catch {
       schedule(1006);
       return;
     }

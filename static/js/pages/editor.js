@@ -7,7 +7,13 @@ import * as api from '../lib/api.js';
 import { anyDialogOpen, openDialog } from '../lib/dialog.js';
 import * as settingsWidgets from '../lib/settings-widgets.js';
 import { connectSocket } from '../lib/socket.js';
-import { initThemeSwitch, monaco, monacoTheme, setSettingsTypes, setupMonaco } from '../editor/monaco.js';
+import {
+  initThemeSwitch,
+  monaco,
+  monacoTheme,
+  setSettingsTypes,
+  setupMonaco,
+} from '../editor/monaco.js';
 import { initSettingsBuilder } from '../editor/settings-builder.js';
 import { initTestPanel } from '../editor/test-panel.js';
 import { initVersions } from '../editor/versions.js';
@@ -59,7 +65,11 @@ function createDraft(model, { schema, version }) {
     getCode: () => model.getValue(),
     /** Replace the code (one undoable edit); works on read-only editors too. */
     setCode(text) {
-      model.pushEditOperations([], [{ range: model.getFullModelRange(), text: String(text) }], () => null);
+      model.pushEditOperations(
+        [],
+        [{ range: model.getFullModelRange(), text: String(text) }],
+        () => null,
+      );
     },
     getSchema: () => clone(current),
     setSchema(list) {
@@ -130,7 +140,10 @@ function createBanners(region) {
       banner.append(message);
       const buttons = document.createElement('span');
       buttons.className = 'banner-actions';
-      for (const action of [...actions, { label: 'Dismiss', ghost: true, onClick: () => this.hide(id) }]) {
+      for (const action of [
+        ...actions,
+        { label: 'Dismiss', ghost: true, onClick: () => this.hide(id) },
+      ]) {
         const button = document.createElement('button');
         button.type = 'button';
         button.className = `btn btn-sm${action.ghost ? ' btn-ghost' : ''}`;
@@ -166,7 +179,9 @@ function initTabs() {
     tab.addEventListener('click', () => select(tab, false));
     tab.addEventListener('keydown', (event) => {
       const index = tabs.indexOf(tab);
-      const next = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: tabs.length - 1 }[event.key];
+      const next = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: tabs.length - 1 }[
+        event.key
+      ];
       if (next === undefined) return;
       event.preventDefault();
       select(tabs[(next + tabs.length) % tabs.length], true);
@@ -233,7 +248,11 @@ function main() {
 
   const code = isNew ? template.code : config.function.code;
   const schema = isNew ? template.settings_schema : config.function.settings_schema;
-  const model = monaco.editor.createModel(code, 'javascript', monaco.Uri.parse('file:///function/handler.js'));
+  const model = monaco.editor.createModel(
+    code,
+    'javascript',
+    monaco.Uri.parse('file:///function/handler.js'),
+  );
   const container = $('code-editor');
   container.replaceChildren();
   delete container.dataset.loading;
@@ -252,14 +271,17 @@ function main() {
     ariaLabel: 'Function code. Press Ctrl+M to let Tab move the focus out.',
   });
 
-  const draft = createDraft(model, { schema, version: isNew ? null : config.function.latest_version });
+  const draft = createDraft(model, {
+    schema,
+    version: isNew ? null : config.function.latest_version,
+  });
   const notify = createNotifier($('toasts'));
   const banners = createBanners($('ide-banners'));
   const showTab = initTabs();
   initSplit();
   setSettingsTypes(draft.getSchema());
 
-  let lineDecorations = editor.createDecorationsCollection();
+  const lineDecorations = editor.createDecorationsCollection();
   const ctx = {
     config,
     monaco,
@@ -279,10 +301,16 @@ function main() {
       const lineNumber = Math.min(Math.max(1, line), model.getLineCount());
       editor.revealLineInCenter(lineNumber);
       editor.setPosition({ lineNumber, column: Math.max(1, column || 1) });
-      lineDecorations.set([{
-        range: new monaco.Range(lineNumber, 1, lineNumber, 1),
-        options: { isWholeLine: true, className: 'error-line', linesDecorationsClassName: 'error-line-gutter' },
-      }]);
+      lineDecorations.set([
+        {
+          range: new monaco.Range(lineNumber, 1, lineNumber, 1),
+          options: {
+            isWholeLine: true,
+            className: 'error-line',
+            linesDecorationsClassName: 'error-line-gutter',
+          },
+        },
+      ]);
       editor.focus();
     },
     runTest: null,
@@ -300,7 +328,8 @@ function main() {
     document.title = `${dirty ? '• ' : ''}${functionName} · Functions IDE`;
     if (saving) saveState.textContent = 'Saving…';
     else if (isNew) saveState.textContent = 'Not created yet';
-    else saveState.textContent = dirty ? 'Unsaved changes' : `Saved as version ${draft.baseVersion}`;
+    else
+      saveState.textContent = dirty ? 'Unsaved changes' : `Saved as version ${draft.baseVersion}`;
   }
   draft.onChange(({ kind, version }) => {
     if (kind === 'schema') setSettingsTypes(draft.getSchema());
@@ -352,7 +381,10 @@ function main() {
     const sent = { code: draft.getCode(), settings_schema: draft.getSchema() };
     saving = true;
     refreshState();
-    const result = await api.apiSend('PATCH', urls.api_function, { ...sent, base_version: draft.baseVersion });
+    const result = await api.apiSend('PATCH', urls.api_function, {
+      ...sent,
+      base_version: draft.baseVersion,
+    });
     saving = false;
     if (result.ok) {
       const version = result.data.latest_version;
@@ -366,13 +398,18 @@ function main() {
       showVersion(version);
       banners.hide('conflict');
       banners.hide('stale');
-      notify(changed ? `Saved version ${version}.` : 'Nothing changed, so no new version was saved.', changed ? 'success' : 'info');
+      notify(
+        changed ? `Saved version ${version}.` : 'Nothing changed, so no new version was saved.',
+        changed ? 'success' : 'info',
+      );
       if (deploy) openDeployDialog(ctx, { version });
     } else if (result.status === 409) {
       const latest = result.data.latest_version;
       banners.show('conflict', {
         kind: 'warning',
-        text: result.data.detail || `Version ${latest} was saved by someone else since you opened version ${draft.baseVersion}.`,
+        text:
+          result.data.detail ||
+          `Version ${latest} was saved by someone else since you opened version ${draft.baseVersion}.`,
         actions: conflictActions(),
       });
     } else {
@@ -383,7 +420,14 @@ function main() {
 
   function conflictActions() {
     const actions = [];
-    if (ctx.compareWithLatest) actions.push({ label: 'Compare', onClick: () => { showTab('versions'); ctx.compareWithLatest(); } });
+    if (ctx.compareWithLatest)
+      actions.push({
+        label: 'Compare',
+        onClick: () => {
+          showTab('versions');
+          ctx.compareWithLatest();
+        },
+      });
     actions.push({ label: 'Reload', onClick: reload });
     return actions;
   }
@@ -395,12 +439,21 @@ function main() {
       return;
     }
     const latest = result.data;
-    if (draft.isDirty() && !window.confirm(`Replace your unsaved changes with version ${latest.latest_version}? Your changes will be lost.`)) {
+    if (
+      draft.isDirty() &&
+      !window.confirm(
+        `Replace your unsaved changes with version ${latest.latest_version}? Your changes will be lost.`,
+      )
+    ) {
       return;
     }
     draft.setCode(latest.code);
     draft.setSchema(latest.settings_schema);
-    draft.markSaved({ version: latest.latest_version, code: draft.getCode(), settings_schema: latest.settings_schema });
+    draft.markSaved({
+      version: latest.latest_version,
+      code: draft.getCode(),
+      settings_schema: latest.settings_schema,
+    });
     showVersion(latest.latest_version);
     functionName = latest.name;
     $('function-name').textContent = latest.name;
@@ -418,35 +471,46 @@ function main() {
   }
 
   // Ctrl/Cmd+S saves and Ctrl/Cmd+Enter runs the test, wherever the focus is.
-  window.addEventListener('keydown', (event) => {
-    if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
-    const key = event.key.toLowerCase();
-    if (key === 's') {
-      event.preventDefault();
-      event.stopPropagation();
-      if (!anyDialogOpen()) save();
-    } else if (key === 'enter' && !anyDialogOpen()) {
-      event.preventDefault();
-      event.stopPropagation();
-      if (!config.can_run) {
-        notify('Running a test needs Functions Admin on this function.', 'info');
-        return;
+  window.addEventListener(
+    'keydown',
+    (event) => {
+      if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+      const key = event.key.toLowerCase();
+      if (key === 's') {
+        event.preventDefault();
+        event.stopPropagation();
+        if (!anyDialogOpen()) save();
+      } else if (key === 'enter' && !anyDialogOpen()) {
+        event.preventDefault();
+        event.stopPropagation();
+        if (!config.can_run) {
+          notify('Running a test needs Functions Admin on this function.', 'info');
+          return;
+        }
+        showTab('test');
+        if (ctx.runTest) ctx.runTest();
       }
-      showTab('test');
-      if (ctx.runTest) ctx.runTest();
-    }
-  }, true);
+    },
+    true,
+  );
 
   // ------------------------------------------------------------ templates
   const templatesDialog = $('templates-dialog');
   if (templatesDialog) {
-    $('templates-button').addEventListener('click', () => openDialog(templatesDialog, { focus: 'button[data-template]' }));
+    $('templates-button').addEventListener('click', () =>
+      openDialog(templatesDialog, { focus: 'button[data-template]' }),
+    );
     templatesDialog.addEventListener('click', (event) => {
       const button = event.target.closest('button[data-template]');
       if (!button) return;
       const chosen = config.templates.find((t) => t.slug === button.dataset.template);
       if (!chosen) return;
-      if (draft.isDirty() && !window.confirm(`Replace the code and settings of the draft with the template “${chosen.name}”? Your unsaved changes will be lost.`)) {
+      if (
+        draft.isDirty() &&
+        !window.confirm(
+          `Replace the code and settings of the draft with the template “${chosen.name}”? Your unsaved changes will be lost.`,
+        )
+      ) {
         return;
       }
       template = chosen;
@@ -454,7 +518,8 @@ function main() {
       draft.setSchema(chosen.settings_schema);
       if (isNew) {
         config.template = chosen.slug;
-        $('function-description').textContent = `From the template “${chosen.name}”. Nothing is saved until you create the function.`;
+        $('function-description').textContent =
+          `From the template “${chosen.name}”. Nothing is saved until you create the function.`;
       }
       templatesDialog.close('chosen');
       notify(`Using the template ${chosen.name}${isNew ? '' : ': save to keep it'}.`, 'info');
@@ -510,7 +575,7 @@ function main() {
         window.location.assign(`${urls.editor_base}${result.data.id}/`);
         return;
       }
-      const errors = (result.data && result.data.errors) || {};
+      const errors = result.data?.errors || {};
       let shown = false;
       for (const field of ['name', 'description']) {
         if (errors[field]) {
@@ -518,9 +583,16 @@ function main() {
           shown = true;
         }
       }
-      const rest = Object.keys(errors).filter((field) => field !== 'name' && field !== 'description');
+      const rest = Object.keys(errors).filter(
+        (field) => field !== 'name' && field !== 'description',
+      );
       if (!shown || rest.length) {
-        problem.textContent = api.errorMessage({ data: { detail: result.data.detail, errors: Object.fromEntries(rest.map((f) => [f, errors[f]])) } });
+        problem.textContent = api.errorMessage({
+          data: {
+            detail: result.data.detail,
+            errors: Object.fromEntries(rest.map((f) => [f, errors[f]])),
+          },
+        });
         problem.hidden = false;
       }
       (shown ? nameInput : $('create-button')).focus();
@@ -532,7 +604,11 @@ function main() {
     const socket = connectSocket(urls.ws_events);
     ctx.events = socket;
     const me = config.user;
-    const verbs = { 'function.saved': 'saved', 'function.restored': 'restored', 'function.deployed': 'deployed' };
+    const verbs = {
+      'function.saved': 'saved',
+      'function.restored': 'restored',
+      'function.deployed': 'deployed',
+    };
     const announce = (message) => {
       const { change, version, actor } = message;
       if (change === 'function.deleted') {
@@ -540,16 +616,33 @@ function main() {
         banners.show('stale', {
           kind: 'warning',
           text: `${actor} deleted this function. Your unsaved changes cannot be saved here.`,
-          actions: [{ label: 'Back to the catalog', onClick: () => { leaving = true; window.location.assign(urls.catalog); } }],
+          actions: [
+            {
+              label: 'Back to the catalog',
+              onClick: () => {
+                leaving = true;
+                window.location.assign(urls.catalog);
+              },
+            },
+          ],
         });
         return;
       }
       if (change === 'function.deployed') {
         if (actor === me) return;
-        banners.show('deployed', { kind: 'info', text: `Version ${version} deployed by ${actor}.` });
+        banners.show('deployed', {
+          kind: 'info',
+          text: `Version ${version} deployed by ${actor}.`,
+        });
         return;
       }
-      if (!verbs[change] || !version || version <= (draft.baseVersion || 0) || ownVersions.has(version)) return;
+      if (
+        !verbs[change] ||
+        !version ||
+        version <= (draft.baseVersion || 0) ||
+        ownVersions.has(version)
+      )
+        return;
       banners.show('stale', {
         kind: 'warning',
         text: `Version ${version} ${verbs[change]} by ${actor}.${draft.isDirty() ? ' Your unsaved changes are kept until you reload.' : ''}`,
