@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 EventCallback = Callable[[dict[str, Any]], None]
 # A str as JSON text (ASCII, like json.dumps), by the json module's C escaper.
-_json_string: Callable[[str], str] = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_json_string: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 
 class Call:
@@ -29,7 +29,6 @@ class Call:
     __slots__ = (
         "code",
         "deadline",
-        "fetch_slots",
         "fetch_tasks",
         "function_id",
         "future",
@@ -79,7 +78,6 @@ class Call:
         self.future: asyncio.Future[dict[str, Any]] = loop.create_future()
         self.logs: list[dict[str, str]] = []
         self.requests: list[dict[str, Any]] = []
-        self.fetch_slots: asyncio.Semaphore | None = None
         self.fetch_tasks: set[asyncio.Task[Any]] | None = None
         self.retried = False  # sent again once, on a fresh worker, after a kill
 

@@ -65,7 +65,9 @@ def _release_lookup(function: str) -> None:
 
 def _getaddrinfo(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [info[4][0] for info in infos]
+    # An IPv4 or IPv6 address's first item is its host, a str (the stubs also allow the
+    # (int, bytes) of a Python built without IPv6).
+    return [str(info[4][0]) for info in infos]
 
 
 async def resolve_host(host: str, port: int) -> list[str]:

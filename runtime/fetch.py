@@ -4,8 +4,9 @@ The Node worker forwards each `fetch` call as a JSON description; this module
 validates it, applies the egress policy on every connection (runtime/egress.py),
 follows redirects itself (node-fetch v2 rules), caps the response size, and
 produces two things: the response handed back to the function, and a trace of the
-request for logs and the IDE (with secrets masked and bodies truncated, by
-runtime/masking.py).
+request for logs and the IDE. The trace is recorded as the request goes, then masked
+and truncated once, at the end, by runtime/masking.py (off the event loop when that
+is costly).
 
 One httpx client serves every function of a pool, so it must hold no state between
 requests: it never stores cookies (a `Set-Cookie` seen by one function would be
@@ -30,7 +31,7 @@ import httpx
 from runtime.egress import EgressDenied, EgressPolicy
 from runtime.masking import MASK as MASK
 from runtime.masking import MIN_SECRET_CHARS as MIN_SECRET_CHARS
-from runtime.masking import SENSITIVE_HEADERS, body_preview, mask, mask_header
+from runtime.masking import SENSITIVE_HEADERS, mask_header, masked_trace
 
 # Re-exported (the "as" imports above): catalog/preview.py reads MASK and
 # MIN_SECRET_CHARS here, and tests/runtime/test_protocol.py reads _mask_header.
@@ -189,9 +190,9 @@ def make_client(policy: EgressPolicy) -> httpx.AsyncClient:
     )
 
 
-def _trace_headers(pairs: list[tuple[str, str]], secrets: tuple[str, ...]) -> dict[str, str]:
-    return {k[:MAX_HEADER_NAME_CHARS]: mask_header(k, v, secrets)
-            for k, v in pairs[:MAX_TRACE_HEADERS]}  # fmt: skip
+def _trace_headers(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The header pairs a trace keeps (masked later, with the rest of the trace)."""
+    return [(k[:MAX_HEADER_NAME_CHARS], v) for k, v in pairs[:MAX_TRACE_HEADERS]]
 
 
 def _redirect_method(status: int, method: str) -> str:
@@ -300,34 +301,35 @@ async def perform_fetch(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Carry out one `fetch`. Returns (response for the function, trace)."""
     started = time.perf_counter()
-    # The headers shown are replaced by the ones actually sent once the request is built.
+    # Recorded unmasked (masked once, at the end). The headers shown are replaced by the
+    # ones actually sent once the request is built.
     trace: dict[str, Any] = {
         "method": spec.method,
-        "url": mask(spec.url, secrets),
-        "request_headers": _trace_headers(spec.headers, secrets),
-        "request_body": body_preview(spec.body, secrets),
+        "url": spec.url,
+        "request_headers": _trace_headers(spec.headers),
+        "request_body": spec.body,
         "status": None,
-        "response_headers": {},
+        "response_headers": [],
         "response_body": None,
         "duration_ms": 0.0,
         "error": None,
     }
     try:
-        result = await _follow(spec, client, policy, time_left_s, trace, secrets)
+        result = await _follow(spec, client, policy, time_left_s, trace)
     except EgressDenied as exc:
         trace["error"] = f"blocked by egress policy: {exc}"
         result = {"error": trace["error"], "code": "EEGRESS"}
     except FetchFailed as exc:
-        trace["error"] = mask(str(exc), secrets)
+        trace["error"] = str(exc)
         result = {"error": str(exc), "code": exc.code}
     except httpx.TimeoutException:
         trace["error"] = "request timed out"
         result = {"error": "network timeout", "code": "ETIMEDOUT"}
     except (httpx.HTTPError, OSError, ValueError) as exc:
-        trace["error"] = mask(f"{type(exc).__name__}: {exc}", secrets)
+        trace["error"] = f"{type(exc).__name__}: {exc}"
         result = {"error": trace["error"], "code": "ECONNREFUSED"}
     trace["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
-    return result, trace
+    return result, await masked_trace(trace, secrets)
 
 
 async def _follow(
@@ -336,7 +338,6 @@ async def _follow(
     policy: EgressPolicy,
     time_left_s: float,
     trace: dict[str, Any],
-    secrets: tuple[str, ...],
 ) -> dict[str, Any]:
     method, url, body = spec.method, spec.url, spec.body
     deadline = time.monotonic() + time_left_s
@@ -367,12 +368,16 @@ async def _follow(
         policy.check_scheme(target.scheme)
         remaining = max(0.001, deadline - time.monotonic())
         timeout = httpx.Timeout(remaining, connect=min(remaining, CONNECT_TIMEOUT_S))
-        request = client.build_request(method, target, headers=headers, content=body,
-                                       timeout=timeout)  # fmt: skip
+        request = client.build_request(
+            method,
+            target,
+            headers=headers,  # type: ignore[arg-type]  # httpx takes str names, bytes values
+            content=body,
+            timeout=timeout,
+        )
         if hop == 0:
             trace["request_headers"] = _trace_headers(
-                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
-                secrets,
+                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
             )
         response = await client.send(request, stream=True)
         try:
@@ -387,7 +392,7 @@ async def _follow(
                 if spec.redirect == "follow":
                     if hop == spec.follow:
                         raise FetchFailed(f"maximum redirect reached at: {url}", "max-redirect")
-                    trace.setdefault("redirects", []).append(mask(url, secrets))
+                    trace.setdefault("redirects", []).append(url)
                     new_method = _redirect_method(response.status_code, method)
                     if new_method != method:
                         body = None
@@ -410,7 +415,7 @@ async def _follow(
             content = await _read_capped(response, _coding(response, method))
         finally:
             await response.aclose()
-        return _response(response, url, content, hop > 0, trace, secrets, location)
+        return _response(response, url, content, hop > 0, trace, location)
     raise FetchFailed(f"maximum redirect reached at: {url}", "max-redirect")
 
 
@@ -420,7 +425,6 @@ def _response(
     content: bytes,
     redirected: bool,
     trace: dict[str, Any],
-    secrets: tuple[str, ...],
     location: str | None = None,
 ) -> dict[str, Any]:
     pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
@@ -431,10 +435,10 @@ def _response(
         for k, v in pairs
     ]
     trace["status"] = response.status_code
-    trace["response_headers"] = _trace_headers(pairs, secrets)
-    trace["response_body"] = body_preview(content, secrets)
+    trace["response_headers"] = _trace_headers(pairs)
+    trace["response_body"] = content
     if redirected:
-        trace["final_url"] = mask(url, secrets)
+        trace["final_url"] = url
     return {
         "status": response.status_code,
         "statusText": response.reason_phrase,

@@ -1,14 +1,14 @@
 """A worker's `fetch` requests, served for the call that made them.
 
-Each request waits for fetch slots (a fair share per call, then per function, then
-one of the pool's), is carried out by runtime/fetch.py under the pool's egress
-policy, leaves a trace on its call, and is answered to the worker on the same pipe.
+Each request waits for a fetch slot (its call's share, then a pool slot shared fairly
+between workspaces and functions: runtime/fetch_slots.py), is carried out by
+runtime/fetch.py under the pool's egress policy, leaves a trace on its call, and is
+answered to the worker on the same pipe.
 Nothing outlives its invocation: the task is cancelled when the call ends.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from runtime import limits
@@ -24,7 +24,6 @@ def start_fetch(process: WorkerProcess, call: Call, request_id: int, raw: dict[s
     """Serve request ``request_id`` of ``call`` (a fetch description from the worker)."""
     if call.fetch_tasks is None:
         call.fetch_tasks = set()
-        call.fetch_slots = asyncio.Semaphore(limits.MAX_FETCHES_IN_FLIGHT_PER_CALL)
     task = process.worker.pool.spawn(_fetch(process, call, request_id, raw))
     call.fetch_tasks.add(task)
     task.add_done_callback(call.fetch_tasks.discard)
@@ -39,18 +38,14 @@ async def _fetch(process: WorkerProcess, call: Call, request_id: int, raw: Any) 
         result: dict[str, Any] = {"error": str(exc), "code": "EINVAL"}
         trace = None
     else:
-        assert call.fetch_slots is not None
-        # A fair share first (per call, then per function), then a pool-wide slot,
-        # each waited for until the call's deadline at most (Node answers Timeout
-        # then). The task is also cancelled when the call ends, so nothing outlives
-        # its invocation.
-        function_slots = pool.function_fetch_slots(call.function_id)
-        held: list[asyncio.Semaphore] = []
+        # Waited for until the call's deadline at most (Node answers Timeout then).
+        # The task is also cancelled when the call ends, so nothing outlives its
+        # invocation.
+        slots = pool.fetch_slots
+        slot = (call.id, call.workspace_id, call.function_id)
+        if not await slots.acquire(*slot, deadline=call.deadline - limits.KILL_GRACE_S):
+            return
         try:
-            for slots in (call.fetch_slots, function_slots, pool.fetch_slots):
-                if not await _acquire(slots, call.deadline - limits.KILL_GRACE_S):
-                    return
-                held.append(slots)
             if call.future.done() or not process.alive:
                 return
             # Computed once a slot is held: a little past the function's
@@ -69,21 +64,9 @@ async def _fetch(process: WorkerProcess, call: Call, request_id: int, raw: Any) 
                 secrets=call.secrets,
             )
         finally:
-            for slots in reversed(held):
-                slots.release()
-            pool.release_function_fetch_slots(call.function_id)
+            slots.release(*slot)
     if trace is not None and len(call.requests) < limits.MAX_REQUESTS:
         call.requests.append(trace)
         call.emit({"type": "request", **trace})
     if process.alive and call.id in process.pending:
         process.answer_fetch(call, request_id, result)
-
-
-async def _acquire(slots: asyncio.Semaphore, deadline: float) -> bool:
-    """Take a slot, waiting until `deadline` (loop time) at most."""
-    try:
-        async with asyncio.timeout_at(deadline):
-            await slots.acquire()
-    except TimeoutError:
-        return False
-    return True

@@ -39,6 +39,11 @@ MAX_CONCURRENT_FETCHES = 64  # per pool
 # call, and 16 per function whatever its number of calls in flight.
 MAX_FETCHES_IN_FLIGHT_PER_CALL = 8
 MAX_FETCHES_IN_FLIGHT_PER_FUNCTION = 16
+# Beyond the pool's slots, a reserve that only a workspace under its fair share may
+# use, at most 4 slots of it per workspace (runtime/fetch_slots.py): so at most 80
+# fetches in flight per pool.
+FETCH_RESERVE = 16
+FETCH_RESERVE_PER_WORKSPACE = 4
 # --max-old-space-size bounds the JS heap but not ArrayBuffers (off-heap): the OS
 # data-segment limit bounds those, so a buffer bomb fails with a RangeError.
 DATA_LIMIT_MIN_MB = 1024

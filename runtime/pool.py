@@ -22,11 +22,11 @@ import weakref
 from collections.abc import Coroutine
 from typing import Any
 
-from runtime import limits
 from runtime.calls import Call, EventCallback, failure
-from runtime.config import PoolConfig
+from runtime.config import PoolConfig as PoolConfig
 from runtime.config import node_binary as node_binary
 from runtime.fetch import make_client
+from runtime.fetch_slots import FetchSlots
 from runtime.limits import MAX_CONCURRENT_FETCHES as MAX_CONCURRENT_FETCHES
 from runtime.limits import MAX_FETCHES_IN_FLIGHT_PER_CALL as MAX_FETCHES_IN_FLIGHT_PER_CALL
 from runtime.limits import MAX_FETCHES_IN_FLIGHT_PER_FUNCTION as MAX_FETCHES_IN_FLIGHT_PER_FUNCTION
@@ -52,9 +52,7 @@ class WorkerPool:
     def __init__(self, config: PoolConfig) -> None:
         self.config = config
         self.placement = Placement(self)
-        self.fetch_slots = asyncio.Semaphore(limits.MAX_CONCURRENT_FETCHES)
-        # function id -> [its fetch slots, fetch tasks using them]; dropped at zero.
-        self._function_slots: dict[str, list[Any]] = {}
+        self.fetch_slots = FetchSlots()  # shared fairly by workspace, then function
         self.closed = False
         self.last_call_id = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -65,24 +63,6 @@ class WorkerPool:
         if self._client is None:
             self._client = make_client(self.config.egress)
         return self._client
-
-    def function_fetch_slots(self, function_id: str) -> asyncio.Semaphore:
-        """The fetch slots of one function (pair with release_function_fetch_slots)."""
-        entry = self._function_slots.get(function_id)
-        if entry is None:
-            entry = self._function_slots[function_id] = [
-                asyncio.Semaphore(limits.MAX_FETCHES_IN_FLIGHT_PER_FUNCTION),
-                0,
-            ]
-        entry[1] += 1
-        return entry[0]
-
-    def release_function_fetch_slots(self, function_id: str) -> None:
-        entry = self._function_slots.get(function_id)
-        if entry is not None:
-            entry[1] -= 1
-            if entry[1] <= 0:
-                del self._function_slots[function_id]
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run ``coro`` as a task that the pool's shutdown cancels."""
@@ -140,7 +120,13 @@ class WorkerPool:
             loop=process.loop,
         )
         process.send_call(call)
-        raw = await call.future
+        try:
+            raw = await call.future
+        except asyncio.CancelledError:
+            # The caller stopped waiting: the worker ends the call (its timers and
+            # fetches too) instead of running it to its time limit.
+            process.cancel_call(call)
+            raise
         return raw, call.logs, call.requests
 
     async def request(self, function_id: str, message: dict[str, Any], reply: str) -> Any:
@@ -157,12 +143,12 @@ class WorkerPool:
             else:
                 original(line)
 
-        process._on_line = on_line  # type: ignore[method-assign]
+        process._on_line = on_line  # type: ignore[method-assign]  # this process's, until the reply
         try:
             process.write(json.dumps(message).encode() + b"\n")
             return await asyncio.wait_for(fut, 5.0)
         finally:
-            process._on_line = original  # type: ignore[method-assign]
+            process._on_line = original  # type: ignore[method-assign]  # back to its own
 
     def pids(self) -> list[int]:
         workers = self.placement.all_workers()

@@ -210,8 +210,12 @@ async def _invoke(
     if isinstance(handler, InvocationResult):
         return handler
     try:
-        settings_json, payload_json = _encode(settings), _encode(payload)
-    except (TypeError, ValueError) as exc:
+        settings_json = _encode(settings)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return _rejected(INVALID_SETTINGS, "InvalidSettings", f"settings are not valid JSON: {exc}")
+    try:
+        payload_json = _encode(payload)
+    except (TypeError, ValueError, RecursionError) as exc:
         return _rejected(MESSAGE_REJECTED, "InvalidEventPayload", f"not valid JSON: {exc}")
     if len(payload_json) > MAX_PAYLOAD_BYTES:
         return _rejected(MESSAGE_REJECTED, "InvalidEventPayload", "the payload is too large")

@@ -118,6 +118,15 @@ class WorkerProcess:
         if self.watchdog is None:
             self.watchdog = self.loop.call_later(limits.WATCHDOG_INTERVAL_S, self._check_deadlines)
 
+    def cancel_call(self, call: Call) -> None:
+        """Stop a call nobody waits for any more; what the worker still sends for it is
+        ignored."""
+        if self.pending.pop(call.id, None) is None:
+            return
+        call.finish(failure("timeout", "Cancelled", "the run was cancelled"))
+        if self.alive:
+            self.write(b'{"t":"x","i":%d}\n' % call.id)
+
     def answer_fetch(self, call: Call, request_id: int, result: dict[str, Any]) -> None:
         header = b'{"t":"f","i":%d,"q":%d}\t' % (call.id, int(request_id))
         self.write(header + json.dumps(result, separators=(",", ":")).encode() + b"\n")

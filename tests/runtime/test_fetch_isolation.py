@@ -353,8 +353,38 @@ async def test_one_function_cannot_take_every_pool_fetch_slot():
         # Waiting for a slot ends with the call: every hog times out, nothing is held.
         assert {h.outcome for h in await asyncio.gather(*hogs)} == {"timeout"}
         await asyncio.sleep(0.05)
-        assert p.fetch_slots._value == pool_module.MAX_CONCURRENT_FETCHES
-        assert p._function_slots == {}
+        assert p.fetch_slots.idle
     finally:
         await p.shutdown()
         server.close()
+
+
+# ----------------------------------------------------------------- trace masking
+async def test_a_trace_is_masked_alike_with_few_secrets_and_with_many(allowed, ports):
+    """Few secrets are masked on the event loop, many on the masking thread, by the
+    automaton: the traces are the same, redirects, echoed headers and bodies included."""
+    port = ports[0]
+    code = f"""async function onTrack(event, settings) {{
+      const to = encodeURIComponent('http://127.0.0.1:{port}/echo?k=' + settings.apiKey);
+      const res = await fetch('http://127.0.0.1:{port}/redirect?to=' + to, {{
+        headers: {{'X-Note': 'key ' + settings.apiKey + ' and ' + settings.other}}}});
+      return (await res.json())['x-note'];
+    }}"""
+    secrets = {"apiKey": "sk_live_overlapping_key", "other": "overlapping_key_and_more"}
+    few = await run(allowed, code, settings=secrets, function_id="fn_mask_few")
+    filler = {"list": [f"unrelated-value-{i}" for i in range(200)]}
+    many = await run(allowed, code, settings={**secrets, **filler}, function_id="fn_mask_many")
+    assert few.outcome == many.outcome == "success", (few.error, many.error)
+    assert few.result == many.result == "key sk_live_overlapping_key and overlapping_key_and_more"
+
+    def shown(trace: dict) -> dict:
+        return {k: v for k, v in trace.items() if k != "duration_ms"}
+
+    assert shown(few.requests[0]) == shown(many.requests[0])
+    trace = few.requests[0]
+    assert trace["request_headers"]["X-Note"] == "key •••••• and ••••••"
+    # (the secret needs no escaping in the query: it is found, and masked, there too)
+    to = f"http%3A%2F%2F127.0.0.1%3A{port}%2Fecho%3Fk%3D••••••"
+    assert trace["redirects"] == [f"http://127.0.0.1:{port}/redirect?to={to}"]
+    assert trace["final_url"] == f"http://127.0.0.1:{port}/echo?k=••••••"
+    assert "sk_live_overlapping_key" not in trace["response_body"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import uuid
 
 import pytest
 
@@ -86,5 +87,33 @@ async def test_other_functions_keep_running_while_one_hangs():
         quick = [await run(p, PID_CODE, function_id="quick") for _ in range(20)]
         assert [r.result for r in quick] == list(range(1, 21))
         assert (await hang).outcome == "timeout"
+    finally:
+        await p.shutdown()
+
+
+async def test_a_cancelled_call_is_ended_in_the_worker_too():
+    """A caller that stops waiting (a new test run) ends the call in the worker: its
+    pending fetch-free work (a timer here) does not run on after the cancel."""
+    p = make_pool(workers=1)
+    try:
+        function_id = f"fn_{uuid.uuid4().hex}"
+        code = """
+        let ticks = 0;
+        async function onTrack(event) {
+          if (event.event === 'count') return ticks;
+          await new Promise((r) => setInterval(() => { ticks++; }, 20));
+        }
+        """
+        task = asyncio.ensure_future(run(p, code, function_id=function_id, timeout_ms=5000))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.05)
+        first = await run(p, code, {"type": "track", "event": "count"}, function_id=function_id)
+        await asyncio.sleep(0.3)
+        later = await run(p, code, {"type": "track", "event": "count"}, function_id=function_id)
+        assert first.outcome == "success" and later.result == first.result
+        assert not p.workers[0].process.pending
     finally:
         await p.shutdown()

@@ -300,3 +300,15 @@ async def test_a_thrown_error_says_where_in_the_code_it_was_thrown(pool):
     # A thrown primitive has no stack: no place is claimed.
     primitive = await run(pool, "async function onTrack() { throw 'no stack' }")
     assert primitive.error.line is None and "line" not in primitive.to_dict()["error"]
+
+
+async def test_settings_or_payloads_nested_too_deep_are_outcomes_not_exceptions(pool):
+    deep: dict = {}
+    node = deep
+    for _ in range(100_000):
+        node["x"] = {}
+        node = node["x"]
+    settings = await run(pool, "async function onTrack() { return 1 }", settings=deep)
+    assert settings.outcome == "invalid_settings"
+    payload = await run(pool, "async function onTrack() { return 1 }", {"type": "track", "p": deep})
+    assert payload.outcome == "message_rejected"
