@@ -184,3 +184,19 @@ def test_lone_surrogates_from_the_function_never_break_the_output(tmp_path, fail
         assert (d["outcome"], d["error"]["message"]) == ("bad_request", "bad \ufffd")
     else:
         assert d["result"] == {"s": "\ufffd", "pair": "\U0001f600", "seen": "dc00"}
+
+
+def test_what_a_terminal_would_act_on_is_printed_escaped(tmp_path):
+    (tmp_path / "handler.js").write_text(
+        "async function onTrack() { return 'a\\u202eb\\u009dc\\u2028d\\u001be' }"
+    )
+    (tmp_path / "event.json").write_text(json.dumps({"type": "track", "event": "x"}))
+    out = StringIO()
+    call_command(
+        "invoke_function", str(tmp_path / "handler.js"), "--event", str(tmp_path / "event.json"),
+        stdout=out,
+    )  # fmt: skip
+    printed = out.getvalue()
+    for raw in ("\u202e", "\x9d", "\u2028", "\x1b"):
+        assert raw not in printed
+    assert json.loads(printed)["result"] == "a\u202eb\x9dc\u2028d\x1be"

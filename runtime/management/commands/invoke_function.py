@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,18 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from runtime.services import function_invoke_sync
+
+# What a terminal could act on or show reordered, if printed as it is (C1 controls,
+# bidirectional overrides and isolates, line and paragraph separators; json.dumps
+# already escapes C0 controls): printed as \u escapes, so the output stays the same
+# JSON. The runtime escapes logs and errors by the same rule (js/host/invocations.js);
+# results and traces are data, and are escaped here, where they are shown.
+_TERMINAL_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def _terminal_safe(text: str) -> str:
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
 
 USAGE_ERROR = 2
 
@@ -93,7 +106,7 @@ class Command(BaseCommand):
         )
         # Strict JSON (allow_nan=False): the runtime never gives a non-finite number,
         # and this would refuse one rather than print Infinity.
-        text = json.dumps(result.to_dict(), ensure_ascii=False, allow_nan=False)
+        text = _terminal_safe(json.dumps(result.to_dict(), ensure_ascii=False, allow_nan=False))
         try:
             self.stdout.write(text)
         except UnicodeEncodeError:
