@@ -7,6 +7,7 @@ mechanism that closes it is named in its docstring.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -262,12 +263,17 @@ async def test_a_huge_dsa_key_is_refused_before_openssl_loads_it() -> None:
 
 
 # ----------------------------------------------------------------------- 4. masking stall
-class _EchoHandler(BaseHTTPRequestHandler):
+class _OkHandler(BaseHTTPRequestHandler):
+    """Answers "ok"; paths under /slow after 4 s (the fetches that hold slots)."""
+
     def do_GET(self) -> None:
+        if self.path.startswith("/slow"):
+            time.sleep(4)
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()
-        self.wfile.write(b"ok")
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(b"ok")
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -276,7 +282,7 @@ class _EchoHandler(BaseHTTPRequestHandler):
 async def test_masking_many_secrets_in_big_headers_never_stalls_the_loop() -> None:
     """20,000 secrets and 800 KB of headers: the event loop keeps ticking."""
     secrets = [f"secret-{i:06d}-{uuid.uuid4().hex[:8]}" for i in range(20_000)]
-    with loopback_server(_EchoHandler) as base:
+    with loopback_server(_OkHandler) as base:
         pool = make_pool(workers=1, allow=["127.0.0.1"])
         try:
             code = f"""
@@ -315,21 +321,8 @@ async def test_masking_many_secrets_in_big_headers_never_stalls_the_loop() -> No
 
 
 # ----------------------------------------------------------------------- 5. fetch fairness
-class _SlowHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        if self.path.startswith("/slow"):
-            time.sleep(4)
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 async def test_a_function_with_a_free_share_gets_a_fetch_slot_promptly() -> None:
-    with loopback_server(_SlowHandler) as base:
+    with loopback_server(_OkHandler) as base:
         pool = make_pool(workers=2, allow=["127.0.0.1"])
         try:
             hog = f"""
