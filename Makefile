@@ -74,6 +74,7 @@ bench: setup browser
 lint: $(VENV)/.installed node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(BIOME) ci .
 
 format: $(VENV)/.installed node_modules/.installed

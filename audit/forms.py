@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -18,7 +18,8 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "Any action")] + [(a, a) for a in actions]
+        action = cast(forms.ChoiceField, self.fields["action"])
+        action.choices = [("", "Any action")] + [(a, a) for a in actions]
 
     def filters(self) -> AuditFilters:
         """Filters from the fields that are valid; an invalid one is shown and ignored."""

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 
 from audit.context import current_client_ip
@@ -14,7 +14,7 @@ from workspaces.models import Workspace
 def audit_record(
     *,
     action: str,
-    actor: AbstractBaseUser | AnonymousUser | None,
+    actor: User | AnonymousUser | None,
     workspace: Workspace | None,
     target: models.Model | None = None,
     target_label: str = "",
@@ -28,7 +28,7 @@ def audit_record(
         actor=user,
         actor_label=user.get_username() if user is not None else "",
         action=action,
-        target_type=target._meta.model_name if target is not None else "",
+        target_type=(target._meta.model_name or "") if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         target_label=(target_label or (str(target) if target is not None else ""))[:200],
         ip_address=current_client_ip(),

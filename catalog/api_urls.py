@@ -42,4 +42,9 @@ urlpatterns = [
     ),
     path("sources/", apis.SourceListApi.as_view(), name="api-sources"),
     path("sources/<int:source_id>/", apis.SourceDetailApi.as_view(), name="api-source"),
+    path(
+        "sources/<int:source_id>/rotate-write-key/",
+        apis.SourceWriteKeyRotateApi.as_view(),
+        name="api-source-rotate-write-key",
+    ),
 ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -77,18 +78,21 @@ class JSONValueField(serializers.JSONField):
         except RecursionError as exc:
             raise serializers.ValidationError(JSON_TOO_DEEP) from exc
         try:
-            json_depth_check(value, field=self.field_name)
+            json_depth_check(value, field=self.field_name or "")
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from exc
         return value
 
 
+# Fields named like attributes of DRF's Field (label, required, errors, source) carry an
+# ignore: the stubs take them for those attributes, but a serializer's metaclass moves its
+# declared fields out of the class.
 class SettingSchemaSerializer(serializers.Serializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
     name = serializers.CharField(required=False)
     type = serializers.ChoiceField(choices=["string", "boolean", "array", "map"], default="string")
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    required = serializers.BooleanField(default=False)
+    required = serializers.BooleanField(default=False)  # type: ignore[assignment]  # not Field.required
     encrypted = serializers.BooleanField(default=False)
 
 
@@ -132,7 +136,7 @@ class FunctionListApi(WorkspaceApi):
         self.require(self.access.can_create_function)
         data = _validated(self.FunctionCreateInput, request.data)
         function = services.function_create(
-            workspace=self.access.workspace, actor=request.user, **data
+            workspace=self.access.workspace, actor=self.access.user, **data
         )
         return Response(FunctionOutputSerializer(function).data, status=status.HTTP_201_CREATED)
 
@@ -152,7 +156,9 @@ def _refused(exc: DjangoValidationError, status_code: int, **extra: Any) -> Resp
 
 class RefusalSerializer(serializers.Serializer):
     detail = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    errors = serializers.DictField(  # type: ignore[assignment]  # not Serializer.errors
+        child=serializers.ListField(child=serializers.CharField())
+    )
 
 
 class VersionConflictSerializer(RefusalSerializer):
@@ -188,7 +194,7 @@ class FunctionDetailApi(WorkspaceApi):
         self.require(self.access.can_edit_function(function.pk))
         data = _validated(self.FunctionUpdateInput, request.data)
         try:
-            function = services.function_update(function=function, actor=request.user, **data)
+            function = services.function_update(function=function, actor=self.access.user, **data)
         except services.VersionConflict as exc:
             return _refused(exc, status.HTTP_409_CONFLICT, latest_version=exc.latest_version)
         return Response(FunctionOutputSerializer(function).data)
@@ -199,7 +205,7 @@ class FunctionDetailApi(WorkspaceApi):
         self.require(self.access.can_edit_function(function.pk))
         services.function_delete(
             function=function,
-            actor=request.user,
+            actor=self.access.user,
             may_change_instances=self.access.can_deploy_function,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -207,7 +213,7 @@ class FunctionDetailApi(WorkspaceApi):
 
 class VersionOutputSerializer(serializers.ModelSerializer):
     states = serializers.SerializerMethodField()
-    created_by = serializers.StringRelatedField()
+    created_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
         model = FunctionVersion
@@ -254,7 +260,7 @@ class FunctionVersionRestoreApi(WorkspaceApi):
         self.require(self.access.can_edit_function(function.pk))
         version = selectors.function_version_get(function=function, number=number)
         restored = services.function_version_restore(
-            function=function, version=version, actor=request.user
+            function=function, version=version, actor=self.access.user
         )
         data = VersionOutputSerializer(restored, context=_version_context(function)).data
         return Response(data, status=status.HTTP_201_CREATED)
@@ -268,7 +274,7 @@ class DeploymentOutputSerializer(serializers.Serializer):
         help_text="connect: the version an instance started with; deploy; rollback.",
     )
     instances = serializers.SerializerMethodField()
-    created_by = serializers.StringRelatedField()
+    created_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
     created_at = serializers.DateTimeField()
 
     def get_instances(self, deployment: Any) -> list[int]:
@@ -310,7 +316,7 @@ class FunctionDeploymentListApi(WorkspaceApi):
         ]
         try:
             deployment = services.function_deploy(
-                function=function, version=version, instances=instances, actor=request.user
+                function=function, version=version, instances=instances, actor=self.access.user
             )
         except DjangoValidationError as exc:
             return _refused(exc, status.HTTP_400_BAD_REQUEST)
@@ -350,7 +356,7 @@ class InstanceListApi(WorkspaceApi):
     class InstanceCreateInput(serializers.Serializer):
         name = serializers.CharField(max_length=100)
         function = serializers.IntegerField()
-        source = serializers.IntegerField()
+        source = serializers.IntegerField()  # type: ignore[assignment]  # a field, not Field.source
         enabled = serializers.BooleanField(default=True)
         settings = serializers.DictField(required=False, default=dict)
 
@@ -374,7 +380,7 @@ class InstanceListApi(WorkspaceApi):
             name=data["name"],
             enabled=data["enabled"],
             settings=data["settings"],
-            actor=request.user,
+            actor=self.access.user,
         )
         return Response(InstanceOutputSerializer(instance).data, status=status.HTTP_201_CREATED)
 
@@ -405,13 +411,13 @@ class InstanceDetailApi(WorkspaceApi):
     def patch(self, request: Request, workspace_slug: str, instance_id: int) -> Response:
         instance = self._instance(instance_id, change=True)
         data = _validated(self.InstanceUpdateInput, request.data)
-        instance = services.instance_update(instance=instance, actor=request.user, **data)
+        instance = services.instance_update(instance=instance, actor=self.access.user, **data)
         return Response(InstanceOutputSerializer(instance).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, workspace_slug: str, instance_id: int) -> Response:
         instance = self._instance(instance_id, change=True)
-        services.instance_delete(instance=instance, actor=request.user)
+        services.instance_delete(instance=instance, actor=self.access.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -425,7 +431,7 @@ class InstanceRollbackApi(WorkspaceApi):
             "Rolling back a live destination needs Functions Admin and Source Admin.",
         )
         try:
-            instance = services.instance_rollback(instance=instance, actor=request.user)
+            instance = services.instance_rollback(instance=instance, actor=self.access.user)
         except DjangoValidationError as exc:
             return _refused(exc, status.HTTP_400_BAD_REQUEST)
         return Response(InstanceOutputSerializer(instance).data)
@@ -465,7 +471,7 @@ class SourceListApi(_SourceApi):
         self.require(self.access.can_manage_sources)
         data = _validated(SourceInputSerializer, request.data)
         source = services.source_create(
-            workspace=self.access.workspace, name=data["name"], actor=request.user
+            workspace=self.access.workspace, name=data["name"], actor=self.access.user
         )
         return Response(self._out(source), status=status.HTTP_201_CREATED)
 
@@ -480,7 +486,7 @@ class SourceDetailApi(_SourceApi):
         source = selectors.source_get(access=self.access, source_id=source_id)
         self.require(self.access.can_manage_sources)
         data = _validated(SourceInputSerializer, request.data)
-        source = services.source_update(source=source, name=data["name"], actor=request.user)
+        source = services.source_update(source=source, name=data["name"], actor=self.access.user)
         return Response(self._out(source))
 
     @extend_schema(responses={204: None})
@@ -488,9 +494,21 @@ class SourceDetailApi(_SourceApi):
         source = selectors.source_get(access=self.access, source_id=source_id)
         self.require(self.access.can_manage_sources)
         services.source_delete(
-            source=source, actor=request.user, may_change_instances=self.access.can_deploy_function
+            source=source,
+            actor=self.access.user,
+            may_change_instances=self.access.can_deploy_function,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SourceWriteKeyRotateApi(_SourceApi):
+    @extend_schema(request=None, responses=SourceOutputSerializer)
+    def post(self, request: Request, workspace_slug: str, source_id: int) -> Response:
+        """Give the source a new write key; the Tracking API refuses the old one from now on."""
+        source = selectors.source_get(access=self.access, source_id=source_id)
+        self.require(self.access.can_manage_sources)
+        source = services.source_write_key_rotate(source=source, actor=self.access.user)
+        return Response(self._out(source))
 
 
 # --- test runs (previews) ------------------------------------------------------------------

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings as django_settings
 from django.db import models
 from encrypted_model_fields.fields import EncryptedTextField
@@ -92,10 +94,10 @@ class FunctionVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.function} v{self.number}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise ImmutableRowError("function versions are immutable; save a new version instead")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)
 
 
 class DestinationInstance(models.Model):

@@ -117,7 +117,7 @@ def function_catalog_list(*, access: WorkspaceAccess, query: str = "") -> list[F
         rows.append(
             FunctionCatalogRow(
                 function=function,
-                latest_version=function.latest_version,  # type: ignore[attr-defined]
+                latest_version=function.latest_version,  # type: ignore[attr-defined]  # from annotate()
                 instance_count=sum(h.count for h in health),
                 health=[h for h in health if h.count],
             )
@@ -236,14 +236,16 @@ def instance_previous_number(*, instance: DestinationInstance) -> int | None:
     """``previous_version_number`` from ``instance_list``'s annotation when the instance came
     from there, else read."""
     if hasattr(instance, "previous_version_number"):
-        return instance.previous_version_number
+        annotated: int | None = instance.previous_version_number
+        return annotated
     previous = instance_previous_version(instance=instance)
     return previous.number if previous is not None else None
 
 
 def instance_secret_values(*, instance: DestinationInstance) -> dict[str, str]:
     """Decrypted values of encrypted settings: for the runtime only, never for display."""
-    return json.loads(instance.encrypted_settings or "{}")
+    values: dict[str, str] = json.loads(instance.encrypted_settings or "{}")
+    return values
 
 
 def instance_settings_masked(*, instance: DestinationInstance) -> dict[str, Any]:

@@ -6,10 +6,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from audit.redaction import mask_secret
 from audit.services import audit_record
 from catalog.events import function_changed_notify
 from catalog.models import (
@@ -123,7 +124,7 @@ def _clean_code(code: Any) -> str:
 def _clean_timeout(value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not isinstance(value, int) or isinstance(value, bool):
         raise ValidationError({"timeout_ms": "Give a whole number of milliseconds, or null."})
     if not MIN_TIMEOUT_MS <= value <= MAX_TIMEOUT_MS:
         raise ValidationError(
@@ -142,7 +143,7 @@ def _schema_summary(before: list[dict[str, Any]], after: list[dict[str, Any]]) -
 
 
 def _create_version(
-    *, function: Function, actor: AbstractBaseUser, restored_from: int | None = None
+    *, function: Function, actor: User, restored_from: int | None = None
 ) -> FunctionVersion:
     return FunctionVersion.objects.create(
         function=function,
@@ -168,7 +169,7 @@ def function_create(
     *,
     workspace: Workspace,
     name: str,
-    actor: AbstractBaseUser,
+    actor: User,
     description: str = "",
     code: str | None = None,
     settings_schema: Any = None,
@@ -216,7 +217,7 @@ def function_create(
 def function_update(
     *,
     function: Function,
-    actor: AbstractBaseUser,
+    actor: User,
     name: str | None = None,
     description: str | None = None,
     code: str | None = None,
@@ -286,7 +287,7 @@ def function_update(
 
 @transaction.atomic
 def function_delete(
-    *, function: Function, actor: AbstractBaseUser, may_change_instances: MayChangeInstances
+    *, function: Function, actor: User, may_change_instances: MayChangeInstances
 ) -> None:
     """Delete a function with its versions and destinations. Removing live destinations
     needs the right to change them (``may_change_instances(function_id)``), checked under a
@@ -311,7 +312,7 @@ def function_delete(
 
 @transaction.atomic
 def function_version_restore(
-    *, function: Function, version: FunctionVersion, actor: AbstractBaseUser
+    *, function: Function, version: FunctionVersion, actor: User
 ) -> FunctionVersion:
     """Copy an old version as the new LATEST; deployed instances are untouched."""
     if version.function_id != function.pk:
@@ -354,7 +355,7 @@ def _point_at(
     function: Function,
     version: FunctionVersion,
     instances: Sequence[DestinationInstance],
-    actor: AbstractBaseUser,
+    actor: User,
     kind: str,
 ) -> tuple[Deployment, list[DestinationInstance]]:
     """Point the instances (of ``function``) at ``version`` and record it in their history;
@@ -396,7 +397,7 @@ def function_deploy(
     function: Function,
     version: FunctionVersion,
     instances: Sequence[DestinationInstance],
-    actor: AbstractBaseUser,
+    actor: User,
 ) -> Deployment:
     """Point the chosen instances at ``version``. All or none: an instance whose stored
     values the version does not accept (a wrong type, a required setting missing) stops
@@ -428,9 +429,7 @@ def function_deploy(
 
 
 @transaction.atomic
-def instance_rollback(
-    *, instance: DestinationInstance, actor: AbstractBaseUser
-) -> DestinationInstance:
+def instance_rollback(*, instance: DestinationInstance, actor: User) -> DestinationInstance:
     """Deploy to this one instance the version it ran before its current one (see
     ``instance_previous_version``), with the checks of every deploy. Rolling back twice
     returns to where it started: the rollback itself is the newest entry of the history."""
@@ -503,7 +502,7 @@ def instance_create(
     function: Function,
     source: Source,
     name: str,
-    actor: AbstractBaseUser,
+    actor: User,
     settings: Any = None,
     enabled: bool = True,
 ) -> DestinationInstance:
@@ -556,7 +555,7 @@ def instance_create(
 def instance_update(
     *,
     instance: DestinationInstance,
-    actor: AbstractBaseUser,
+    actor: User,
     name: str | None = None,
     enabled: bool | None = None,
     settings: Any = None,
@@ -600,7 +599,7 @@ def instance_update(
 
 
 @transaction.atomic
-def instance_delete(*, instance: DestinationInstance, actor: AbstractBaseUser) -> None:
+def instance_delete(*, instance: DestinationInstance, actor: User) -> None:
     workspace, label, instance_id = instance.workspace, instance.name, instance.pk
     instance.delete()
     audit_record(
@@ -617,7 +616,7 @@ def _new_write_key() -> str:
 
 
 @transaction.atomic
-def source_create(*, workspace: Workspace, name: str, actor: AbstractBaseUser) -> Source:
+def source_create(*, workspace: Workspace, name: str, actor: User) -> Source:
     name = _clean_name(name)
     if Source.objects.filter(workspace=workspace, name__iexact=name).exists():
         raise ValidationError({"name": f"A source named '{name}' already exists."})
@@ -635,7 +634,7 @@ def source_create(*, workspace: Workspace, name: str, actor: AbstractBaseUser) -
 
 
 @transaction.atomic
-def source_update(*, source: Source, name: str, actor: AbstractBaseUser) -> Source:
+def source_update(*, source: Source, name: str, actor: User) -> Source:
     name = _clean_name(name)
     if name == source.name:
         return source
@@ -658,9 +657,24 @@ def source_update(*, source: Source, name: str, actor: AbstractBaseUser) -> Sour
 
 
 @transaction.atomic
-def source_delete(
-    *, source: Source, actor: AbstractBaseUser, may_change_instances: MayChangeInstances
-) -> None:
+def source_write_key_rotate(*, source: Source, actor: User) -> Source:
+    """Give the source a new write key; from the commit on, the old one is refused (401)
+    by the Tracking API. The audit row names both keys masked, never in full."""
+    source = Source.objects.select_for_update().get(pk=source.pk)
+    old_key, source.write_key = source.write_key, _new_write_key()
+    source.save(update_fields=["write_key"])
+    audit_record(
+        action="source.write_key_rotated",
+        actor=actor,
+        workspace=source.workspace,
+        target=source,
+        changes={"write_key": {"from": mask_secret(old_key), "to": mask_secret(source.write_key)}},
+    )
+    return source
+
+
+@transaction.atomic
+def source_delete(*, source: Source, actor: User, may_change_instances: MayChangeInstances) -> None:
     """Delete a source and the destinations connected to it; each of those needs the right
     to change it, checked under a lock on the source."""
     source = Source.objects.select_for_update().get(pk=source.pk)

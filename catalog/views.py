@@ -69,7 +69,7 @@ def source_create(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     if form.is_valid():
         try:
             source = services.source_create(
-                workspace=access.workspace, name=form.cleaned_data["name"], actor=request.user
+                workspace=access.workspace, name=form.cleaned_data["name"], actor=access.user
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -86,7 +86,22 @@ def source_delete(request: HttpRequest, workspace_slug: str, source_id: int) -> 
     source = selectors.source_get(access=access, source_id=source_id)
     require(access.can_manage_sources)
     services.source_delete(
-        source=source, actor=request.user, may_change_instances=access.can_deploy_function
+        source=source, actor=access.user, may_change_instances=access.can_deploy_function
     )
     messages.success(request, f"Deleted the source {source.name}.")
+    return _sources_redirect(workspace_slug)
+
+
+@login_required
+@require_POST
+def source_rotate_write_key(
+    request: HttpRequest, workspace_slug: str, source_id: int
+) -> HttpResponse:
+    access = workspace_access(request, workspace_slug)
+    source = selectors.source_get(access=access, source_id=source_id)
+    require(access.can_manage_sources)
+    services.source_write_key_rotate(source=source, actor=access.user)
+    messages.success(
+        request, f"{source.name} has a new write key: the old one no longer sends events."
+    )
     return _sources_redirect(workspace_slug)

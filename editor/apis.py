@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -49,7 +50,7 @@ class FunctionTestSettingsApi(_TestDataApi):
         )
 
     def _out(self, function: Function) -> Response:
-        masked = selectors.test_settings_masked(user=self.request.user, function=function)
+        masked = selectors.test_settings_masked(user=self.access.user, function=function)
         return Response(FunctionTestSettingsOutput({"settings": masked}).data)
 
     @extend_schema(responses=FunctionTestSettingsOutput)
@@ -61,7 +62,7 @@ class FunctionTestSettingsApi(_TestDataApi):
         function = self._function(function_id)
         data = _validated(self.FunctionTestSettingsInput, request.data)
         services.test_settings_update(
-            user=request.user, function=function, settings=data["settings"]
+            user=self.access.user, function=function, settings=data["settings"]
         )
         return self._out(function)
 
@@ -70,7 +71,7 @@ class TestCaseOutputSerializer(serializers.ModelSerializer):
     __test__ = False  # not a pytest test class
 
     settings = serializers.SerializerMethodField(help_text="Encrypted values are masked.")
-    created_by = serializers.StringRelatedField()
+    created_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
         model = SavedTestCase
@@ -104,7 +105,7 @@ class FunctionTestCaseListApi(_TestDataApi):
     def post(self, request: Request, workspace_slug: str, function_id: int) -> Response:
         function = self._function(function_id)
         data = _validated(self.TestCaseCreateInput, request.data)
-        case = services.test_case_create(function=function, actor=request.user, **data)
+        case = services.test_case_create(function=function, actor=self.access.user, **data)
         return Response(TestCaseOutputSerializer(case).data, status=status.HTTP_201_CREATED)
 
 
@@ -114,5 +115,5 @@ class FunctionTestCaseDetailApi(_TestDataApi):
         self, request: Request, workspace_slug: str, function_id: int, case_id: int
     ) -> Response:
         case = selectors.test_case_get(function=self._function(function_id), case_id=case_id)
-        services.test_case_delete(case=case, actor=request.user)
+        services.test_case_delete(case=case, actor=self.access.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

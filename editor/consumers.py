@@ -6,7 +6,7 @@ import json
 import logging
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.auth import get_user
 from channels.db import database_sync_to_async
@@ -25,18 +25,21 @@ from editor.selectors import test_run_input
 from runtime.services import MAX_PAYLOAD_BYTES
 from workspaces.selectors import workspace_access_for_slug
 
+if TYPE_CHECKING:
+    from channels.consumer import _ChannelScope  # the stubs' name for a consumer's scope
+
 # Close codes sent after a refused handshake (browsers only see 1006 before accept).
 CLOSE_NOT_FOUND = 4404
 
 
-async def _current_user(scope: dict[str, Any]) -> Any:
+async def _current_user(scope: _ChannelScope) -> Any:
     """The session's user as it is now, read afresh: the session in the scope is cached
     from the handshake, and a logout since then must count."""
     session_key = getattr(scope.get("session"), "session_key", None)
     if not session_key:
         return AnonymousUser()
     session_store = import_module(settings.SESSION_ENGINE).SessionStore
-    return await get_user({"session": session_store(session_key)})
+    return await get_user({**scope, "session": session_store(session_key)})
 
 
 @database_sync_to_async
@@ -241,7 +244,9 @@ class TestRunConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         await self._cancel_run(notify=False)
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
         if text_data is None:
             await self._error("Send JSON text messages.")
             return

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
@@ -17,7 +17,7 @@ from catalog.settings_schema import setting_values_masked
 from editor.models import SavedTestCase, TestSettings
 
 
-def test_settings_get(*, user: AbstractBaseUser, function: Function) -> TestSettings | None:
+def test_settings_get(*, user: User, function: Function) -> TestSettings | None:
     return TestSettings.objects.filter(user=user, function=function).first()
 
 
@@ -25,10 +25,11 @@ def test_settings_secret_values(*, test_settings: TestSettings | None) -> dict[s
     """Decrypted values of encrypted test settings: for test runs only."""
     if test_settings is None:
         return {}
-    return json.loads(test_settings.encrypted_settings or "{}")
+    values: dict[str, str] = json.loads(test_settings.encrypted_settings or "{}")
+    return values
 
 
-def test_settings_masked(*, user: AbstractBaseUser, function: Function) -> dict[str, Any]:
+def test_settings_masked(*, user: User, function: Function) -> dict[str, Any]:
     """The user's test values for the function's LATEST settings, encrypted ones masked."""
     stored = test_settings_get(user=user, function=function)
     if stored is None:
@@ -53,7 +54,8 @@ def test_case_get(*, function: Function, case_id: int) -> SavedTestCase:
 
 def test_case_secret_values(*, case: SavedTestCase) -> dict[str, str]:
     """Decrypted values of a case's encrypted settings: for test runs only."""
-    return json.loads(case.encrypted_settings or "{}")
+    values: dict[str, str] = json.loads(case.encrypted_settings or "{}")
+    return values
 
 
 def test_case_settings_masked(*, case: SavedTestCase) -> dict[str, Any]:
@@ -76,7 +78,7 @@ class TestRunInput:
 
 def test_run_input(
     *,
-    user: AbstractBaseUser,
+    user: User,
     function: Function | None,
     settings_schema: list[dict[str, Any]],
     settings: dict[str, Any],

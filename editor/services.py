@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -45,9 +45,7 @@ def _clean_values(
 
 
 @transaction.atomic
-def test_settings_update(
-    *, user: AbstractBaseUser, function: Function, settings: Any
-) -> TestSettings:
+def test_settings_update(*, user: User, function: Function, settings: Any) -> TestSettings:
     """Change the user's test values for ``function``. Values left out keep theirs (so an
     encrypted one, which the browser never sees, survives an edit of the others); None
     clears one. Nothing changed, nothing written."""
@@ -113,7 +111,7 @@ def _clean_payload(payload: Any) -> Any:
 def test_case_create(
     *,
     function: Function,
-    actor: AbstractBaseUser,
+    actor: User,
     name: Any,
     payload: Any,
     settings: Any = None,
@@ -169,7 +167,7 @@ def test_case_create(
 
 
 @transaction.atomic
-def test_case_delete(*, case: SavedTestCase, actor: AbstractBaseUser) -> None:
+def test_case_delete(*, case: SavedTestCase, actor: User) -> None:
     function, label, case_id = case.function, case.name, case.pk
     case.delete()
     audit_record(

@@ -93,7 +93,7 @@ def _page_config(
             "settings_schema": function.settings_schema,
         }
         instances = _instances(access, function)
-        test_settings = editor_selectors.test_settings_masked(user=request.user, function=function)
+        test_settings = editor_selectors.test_settings_masked(user=access.user, function=function)
     else:
         can_edit, can_deploy = access.can_create_function, False
         function_data, instances, test_settings = None, [], {}
@@ -138,8 +138,7 @@ def function_build(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     require(access.can_create_function)
     slug = request.GET.get("template")
     if slug is None:
-        context = {"templates": template_list()}
-        return render_page(request, "editor/gallery.html", access, context)
+        return render_page(request, "editor/gallery.html", access, {"templates": template_list()})
     template = template_get(slug)
     if template is None:
         raise Http404("No such template")
@@ -156,7 +155,7 @@ def function_delete(request: HttpRequest, workspace_slug: str, function_id: int)
     require(access.can_edit_function(function.pk))
     name = function.name
     services.function_delete(
-        function=function, actor=request.user, may_change_instances=access.can_deploy_function
+        function=function, actor=access.user, may_change_instances=access.can_deploy_function
     )
     messages.success(request, f"Deleted the function {name}.")
     return redirect("catalog", workspace_slug=workspace_slug)

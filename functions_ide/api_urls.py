@@ -9,6 +9,7 @@ workspace_routes = [
     path("", include("editor.api_urls")),
     path("", include("workspaces.api_urls")),
     path("", include("audit.api_urls")),
+    path("", include("pipeline.api_urls")),
 ]
 
 urlpatterns = [

@@ -17,6 +17,10 @@ from functions_ide.websocket_origin import SameOriginValidator  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(
+            AuthMiddlewareStack(
+                URLRouter(websocket_urlpatterns),  # type: ignore[arg-type]  # see editor/routing.py
+            )
+        ),
     }
 )

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "functions_ide",
     "workspaces",
     "catalog",
+    "pipeline",
     "editor",
     "dashboard",
     "audit",

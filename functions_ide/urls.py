@@ -10,4 +10,6 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("functions_ide.api_urls")),
+    # The Tracking API (Segment's HTTP API): /v1/track, /v1/batch...
+    path("", include("pipeline.urls")),
 ]

@@ -5,14 +5,17 @@ compares host names only, which lets any other service on the same host (another
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
+
+if TYPE_CHECKING:
+    from channels.consumer import _ChannelScope  # the stubs' name for a consumer's scope
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -40,14 +43,14 @@ def parse_origin(value: str) -> Origin | None:
     return Origin(scheme=scheme, host=parts.hostname.lower(), port=port or DEFAULT_PORTS[scheme])
 
 
-def _header(scope: dict[str, Any], name: bytes) -> str | None:
+def _header(scope: Mapping[str, Any], name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
             return bytes(value).decode("latin-1")
     return None
 
 
-def _is_secure(scope: dict[str, Any]) -> bool:
+def _is_secure(scope: Mapping[str, Any]) -> bool:
     """wss, or behind a proxy that says so the way Django's ``request.is_secure`` trusts."""
     if scope.get("scheme") == "wss":
         return True
@@ -60,7 +63,7 @@ def _is_secure(scope: dict[str, Any]) -> bool:
     return forwarded is not None and forwarded.split(",", 1)[0].strip() == secure_value
 
 
-def site_origin(scope: dict[str, Any]) -> Origin | None:
+def site_origin(scope: Mapping[str, Any]) -> Origin | None:
     """The origin the handshake was made to: its Host header (one of ALLOWED_HOSTS) and the
     connection's scheme."""
     host = _header(scope, b"host")
@@ -86,7 +89,7 @@ def _is_trusted(origin: Origin, trusted: Iterable[str]) -> bool:
     return False
 
 
-def origin_allowed(scope: dict[str, Any]) -> bool:
+def origin_allowed(scope: Mapping[str, Any]) -> bool:
     value = _header(scope, b"origin")
     origin = parse_origin(value) if value is not None else None
     if origin is None:
@@ -100,7 +103,7 @@ class SameOriginValidator:
     def __init__(self, application: Any) -> None:
         self.application = application
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+    async def __call__(self, scope: _ChannelScope, receive: Any, send: Any) -> Any:
         if scope["type"] != "websocket":
             raise ValueError("SameOriginValidator only guards websocket connections")
         if not origin_allowed(scope):

@@ -1,6 +1,7 @@
 """Dependencies point down: each app imports only the floors below it.
 
     editor/, dashboard/, functions_ide/ (the project: urls, asgi, demo seed)   top
+    pipeline/ (the Tracking API, stored events, delivery jobs)                upper middle
     catalog/                                                                  middle
     workspaces/, audit/ (audit.services beside workspaces), runtime/          ground
 
@@ -21,10 +22,11 @@ TOP = {"editor", "dashboard", "functions_ide"}
 
 # app -> modules it must never import (a name covers its submodules too).
 FORBIDDEN: dict[str, set[str]] = {
-    "runtime": {"workspaces", "audit", "catalog"} | TOP,
-    "workspaces": {"catalog", "audit.selectors"} | TOP,
-    "audit": {"catalog"} | TOP,
-    "catalog": TOP,
+    "runtime": {"workspaces", "audit", "catalog", "pipeline"} | TOP,
+    "workspaces": {"catalog", "pipeline", "audit.selectors"} | TOP,
+    "audit": {"catalog", "pipeline"} | TOP,
+    "catalog": {"pipeline"} | TOP,
+    "pipeline": TOP,
 }
 
 

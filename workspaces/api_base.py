@@ -43,6 +43,7 @@ class WorkspacePagination(LimitOffsetPagination):
     whole number in range is a 400 naming the parameter, never a 500 or a silent default."""
 
     max_limit = MAX_PAGE_SIZE
+    default_limit: int  # PAGE_SIZE in the settings: every list is paginated
     limit_query_description = (
         f"Number of results per page (default {LimitOffsetPagination.default_limit}), at "
         f"most {MAX_PAGE_SIZE}: a larger limit gives {MAX_PAGE_SIZE}."

@@ -103,7 +103,7 @@ class MemberDetailApi(WorkspaceApi):
         services.member_roles_set(
             membership=membership,
             grants=grant_specs(serializer.validated_data["roles"]),
-            actor=request.user,
+            actor=self.access.user,
         )
         return Response(MemberOutputSerializer(self._membership(member_id)).data)
 
@@ -111,7 +111,7 @@ class MemberDetailApi(WorkspaceApi):
     def delete(self, request: Request, workspace_slug: str, member_id: int) -> Response:
         membership = self._membership(member_id)
         self.require(self.access.can_manage_members)
-        services.member_remove(membership=membership, actor=request.user)
+        services.member_remove(membership=membership, actor=self.access.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -169,7 +169,7 @@ class InvitationListApi(WorkspaceApi):
             workspace=self.access.workspace,
             grants=grant_specs(serializer.validated_data["roles"]),
             note=serializer.validated_data["note"],
-            actor=request.user,
+            actor=self.access.user,
         )
         invitation = selectors.invitation_pending_get(
             workspace=self.access.workspace, invitation_id=invitation.pk
@@ -187,7 +187,7 @@ class InvitationDetailApi(WorkspaceApi):
         invitation = selectors.invitation_pending_get(
             workspace=self.access.workspace, invitation_id=invitation_id
         )
-        services.invitation_revoke(invitation=invitation, actor=request.user)
+        services.invitation_revoke(invitation=invitation, actor=self.access.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -209,7 +209,7 @@ class TokenListApi(WorkspaceApi):
 
     @extend_schema(responses=TokenOutputSerializer(many=True))
     def get(self, request: Request, workspace_slug: str) -> Response:
-        tokens = selectors.api_token_list(user=request.user, workspace=self.access.workspace)
+        tokens = selectors.api_token_list(user=self.access.user, workspace=self.access.workspace)
         return self.paginated(tokens, TokenOutputSerializer)
 
     @extend_schema(request=TokenCreateInput, responses={201: TokenOutputSerializer})
@@ -218,7 +218,7 @@ class TokenListApi(WorkspaceApi):
         serializer = self.TokenCreateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         token, raw = services.api_token_create(
-            user=request.user,
+            user=self.access.user,
             workspace=self.access.workspace,
             name=serializer.validated_data["name"],
         )
@@ -231,9 +231,9 @@ class TokenDetailApi(WorkspaceApi):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, workspace_slug: str, token_id: int) -> Response:
         self.require(not isinstance(request.auth, ApiToken), TOKENS_NEED_A_SESSION)
-        tokens = selectors.api_token_list(user=request.user, workspace=self.access.workspace)
+        tokens = selectors.api_token_list(user=self.access.user, workspace=self.access.workspace)
         token = tokens.filter(pk=token_id).first()
         if token is None:
             raise Http404("No such token")
-        services.api_token_revoke(token=token, actor=request.user)
+        services.api_token_revoke(token=token, actor=self.access.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -36,7 +36,7 @@ class FunctionChoiceField(forms.ModelMultipleChoiceField):
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value",
                     params={"pk": pk},
                 )  # fmt: skip
-        return super()._check_values(value)
+        return super()._check_values(value)  # type: ignore[misc]  # Django's, not in the stubs
 
 
 class RolesForm(forms.Form):

@@ -6,12 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from workspaces import selectors
 from workspaces.permissions import WorkspaceAccess
+
+
+class SignedInRequest(HttpRequest):
+    """The request of a view behind ``@login_required``: its user is signed in."""
+
+    user: User
 
 
 def workspace_access(request: HttpRequest, slug: str) -> WorkspaceAccess:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
 from django.db.models import Q
 
 from workspaces.models import Role, Workspace
@@ -29,10 +30,14 @@ def _union(a: FunctionScope, b: FunctionScope) -> FunctionScope:
 @dataclass(frozen=True)
 class WorkspaceAccess:
     workspace: Workspace
-    user_id: int
+    user: User  # the member: signed in, the actor of whatever the request changes
     roles: frozenset[str]
     admin_scope: FunctionScope
     readonly_scope: FunctionScope
+
+    @property
+    def user_id(self) -> int:
+        return self.user.pk
 
     @property
     def is_owner(self) -> bool:

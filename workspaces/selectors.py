@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import hashlib
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Model, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -18,7 +18,7 @@ from workspaces.models import (
 )
 from workspaces.permissions import FunctionScope, WorkspaceAccess
 
-AnyUser = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
 
 
 def workspace_list_for_user(*, user: AnyUser) -> QuerySet[Workspace]:
@@ -51,7 +51,7 @@ def workspace_access_get(*, user: AnyUser, workspace: Workspace) -> WorkspaceAcc
     readonly = grants.get(Role.FUNCTIONS_READONLY)
     return WorkspaceAccess(
         workspace=workspace,
-        user_id=user.pk,
+        user=user,
         roles=frozenset(grants),
         admin_scope=_scope_of(admin) if admin else frozenset(),
         readonly_scope=_scope_of(readonly) if readonly else frozenset(),
@@ -72,8 +72,8 @@ def grantable_function_list(*, workspace: Workspace) -> QuerySet[Model]:
     members pages, which are the owner's: an owner sees every function). Read through the
     grants' own relation (``RoleGrant.functions`` names ``catalog.Function`` lazily), so
     that this ground-floor app never imports the catalog built on top of it."""
-    function_model = RoleGrant.functions.field.related_model
-    return function_model.objects.filter(workspace=workspace).order_by("name")
+    function_model = RoleGrant.functions.field.remote_field.model
+    return function_model._default_manager.filter(workspace=workspace).order_by("name")
 
 
 def membership_list(*, workspace: Workspace) -> QuerySet[Membership]:
@@ -106,7 +106,7 @@ def membership_get(*, workspace: Workspace, membership_id: int) -> Membership:
     return membership
 
 
-def api_token_list(*, user: AnyUser, workspace: Workspace) -> QuerySet[ApiToken]:
+def api_token_list(*, user: User, workspace: Workspace) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user, workspace=workspace, revoked_at=None).order_by(
         "-created_at"
     )

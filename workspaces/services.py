@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
@@ -17,6 +17,7 @@ from workspaces.models import (
     FUNCTION_SCOPED_ROLES,
     ApiToken,
     Invitation,
+    InvitationGrant,
     Membership,
     Role,
     RoleGrant,
@@ -43,7 +44,7 @@ class GrantSpec:
 
 
 @transaction.atomic
-def workspace_create(*, name: str, owner: AbstractBaseUser, slug: str = "") -> Workspace:
+def workspace_create(*, name: str, owner: User, slug: str = "") -> Workspace:
     slug = slug or slugify(name)
     if not slug:
         raise ValidationError({"name": "Give the workspace a name with letters or digits."})
@@ -89,7 +90,11 @@ def _validate_grants(*, workspace: Workspace, grants: Iterable[GrantSpec]) -> li
     return result
 
 
-def _describe_grants(grants: models.Manager) -> dict[str, object]:
+# The ``.grants`` of a member or of an invitation: rows of the same shape.
+GrantRows = models.Manager[RoleGrant] | models.Manager[InvitationGrant]
+
+
+def _describe_grants(grants: GrantRows) -> dict[str, object]:
     """The roles of a member or an invitation (``.grants``) as the audit trail shows them."""
     described: dict[str, object] = {}
     for grant in grants.prefetch_related("functions").order_by("role"):
@@ -99,7 +104,7 @@ def _describe_grants(grants: models.Manager) -> dict[str, object]:
     return described
 
 
-def _write_grants(grants: models.Manager, specs: list[GrantSpec]) -> None:
+def _write_grants(grants: GrantRows, specs: list[GrantSpec]) -> None:
     """Replace the rows of a member's or an invitation's ``.grants`` with ``specs``."""
     grants.all().delete()
     for spec in specs:
@@ -125,7 +130,7 @@ def member_add(
     workspace: Workspace,
     username: str,
     grants: Iterable[GrantSpec],
-    actor: AbstractBaseUser,
+    actor: User,
     email: str = "",
     password: str = "",
 ) -> Membership:
@@ -172,7 +177,7 @@ def member_add(
 
 @transaction.atomic
 def member_roles_set(
-    *, membership: Membership, grants: Iterable[GrantSpec], actor: AbstractBaseUser
+    *, membership: Membership, grants: Iterable[GrantSpec], actor: User
 ) -> Membership:
     """Replace the member's roles (granting and revoking in one change)."""
     workspace = _lock_membership_changes(membership.workspace)
@@ -195,7 +200,7 @@ def member_roles_set(
 
 
 @transaction.atomic
-def member_remove(*, membership: Membership, actor: AbstractBaseUser) -> None:
+def member_remove(*, membership: Membership, actor: User) -> None:
     workspace = _lock_membership_changes(membership.workspace)
     username = membership.user.get_username()
     before = _describe_grants(membership.grants)
@@ -216,7 +221,7 @@ def member_remove(*, membership: Membership, actor: AbstractBaseUser) -> None:
 
 @transaction.atomic
 def invitation_create(
-    *, workspace: Workspace, grants: Iterable[GrantSpec], actor: AbstractBaseUser, note: str = ""
+    *, workspace: Workspace, grants: Iterable[GrantSpec], actor: User, note: str = ""
 ) -> tuple[Invitation, str]:
     """An invitation to join with ``grants``, valid for INVITATION_LIFETIME. Returns it and
     its code, which is shown once and never stored. Nobody is looked up: whoever the owner
@@ -250,7 +255,7 @@ def invitation_create(
 
 
 @transaction.atomic
-def invitation_revoke(*, invitation: Invitation, actor: AbstractBaseUser) -> None:
+def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
     revoked = invitation_pending(Invitation.objects.filter(pk=invitation.pk)).update(
         revoked_at=timezone.now()
     )
@@ -277,7 +282,7 @@ def _grant_specs(invitation: Invitation) -> list[GrantSpec]:
 
 
 @transaction.atomic
-def invitation_accept(*, code: str, user: AbstractBaseUser) -> Membership:
+def invitation_accept(*, code: str, user: User) -> Membership:
     """Make the signed-in ``user`` a member with the roles the invitation offers, once.
     Functions of a subset deleted since the invitation was made are simply not granted."""
     invitation = (
@@ -311,9 +316,7 @@ def invitation_accept(*, code: str, user: AbstractBaseUser) -> Membership:
 
 
 @transaction.atomic
-def api_token_create(
-    *, user: AbstractBaseUser, workspace: Workspace, name: str
-) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, workspace: Workspace, name: str) -> tuple[ApiToken, str]:
     """Create a personal access token. The plaintext is returned once and never stored."""
     name = name.strip()
     if not name:
@@ -337,7 +340,7 @@ def api_token_create(
 
 
 @transaction.atomic
-def api_token_revoke(*, token: ApiToken, actor: AbstractBaseUser) -> None:
+def api_token_revoke(*, token: ApiToken, actor: User) -> None:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     audit_record(

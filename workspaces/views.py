@@ -16,7 +16,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from workspaces import selectors, services
 from workspaces.forms import InviteForm, RolesForm, TokenCreateForm, roles_initial
 from workspaces.models import Membership
-from workspaces.pages import add_service_errors, render_page, require, workspace_access
+from workspaces.pages import (
+    SignedInRequest,
+    add_service_errors,
+    render_page,
+    require,
+    workspace_access,
+)
 from workspaces.permissions import WorkspaceAccess
 
 
@@ -93,7 +99,7 @@ def member_roles(request: HttpRequest, workspace_slug: str, member_id: int) -> H
     if form.is_valid():
         try:
             services.member_roles_set(
-                membership=membership, grants=form.grants(), actor=request.user
+                membership=membership, grants=form.grants(), actor=access.user
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -111,7 +117,7 @@ def member_remove(request: HttpRequest, workspace_slug: str, member_id: int) -> 
     membership = selectors.membership_get(workspace=access.workspace, membership_id=member_id)
     username = membership.user.get_username()
     try:
-        services.member_remove(membership=membership, actor=request.user)
+        services.member_remove(membership=membership, actor=access.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -150,7 +156,7 @@ def member_invite(request: HttpRequest, workspace_slug: str) -> HttpResponse:
                 workspace=access.workspace,
                 grants=form.grants(),
                 note=form.cleaned_data["note"],
-                actor=request.user,
+                actor=access.user,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -173,7 +179,7 @@ def invitation_revoke(
         workspace=access.workspace, invitation_id=invitation_id
     )
     try:
-        services.invitation_revoke(invitation=invitation, actor=request.user)
+        services.invitation_revoke(invitation=invitation, actor=access.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -183,7 +189,7 @@ def invitation_revoke(
 
 @login_required  # an anonymous visitor signs in and comes back to the link
 @require_http_methods(["GET", "POST"])
-def invitation(request: HttpRequest, code: str) -> HttpResponse:
+def invitation(request: SignedInRequest, code: str) -> HttpResponse:
     """The page an invitation link opens: the workspace and roles offered, and Accept."""
     pending = selectors.invitation_pending_for_code(code=code)
     if pending is None:
@@ -209,7 +215,7 @@ def _tokens_page(
     status: int = 200,
 ) -> HttpResponse:
     context = {
-        "tokens": selectors.api_token_list(user=request.user, workspace=access.workspace),
+        "tokens": selectors.api_token_list(user=access.user, workspace=access.workspace),
         "form": form or TokenCreateForm(),
         "new_token": new_token,
     }
@@ -231,7 +237,7 @@ def token_create(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     if form.is_valid():
         try:
             _token, raw = services.api_token_create(
-                user=request.user, workspace=access.workspace, name=form.cleaned_data["name"]
+                user=access.user, workspace=access.workspace, name=form.cleaned_data["name"]
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -247,12 +253,12 @@ def token_create(request: HttpRequest, workspace_slug: str) -> HttpResponse:
 def token_revoke(request: HttpRequest, workspace_slug: str, token_id: int) -> HttpResponse:
     access = workspace_access(request, workspace_slug)
     token = (
-        selectors.api_token_list(user=request.user, workspace=access.workspace)
+        selectors.api_token_list(user=access.user, workspace=access.workspace)
         .filter(pk=token_id)
         .first()
     )
     if token is None:
         raise Http404("No such token")
-    services.api_token_revoke(token=token, actor=request.user)
+    services.api_token_revoke(token=token, actor=access.user)
     messages.success(request, f"Revoked the token “{token.name}”.")
     return redirect("tokens", workspace_slug=workspace_slug)

@@ -268,6 +268,21 @@ ROWS = [
         SOURCE_ADMINS,
         body=lambda w: {"name": "Web"},
     ),
+    Row(
+        "rotate write key",
+        "post",
+        lambda w: f"{BASE}/sources/{w.source.pk}/rotate-write-key/",
+        200,
+        SOURCE_ADMINS,
+    ),
+    # Samples for test runs: whoever sees the source sees what it sent.
+    Row(
+        "recent events",
+        "get",
+        lambda w: f"{BASE}/sources/{w.source.pk}/recent-events/",
+        200,
+        MEMBERS,
+    ),
     # Website feeds a live Webhook destination: deleting it needs what changing that needs.
     Row("delete source", "delete", lambda w: f"{BASE}/sources/{w.source.pk}/", 204, DEPLOYERS),
     Row("list members", "get", lambda w: f"{BASE}/members/", 200, {"olivia"}),

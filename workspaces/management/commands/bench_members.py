@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test import Client
 
@@ -55,7 +55,7 @@ def members_bench_seed(
     functions: int = BENCH_FUNCTIONS,
     invitations: int = BENCH_INVITATIONS,
     slug: str = "bench",
-) -> tuple[Workspace, AbstractBaseUser]:
+) -> tuple[Workspace, User]:
     """A workspace with ``members`` members (its owner first), ``functions`` functions and
     ``invitations`` pending invitations. Functions and members are written in bulk, without
     audit rows: this is a fixture, not a change anyone made. Functions are created through
@@ -65,13 +65,13 @@ def members_bench_seed(
     password = make_password(None)  # nobody signs in as the seeded members
     owner = user_model.objects.create_user(username=f"{slug}-owner", email=f"owner@{slug}.test")
     workspace = workspace_create(name=slug.title(), slug=slug, owner=owner)
-    function_model = RoleGrant.functions.field.related_model
-    function_model.objects.bulk_create(
+    function_model = RoleGrant.functions.field.remote_field.model
+    function_model._default_manager.bulk_create(
         function_model(workspace=workspace, name=f"Function {n:03d}", code="", created_by=owner)
         for n in range(functions)
     )
     function_ids = list(
-        function_model.objects.filter(workspace=workspace)
+        function_model._default_manager.filter(workspace=workspace)
         .order_by("pk")
         .values_list("pk", flat=True)
     )

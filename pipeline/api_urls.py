@@ -1,0 +1,11 @@
+from django.urls import path
+
+from pipeline import apis
+
+urlpatterns = [
+    path(
+        "sources/<int:source_id>/recent-events/",
+        apis.SourceRecentEventsApi.as_view(),
+        name="api-source-recent-events",
+    ),
+]

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog.selectors import source_get
+from pipeline.models import Event
+from pipeline.selectors import source_recent_events
+from workspaces.api_base import WorkspaceApi
+
+
+class RecentEventOutputSerializer(serializers.ModelSerializer):
+    event = serializers.JSONField(source="payload", help_text="As stored on arrival.")
+
+    class Meta:
+        model = Event
+        fields = ["id", "type", "message_id", "received_at", "event"]
+
+
+class SourceRecentEventsApi(WorkspaceApi):
+    @extend_schema(responses=RecentEventOutputSerializer(many=True))
+    def get(self, request: Request, workspace_slug: str, source_id: int) -> Response:
+        """The source's most recent events (at most 100), newest first: samples to test
+        functions on."""
+        source = source_get(access=self.access, source_id=source_id)
+        return self.paginated(source_recent_events(source=source), RecentEventOutputSerializer)

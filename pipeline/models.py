@@ -1,0 +1,104 @@
+"""Accepted events, the messageIds seen lately, and the delivery jobs of each event."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from catalog.models import DestinationInstance, Source
+
+# Longest messageId taken: a UUID is 36 characters, analytics.js's about 50.
+MAX_MESSAGE_ID_CHARS = 255
+
+
+class EventType(models.TextChoices):
+    IDENTIFY = "identify", "Identify"
+    TRACK = "track", "Track"
+    PAGE = "page", "Page"
+    SCREEN = "screen", "Screen"
+    GROUP = "group", "Group"
+    ALIAS = "alias", "Alias"
+
+
+class Event(models.Model):
+    """One event accepted by the Tracking API, stored once, as it was filled in on arrival
+    (``messageId``, ``receivedAt``, ``timestamp``... are in ``payload``)."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=10, choices=EventType.choices)
+    message_id = models.CharField(max_length=MAX_MESSAGE_ID_CHARS)
+    received_at = models.DateTimeField()
+    payload = models.JSONField()
+
+    class Meta:
+        # A source's most recent events: the samples the IDE offers.
+        indexes = [models.Index(fields=["source", "-id"], name="pipeline_event_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.message_id}"
+
+
+class SeenMessageId(models.Model):
+    """A messageId a source sent lately. The unique constraint is the deduplication: of
+    concurrent requests carrying the same messageId, exactly one inserts this row, and only
+    that one stores the event. Rows older than DEDUP_WINDOW are pruned."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+")
+    message_id = models.CharField(max_length=MAX_MESSAGE_ID_CHARS)
+    seen_at = models.DateTimeField(db_index=True)
+    # The request that inserted the row: tells it, after an insert that skipped the rows
+    # already there, which of its messageIds were new.
+    accepted_by = models.UUIDField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "message_id"], name="unique_seen_message_id")
+        ]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
+class JobState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    LEASED = "leased", "Leased"  # a worker is delivering it until lease_expires_at
+    RETRYING = "retrying", "Retrying"  # failed with a retryable outcome; next_attempt_at
+    DELIVERED = "delivered", "Delivered"
+    DISCARDED = "discarded", "Discarded"  # failed for good, or out of retries
+    FILTERED = "filtered", "Filtered"  # the instance's filters dropped the event
+
+
+# States a worker may claim a job in, once its next_attempt_at has come.
+CLAIMABLE_STATES = (JobState.PENDING, JobState.RETRYING, JobState.LEASED)
+
+
+class DeliveryJob(models.Model):
+    """One event to deliver to one destination instance, created with the event.
+
+    ``next_attempt_at`` is when the job may next be claimed: for a pending job its creation,
+    for a retrying one the end of its backoff, and for a leased one the end of its lease
+    (so a job whose worker died is claimable again). One index, (state, next_attempt_at),
+    then serves every claim: ``state IN CLAIMABLE_STATES AND next_attempt_at <= now``."""
+
+    instance = models.ForeignKey(
+        DestinationInstance, on_delete=models.CASCADE, related_name="delivery_jobs"
+    )
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="jobs")
+    state = models.CharField(max_length=10, choices=JobState.choices, default=JobState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The runtime's outcome of the last attempt (runtime.services.OUTCOMES) and its error.
+    last_outcome = models.CharField(max_length=40, blank=True, default="")
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "event"], name="unique_delivery_job")
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="pipeline_job_claim")]
+
+    def __str__(self) -> str:
+        return f"job {self.pk}: event {self.event_id} to instance {self.instance_id}"

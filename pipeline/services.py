@@ -1,0 +1,189 @@
+"""Writes of the event pipeline: accepting Tracking API requests, storing each event once
+with its delivery jobs, forgetting old messageIds."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Source
+from pipeline.models import DeliveryJob, Event, SeenMessageId
+from pipeline.selectors import source_enabled_instance_ids, source_for_write_key
+from pipeline.tracking import (
+    body_decode,
+    events_from_body,
+    json_strict_loads,
+    unauthorized,
+    write_key_from,
+)
+
+logger = logging.getLogger(__name__)
+
+# A messageId seen again this soon is accepted and dropped. Rows are pruned some time after
+# (see _prune_now_and_then), so a repeat is dropped for at least this long, as in Segment.
+DEDUP_WINDOW = timedelta(hours=24)
+PRUNE_EVERY_S = 600.0
+PRUNE_CHUNK = 10_000
+# messageIds per IN (...) list: well under every database's limit on parameters.
+_IN_LIST_MAX = 500
+WRITE_KEY_MISSING = (
+    "Send the source's write key: as the user name of HTTP Basic auth, or as "
+    '"writeKey" in the body.'
+)
+
+
+@dataclass(frozen=True)
+class EventsStored:
+    accepted: int  # events in the request, all of them accepted
+    stored: int  # new events stored (the others were duplicates)
+    jobs: int  # delivery jobs created
+
+    @property
+    def duplicates(self) -> int:
+        return self.accepted - self.stored
+
+
+def _source_or_refuse(write_key: str) -> Source:
+    source = source_for_write_key(write_key=write_key)
+    if source is None:
+        raise unauthorized("The write key is not valid.")
+    return source
+
+
+def tracking_request_accept(
+    *,
+    path_kind: str,
+    body: bytes,
+    content_encoding: str,
+    authorization: str,
+    received_at: datetime,
+) -> EventsStored:
+    """Accept a Tracking API request to ``/v1/<path_kind>`` (an event type, or ``batch``)
+    whole, or refuse it whole with a ``TrackingRefused``. Once this returns, its events are
+    committed: the 200 may be sent."""
+    source = None
+    header_key = write_key_from(authorization=authorization)
+    if header_key is not None:
+        # Basic auth is checked before the body is read: a wrong key costs no parsing.
+        source = _source_or_refuse(header_key)
+    document = json_strict_loads(body_decode(body, content_encoding=content_encoding))
+    if source is None:
+        body_key = document.get("writeKey") if isinstance(document, dict) else None
+        if not isinstance(body_key, str):
+            raise unauthorized(WRITE_KEY_MISSING)
+        source = _source_or_refuse(body_key)
+    events = events_from_body(path_kind=path_kind, body=document, received_at=received_at)
+    return events_store(source=source, events=events, received_at=received_at)
+
+
+def _new_message_ids(
+    *, source: Source, message_ids: Sequence[str], received_at: datetime
+) -> set[str]:
+    """Record ``message_ids`` as seen and return those that were not seen before. Call in
+    a transaction.
+
+    Every id is inserted, and an insert that meets the unique constraint is skipped; the
+    rows that carry this call's token are then exactly the ones it inserted. On PostgreSQL
+    an insert that meets another transaction's uncommitted row waits for it, so of two
+    requests carrying the same id exactly one stores it; the ids go in sorted, so that two
+    requests never wait for each other crosswise (a deadlock). On SQLite writers take turns."""
+    token = uuid.uuid4()
+    SeenMessageId.objects.bulk_create(
+        [
+            SeenMessageId(source=source, message_id=mid, seen_at=received_at, accepted_by=token)
+            for mid in sorted(message_ids)
+        ],
+        ignore_conflicts=True,
+    )
+    new: set[str] = set()
+    for start in range(0, len(message_ids), _IN_LIST_MAX):
+        chunk = message_ids[start : start + _IN_LIST_MAX]
+        new.update(
+            SeenMessageId.objects.filter(
+                source=source, message_id__in=chunk, accepted_by=token
+            ).values_list("message_id", flat=True)
+        )
+    return new
+
+
+@transaction.atomic(durable=True)
+def events_store(
+    *, source: Source, events: Sequence[dict[str, Any]], received_at: datetime
+) -> EventsStored:
+    """Store the events of one request that were not seen before (by messageId, over
+    DEDUP_WINDOW), each with a pending delivery job per enabled instance of the source, in
+    one transaction of a few bulk queries. ``durable``: it must be the outermost
+    transaction, so that returning means committed."""
+    first_of: dict[str, dict[str, Any]] = {}
+    for event in events:
+        first_of.setdefault(event["messageId"], event)
+    new_ids = _new_message_ids(source=source, message_ids=list(first_of), received_at=received_at)
+    fresh = Event.objects.bulk_create(
+        [
+            Event(
+                source=source,
+                type=event["type"],
+                message_id=mid,
+                received_at=received_at,
+                payload=event,
+            )
+            for mid, event in first_of.items()
+            if mid in new_ids
+        ]
+    )
+    instance_ids = source_enabled_instance_ids(source=source) if fresh else []
+    jobs = DeliveryJob.objects.bulk_create(
+        [
+            DeliveryJob(
+                instance_id=instance_id,
+                event=event,
+                next_attempt_at=received_at,
+                created_at=received_at,
+            )
+            for event in fresh
+            for instance_id in instance_ids
+        ]
+    )
+    transaction.on_commit(_prune_now_and_then, robust=True)
+    return EventsStored(accepted=len(events), stored=len(fresh), jobs=len(jobs))
+
+
+def seen_message_ids_prune(*, before: datetime, limit: int = PRUNE_CHUNK) -> int:
+    """Forget up to ``limit`` messageIds seen before ``before``; returns how many. Bounded,
+    so that one call never holds the database's write lock for long."""
+    stale = list(
+        SeenMessageId.objects.filter(seen_at__lt=before)
+        .order_by("seen_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if not stale:
+        return 0
+    SeenMessageId.objects.filter(pk__in=stale).delete()
+    return len(stale)
+
+
+_prune_lock = threading.Lock()
+_prune_due_at = 0.0
+
+
+def _prune_now_and_then() -> None:
+    """Housekeeping riding on ingest: at most every PRUNE_EVERY_S per process, forget one
+    chunk of messageIds older than DEDUP_WINDOW. There is no scheduler yet; a server that
+    takes events is the one whose table grows."""
+    global _prune_due_at
+    with _prune_lock:
+        if time.monotonic() < _prune_due_at:
+            return
+        _prune_due_at = time.monotonic() + PRUNE_EVERY_S
+    pruned = seen_message_ids_prune(before=timezone.now() - DEDUP_WINDOW)
+    if pruned:
+        logger.info("Forgot %d messageIds older than %s.", pruned, DEDUP_WINDOW)
