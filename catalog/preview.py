@@ -42,7 +42,7 @@ from catalog.settings_schema import (
     setting_values_clean,
     settings_schema_clean,
 )
-from runtime.fetch import MASK, MIN_SECRET_CHARS
+from runtime.masking import MIN_SECRET_CHARS, masker_for
 from runtime.pool import MAX_LOG_LINES, MAX_REQUESTS, shutdown_pool
 from runtime.services import function_invoke
 from workspaces.permissions import WorkspaceAccess
@@ -132,12 +132,7 @@ def masked(value: Any, secrets: list[str]) -> Any:
     Iterative: a result may nest as deep as the code likes."""
     if not secrets:
         return value
-
-    def text(item: str) -> str:
-        for secret in secrets:
-            if secret in item:
-                item = item.replace(secret, MASK)
-        return item
+    text = masker_for(tuple(secrets)).mask  # the runtime's masker: linear in the text
 
     top: list[Any] = [None]
     # (value to copy, container of its copy, key of its copy there)
