@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from runtime.worker_process import Worker
+from runtime.worker_slot import Worker
 
 if TYPE_CHECKING:
     from runtime.pool import WorkerPool

@@ -3,7 +3,7 @@
 A workspace's calls run only on its own partition of worker processes, and calls
 for one function always go to the same worker of it (runtime/placement.py), so
 globals and `cache` persist between invocations; the workers themselves are in
-runtime/worker_process.py, their limits in runtime/limits.py and the pool's
+runtime/worker_slot.py and runtime/worker_process.py, their limits in runtime/limits.py and the pool's
 configuration in runtime/config.py.
 
 A pool belongs to one asyncio event loop (subprocess pipes are bound to the loop
@@ -35,7 +35,8 @@ from runtime.limits import MAX_REQUESTS as MAX_REQUESTS
 from runtime.limits import MAX_TIMEOUT_MS as MAX_TIMEOUT_MS
 from runtime.placement import Partition, Placement
 from runtime.worker_process import WORKER_JS as WORKER_JS
-from runtime.worker_process import Worker, WorkerProcess, kill_pid, live_pids
+from runtime.worker_process import WorkerProcess, kill_pid, live_pids
+from runtime.worker_slot import Worker
 
 # Re-exported (the "as" imports above, and the names below): PoolConfig and node_binary
 # belong to this module's public API; catalog/ reads MAX_LOG_LINES, MAX_REQUESTS and

@@ -1,10 +1,10 @@
-"""The Node worker processes: how one is started, spoken to, watched and stopped.
+"""A running Node worker process: how it is spoken to, watched and killed.
 
 Each worker (runtime/js/worker.js) keeps one `vm` context per function version.
 Python and Node exchange JSON lines over stdin/stdout; writes are coalesced per
 event-loop tick so that many invocations travel in one message under load. A
-:class:`Worker` is a slot of the pool that (re)starts its process on demand; a
-:class:`WorkerProcess` is one running process and the calls in flight on it.
+:class:`WorkerProcess` is one running process and the calls in flight on it; the
+slot that starts it (flags, limits, environment) is runtime/worker_slot.py.
 """
 
 from __future__ import annotations
@@ -17,20 +17,18 @@ import logging
 import math
 import os
 import re
-import resource
 import signal
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from runtime import limits
 from runtime.calls import Call, check_result, failure, is_log, without_lone_surrogates
-from runtime.config import JS_DIR, WORKER_JS, node_binary
+from runtime.config import JS_DIR, WORKER_JS
 from runtime.fetch_bridge import start_fetch
 
 if TYPE_CHECKING:
-    from runtime.pool import WorkerPool
+    from runtime.worker_slot import Worker
 
-__all__ = ["JS_DIR", "WORKER_JS", "Worker", "WorkerProcess", "kill_pid", "live_pids"]
+__all__ = ["JS_DIR", "WORKER_JS", "WorkerProcess", "kill_pid", "live_pids"]
 
 logger = logging.getLogger(__name__)
 
@@ -409,116 +407,6 @@ class WorkerProcess:
                 "a function on the same worker exhausted its memory; the worker was restarted",
             )
         return failure("retry", "WorkerCrashed", "the worker process exited unexpectedly")
-
-
-class Worker:
-    """A slot in the pool: (re)starts its Node process on demand."""
-
-    def __init__(self, pool: WorkerPool, index: int) -> None:
-        self.pool = pool
-        self.index = index
-        self.process: WorkerProcess | None = None
-        self._starting: asyncio.Future[WorkerProcess] | None = None
-
-    def detach(self, process: WorkerProcess) -> None:
-        if self.process is process:
-            self.process = None
-
-    def retry(self, call: Call) -> None:
-        """Send ``call`` again, on this slot's next process, with its time reset."""
-        call.restart()
-
-        async def resend() -> None:
-            try:
-                process = await self.get_process()
-            except Exception as exc:  # no process could start: answer, never hang
-                call.finish(failure("retry", "WorkerCrashed", f"no worker could start: {exc}"))
-                return
-            process.send_call(call)
-
-        self.pool.spawn(resend())
-
-    async def get_process(self) -> WorkerProcess:
-        if self.process is not None:
-            return self.process
-        if self._starting is None:
-            self._starting = asyncio.ensure_future(self._start())
-        starting = self._starting
-        try:
-            return await asyncio.shield(starting)
-        finally:
-            if self._starting is starting and starting.done():
-                self._starting = None
-
-    async def _start(self) -> WorkerProcess:
-        config = self.pool.config
-        worker_config = {
-            "maxContexts": config.max_contexts,
-            "maxLogBytes": limits.MAX_LOG_BYTES,
-            "maxLogLines": limits.MAX_LOG_LINES,
-            "maxResultBytes": limits.MAX_RESULT_BYTES,
-            "maxFetches": limits.MAX_REQUESTS,
-            "maxCacheEntries": limits.MAX_CACHE_ENTRIES,
-            "memoryMb": config.memory_mb,
-        }
-        script = config.worker_script
-        readable = [f"--allow-fs-read={JS_DIR}{os.sep}"]
-        if script.parent != JS_DIR:
-            readable.append(f"--allow-fs-read={script.parent}{os.sep}")
-        proc = await asyncio.create_subprocess_exec(
-            node_binary(),
-            "--permission",
-            *readable,
-            "--disallow-code-generation-from-strings",
-            f"--max-old-space-size={config.memory_mb}",
-            "--max-semi-space-size=16",
-            "--stack-size=984",
-            str(script),
-            json.dumps(worker_config),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env={},  # nothing from our environment (secrets!) reaches user code
-            cwd=str(JS_DIR),
-            start_new_session=True,  # a signal sent to our group does not reach it
-            preexec_fn=_limit_data(config.memory_mb),
-        )
-        live_pids.add(proc.pid)
-        process = WorkerProcess(self, proc)
-        self.pool.processes.add(process)
-        self.process = process
-        return process
-
-    async def stop(self) -> None:
-        process = self.process
-        self.process = None
-        if process is None:
-            return
-        process.alive = False
-        stdin = process.proc.stdin
-        if stdin is not None and not stdin.is_closing():
-            stdin.close()
-        try:
-            await asyncio.wait_for(process.proc.wait(), 2.0)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                process.proc.kill()
-            await process.proc.wait()
-        for task in (process.reader, process.err_reader):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        live_pids.discard(process.proc.pid)
-        process.fail_pending(failure("retry", "WorkerStopped", "the runtime is shutting down"))
-
-
-def _limit_data(memory_mb: int) -> Callable[[], None]:
-    limit = max(limits.DATA_LIMIT_MIN_MB, memory_mb * limits.DATA_LIMIT_FACTOR) * 1024 * 1024
-
-    def apply() -> None:  # runs in the child between fork and exec
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-
-    return apply
 
 
 def kill_pid(pid: int) -> None:
