@@ -3,8 +3,8 @@
 A workspace's calls run only on its own partition of worker processes, and calls
 for one function always go to the same worker of it (runtime/placement.py), so
 globals and `cache` persist between invocations; the workers themselves are in
-runtime/worker_slot.py and runtime/worker_process.py, their limits in runtime/limits.py and the pool's
-configuration in runtime/config.py.
+runtime/worker_slot.py and runtime/worker_process.py, their limits in
+runtime/limits.py and the pool's configuration in runtime/config.py.
 
 A pool belongs to one asyncio event loop (subprocess pipes are bound to the loop
 that created them): use :func:`get_pool` to get the pool of the running loop, and
