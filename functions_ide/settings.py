@@ -208,3 +208,9 @@ FUNCTIONS_WORKERS = env_int("FUNCTIONS_WORKERS", default=0)  # 0: one per CPU
 FUNCTIONS_TIMEOUT_MS = env_int("FUNCTIONS_TIMEOUT_MS", default=5000)
 FUNCTIONS_MEMORY_MB = env_int("FUNCTIONS_MEMORY_MB", default=128)
 FUNCTIONS_TEST_RUNS_PER_MINUTE = env_int("FUNCTIONS_TEST_RUNS_PER_MINUTE", default=30)
+
+# --- Delivery (pipeline/delivery.py) ------------------------------------------------------
+# Retries of a job whose attempt ended retry or timeout; the n-th waits a random time in
+# [base * 2**(n-1) / 2, base * 2**(n-1)] seconds (9 retries of base 28: at most ~4 hours).
+DELIVERY_MAX_RETRIES = env_int("DELIVERY_MAX_RETRIES", default=9)
+DELIVERY_RETRY_BASE_S = env_int("DELIVERY_RETRY_BASE_S", default=28)

@@ -88,6 +88,9 @@ class DeliveryJob(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # The worker holding the lease. With ``attempts`` (counted at each claim) it names one
+    # claim: a worker records a result only while both still match (see delivery.py).
+    leased_by = models.CharField(max_length=100, blank=True, default="")
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     # The runtime's outcome of the last attempt (runtime.services.OUTCOMES) and its error.
     last_outcome = models.CharField(max_length=40, blank=True, default="")
@@ -102,3 +105,30 @@ class DeliveryJob(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.pk}: event {self.event_id} to instance {self.instance_id}"
+
+
+class DeliveryAttempt(models.Model):
+    """One attempt at a job, written when the job is claimed and completed with the
+    runtime's result: the delivery log cannot miss an attempt, even one whose worker died
+    (it stays without ``finished_at``). Logs and request traces are as the runtime gave
+    them, values of encrypted settings already masked."""
+
+    job = models.ForeignKey(DeliveryJob, on_delete=models.CASCADE, related_name="delivery_attempts")
+    number = models.PositiveIntegerField()  # 1 for the first attempt
+    worker = models.CharField(max_length=100)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=40, blank=True, default="")
+    error_type = models.CharField(max_length=200, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    logs = models.JSONField(default=list)
+    requests = models.JSONField(default=list)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "number"], name="unique_delivery_attempt")
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of job {self.job_id}"

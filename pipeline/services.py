@@ -1,5 +1,6 @@
 """Writes of the event pipeline: accepting Tracking API requests, storing each event once
-with its delivery jobs, forgetting old messageIds."""
+with its delivery jobs, forgetting old messageIds; claiming delivery jobs and recording
+their attempts."""
 
 from __future__ import annotations
 
@@ -8,16 +9,25 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from catalog.models import Source
-from pipeline.models import DeliveryJob, Event, SeenMessageId
-from pipeline.selectors import source_enabled_instance_ids, source_for_write_key
+from pipeline.backoff import max_retries, retry_delay
+from pipeline.models import (
+    CLAIMABLE_STATES,
+    DeliveryAttempt,
+    DeliveryJob,
+    Event,
+    JobState,
+    SeenMessageId,
+)
+from pipeline.selectors import ClaimedJob, source_enabled_instance_ids, source_for_write_key
 from pipeline.tracking import (
     body_decode,
     events_from_body,
@@ -25,6 +35,7 @@ from pipeline.tracking import (
     unauthorized,
     write_key_from,
 )
+from runtime.services import RETRYABLE_OUTCOMES, SUCCESS
 
 logger = logging.getLogger(__name__)
 
@@ -187,3 +198,186 @@ def _prune_now_and_then() -> None:
     pruned = seen_message_ids_prune(before=timezone.now() - DEDUP_WINDOW)
     if pruned:
         logger.info("Forgot %d messageIds older than %s.", pruned, DEDUP_WINDOW)
+
+
+# --- Delivery: claims, attempts, results (the loop that drives them is pipeline/delivery.py)
+
+# Jobs one claim takes from one instance: an instance with a large backlog, or one that
+# hangs, gets this many per round while every other instance with work gets its turn.
+CLAIM_PER_INSTANCE = 10
+
+
+def _claimable(now: datetime) -> Q:
+    # A leased job's next_attempt_at is the end of its lease: once passed, it is claimable.
+    return Q(state__in=CLAIMABLE_STATES, next_attempt_at__lte=now)
+
+
+def delivery_jobs_claim(
+    *, worker_id: str, limit: int, lease_s: float, per_instance: int = CLAIM_PER_INSTANCE
+) -> list[int]:
+    """Lease up to ``limit`` claimable jobs to ``worker_id`` for ``lease_s`` seconds and
+    return their ids; each claim counts one attempt. Instances take turns, the one whose
+    oldest claimable job waited longest first, at most ``per_instance`` jobs each.
+
+    One short transaction. On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``,
+    so concurrent workers claim different jobs; SQLite ignores the lock clause, its
+    writers take turns (``BEGIN IMMEDIATE``). The update is conditional either way and the
+    ids returned are the rows it stamped."""
+    now = timezone.now()
+    lease_end = now + timedelta(seconds=lease_s)
+    with transaction.atomic():
+        instance_ids = list(
+            DeliveryJob.objects.filter(_claimable(now))
+            .values("instance_id")
+            .annotate(oldest=Min("next_attempt_at"))
+            .order_by("oldest", "instance_id")
+            .values_list("instance_id", flat=True)[: max(1, limit)]
+        )
+        candidates: list[int] = []
+        for instance_id in instance_ids:
+            take = min(per_instance, limit - len(candidates))
+            if take <= 0:
+                break
+            candidates += list(
+                DeliveryJob.objects.select_for_update(skip_locked=True)
+                .filter(_claimable(now), instance_id=instance_id)
+                .order_by("next_attempt_at", "pk")
+                .values_list("pk", flat=True)[:take]
+            )
+        if not candidates:
+            return []
+        DeliveryJob.objects.filter(_claimable(now), pk__in=candidates).update(
+            state=JobState.LEASED,
+            leased_by=worker_id,
+            lease_expires_at=lease_end,
+            next_attempt_at=lease_end,
+            attempts=F("attempts") + 1,
+        )
+        return list(
+            DeliveryJob.objects.filter(
+                pk__in=candidates,
+                state=JobState.LEASED,
+                leased_by=worker_id,
+                lease_expires_at=lease_end,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+
+def delivery_attempts_start(*, claims: Sequence[ClaimedJob], worker_id: str) -> None:
+    """Write the attempt row of each claimed job before its code runs (healthchecks'
+    rule: the log cannot miss an attempt). A row already there for this number (a claim
+    that raced itself) is kept."""
+    now = timezone.now()
+    DeliveryAttempt.objects.bulk_create(
+        [
+            DeliveryAttempt(job_id=c.job_id, number=c.attempt, worker=worker_id, started_at=now)
+            for c in claims
+        ],
+        ignore_conflicts=True,
+    )
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What became of one claimed attempt: a runtime outcome (or one of the delivery
+    engine's own, such as ``instance_disabled``), with what the runtime reported."""
+
+    job_id: int
+    attempt: int
+    outcome: str
+    error_type: str = ""
+    error_message: str = ""
+    logs: list[dict[str, str]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class JobVerdict:
+    state: str
+    next_attempt_at: datetime | None
+    error: str
+
+
+def delivery_verdict(
+    *, outcome: str, error_message: str, attempt: int, now: datetime
+) -> JobVerdict:
+    """The job's next state after attempt number ``attempt`` ended ``outcome``: success is
+    delivered; retry and timeout wait for another attempt until DELIVERY_MAX_RETRIES
+    retries were spent, then the job is discarded; anything else is discarded at once."""
+    if outcome == SUCCESS:
+        return JobVerdict(JobState.DELIVERED, None, "")
+    if outcome in RETRYABLE_OUTCOMES:
+        if attempt <= max_retries():
+            return JobVerdict(JobState.RETRYING, now + retry_delay(retry=attempt), error_message)
+        return JobVerdict(
+            JobState.DISCARDED,
+            None,
+            f"Out of retries after {attempt} attempts. {error_message}".strip(),
+        )
+    return JobVerdict(JobState.DISCARDED, None, error_message)
+
+
+def delivery_results_record(*, results: Sequence[DeliveryResult], worker_id: str) -> int:
+    """Complete the attempt rows with their results, then move each job on by its
+    outcome (``delivery_verdict``), only while the job is still this worker's claim: a
+    job whose lease expired and was claimed again is left to its new claim, though the
+    attempt it had is still logged. Returns the number of jobs moved on. One transaction."""
+    now = timezone.now()
+    moved = 0
+    with transaction.atomic():
+        rows = {
+            (a.job_id, a.number): a
+            for a in DeliveryAttempt.objects.filter(
+                job_id__in=[r.job_id for r in results], worker=worker_id
+            )
+        }
+        done = []
+        for result in results:
+            row = rows.get((result.job_id, result.attempt))
+            if row is None:
+                continue
+            row.finished_at = now
+            row.outcome = result.outcome
+            row.error_type = result.error_type
+            row.error_message = result.error_message
+            row.logs = result.logs
+            row.requests = result.requests
+            row.duration_ms = result.duration_ms
+            done.append(row)
+        DeliveryAttempt.objects.bulk_update(
+            done,
+            [
+                "finished_at",
+                "outcome",
+                "error_type",
+                "error_message",
+                "logs",
+                "requests",
+                "duration_ms",
+            ],
+        )
+        for result in results:
+            verdict = delivery_verdict(
+                outcome=result.outcome,
+                error_message=result.error_message,
+                attempt=result.attempt,
+                now=now,
+            )
+            moved += DeliveryJob.objects.filter(
+                pk=result.job_id,
+                state=JobState.LEASED,
+                leased_by=worker_id,
+                attempts=result.attempt,
+            ).update(
+                state=verdict.state,
+                next_attempt_at=verdict.next_attempt_at or now,
+                lease_expires_at=None,
+                leased_by="",
+                last_attempt_at=now,
+                last_outcome=result.outcome,
+                last_error=verdict.error,
+            )
+    return moved

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-# Management commands that run beside the web server (delivery workers join this list).
-BACKGROUND_COMMANDS: list[list[str]] = []
+# Management commands that run beside the web server: one delivery worker.
+BACKGROUND_COMMANDS: list[list[str]] = [["deliver"]]
 
 
 class Command(BaseCommand):
@@ -18,12 +18,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--no-workers",
+            action="store_true",
+            help="serve web and websockets only, without the delivery worker",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+    def handle(self, *args: Any, host: str, port: int, no_workers: bool, **options: Any) -> None:
         web = [sys.executable, "-m", "daphne", "-b", host, "-p", str(port)]
+        background = [] if no_workers else BACKGROUND_COMMANDS
         commands = [
             [*web, "functions_ide.asgi:application"],
-            *([sys.executable, "manage.py", *command] for command in BACKGROUND_COMMANDS),
+            *([sys.executable, "manage.py", *command] for command in background),
         ]
         processes = [subprocess.Popen(command) for command in commands]
         self.stdout.write(self.style.SUCCESS(f"Serving on http://{host}:{port}/ (Ctrl-C stops)"))

@@ -1,0 +1,185 @@
+"""The delivery engine: claim jobs, run them, record what happened, in rounds.
+
+One worker process runs one asyncio event loop for its whole life, so that it keeps one
+runtime worker pool (Node processes start once, functions stay warm). Database work is
+plain sync code (``pipeline.services``), run from the loop with ``sync_to_async`` in
+Django's one database thread; only the invocations run on the loop, concurrently.
+
+A round:
+
+1. ``delivery_jobs_claim``: a short transaction leases up to ``limit`` jobs, at most
+   ``CLAIM_PER_INSTANCE`` per instance, the instances taking turns;
+2. ``delivery_batch_load`` reads the jobs' events and each instance once (its deployed
+   version and full settings); ``delivery_attempts_start`` writes an attempt row per job;
+3. the jobs run on the runtime, at most ``concurrency`` at once and at most
+   ``per_instance`` at once per instance (a slow destination does not take every slot);
+4. ``delivery_results_record`` completes the attempts and moves each job on, if it is
+   still this worker's claim.
+
+A job of a disabled instance is not delivered: it is discarded ``instance_disabled``
+without running code (jobs are only created for enabled instances; one disabled since is
+not sent later, as with Segment). Destination filters are not applied yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
+
+from pipeline.selectors import ClaimedJob, InstanceRun, delivery_batch_load
+from pipeline.services import (
+    CLAIM_PER_INSTANCE,
+    DeliveryResult,
+    delivery_attempts_start,
+    delivery_jobs_claim,
+    delivery_results_record,
+)
+from runtime.limits import ANSWER_GRACE_S, KILL_GRACE_S, MAX_TIMEOUT_MS
+from runtime.pool import WorkerPool
+from runtime.services import function_version_invoke
+
+logger = logging.getLogger(__name__)
+
+INSTANCE_DISABLED = "instance_disabled"
+# An outcome of the engine's own: running the job raised (a bug, not the function's).
+DELIVERY_ERROR = "delivery_error"
+DEFAULT_LIMIT = 100
+DEFAULT_CONCURRENCY = 16
+DEFAULT_PER_INSTANCE = 4
+
+
+@dataclass(frozen=True)
+class RoundSummary:
+    claimed: int
+    recorded: int  # jobs moved on (the others were claimed again meanwhile)
+    outcomes: dict[str, int]
+
+
+def lease_seconds(*, per_instance: int = DEFAULT_PER_INSTANCE) -> float:
+    """A lease that outlasts any round: an instance's jobs (at most CLAIM_PER_INSTANCE)
+    run ``per_instance`` at a time, each answered by the longest time limit plus the
+    runtime's graces; doubled, for the database work around. A worker that dies leaves
+    its jobs claimable again after this."""
+    waves = -(-CLAIM_PER_INSTANCE // max(1, per_instance))
+    return 2 * waves * (MAX_TIMEOUT_MS / 1000 + KILL_GRACE_S + ANSWER_GRACE_S) + 30
+
+
+async def _run_one(
+    claim: ClaimedJob, run: InstanceRun | None, *, pool: WorkerPool | None
+) -> DeliveryResult:
+    if run is None or not run.enabled:
+        return DeliveryResult(
+            job_id=claim.job_id,
+            attempt=claim.attempt,
+            outcome=INSTANCE_DISABLED,
+            error_message="The destination instance is disabled.",
+        )
+    if run.problem is not None:
+        return DeliveryResult(
+            job_id=claim.job_id,
+            attempt=claim.attempt,
+            outcome="invalid_settings",
+            error_type="InvalidSettings",
+            error_message=run.problem,
+        )
+    result = await function_version_invoke(
+        version=run.version,
+        settings=run.settings,
+        payload=claim.payload,
+        timeout_ms=run.version.timeout_ms,
+        pool=pool,
+        workspace_id=f"ws_{run.workspace_id}",
+    )
+    return DeliveryResult(
+        job_id=claim.job_id,
+        attempt=claim.attempt,
+        outcome=result.outcome,
+        error_type=result.error.type if result.error else "",
+        error_message=result.error.message if result.error else "",
+        logs=result.logs,
+        requests=result.requests,
+        duration_ms=round(result.duration_ms),
+    )
+
+
+async def _run_guarded(
+    claim: ClaimedJob,
+    run: InstanceRun | None,
+    *,
+    overall: asyncio.Semaphore,
+    instance: asyncio.Semaphore,
+    pool: WorkerPool | None,
+) -> DeliveryResult:
+    async with instance, overall:
+        try:
+            return await _run_one(claim, run, pool=pool)
+        except Exception as error:  # one bad job must not end the round
+            logger.exception("Delivering job %s failed in the engine.", claim.job_id)
+            return DeliveryResult(
+                job_id=claim.job_id,
+                attempt=claim.attempt,
+                outcome=DELIVERY_ERROR,
+                error_type=type(error).__name__,
+                error_message=str(error),
+            )
+
+
+async def deliveries_run(
+    claims: Sequence[ClaimedJob],
+    runs: dict[int, InstanceRun],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    per_instance: int = DEFAULT_PER_INSTANCE,
+    pool: WorkerPool | None = None,
+) -> list[DeliveryResult]:
+    """Run the claimed jobs, bounded overall and per instance; never raises for a job."""
+    overall = asyncio.Semaphore(max(1, concurrency))
+    per: dict[int, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(max(1, per_instance)))
+    return list(
+        await asyncio.gather(
+            *(
+                _run_guarded(
+                    claim,
+                    runs.get(claim.instance_id),
+                    overall=overall,
+                    instance=per[claim.instance_id],
+                    pool=pool,
+                )
+                for claim in claims
+            )
+        )
+    )
+
+
+async def delivery_round(
+    *,
+    worker_id: str,
+    limit: int = DEFAULT_LIMIT,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    per_instance: int = DEFAULT_PER_INSTANCE,
+    lease_s: float | None = None,
+    pool: WorkerPool | None = None,
+) -> RoundSummary:
+    """One claim -> run -> record round (see the module's docstring)."""
+    if lease_s is None:
+        lease_s = lease_seconds(per_instance=per_instance)
+    job_ids = await sync_to_async(delivery_jobs_claim)(
+        worker_id=worker_id, limit=limit, lease_s=lease_s
+    )
+    if not job_ids:
+        return RoundSummary(claimed=0, recorded=0, outcomes={})
+    claims, runs = await sync_to_async(delivery_batch_load)(job_ids=job_ids)
+    await sync_to_async(delivery_attempts_start)(claims=claims, worker_id=worker_id)
+    results = await deliveries_run(
+        claims, runs, concurrency=concurrency, per_instance=per_instance, pool=pool
+    )
+    recorded = await sync_to_async(delivery_results_record)(results=results, worker_id=worker_id)
+    outcomes: dict[str, int] = defaultdict(int)
+    for result in results:
+        outcomes[result.outcome] += 1
+    return RoundSummary(claimed=len(job_ids), recorded=recorded, outcomes=dict(outcomes))

@@ -1,0 +1,83 @@
+"""``manage.py deliver``: a delivery worker (``manage.py serve`` starts one)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from pipeline.delivery import DEFAULT_CONCURRENCY, DEFAULT_LIMIT, RoundSummary, delivery_round
+from runtime.pool import shutdown_pool
+
+logger = logging.getLogger(__name__)
+
+# Pause after a round that found nothing to do; a busy worker goes straight on.
+IDLE_SLEEP_S = 1.0
+# Pause after a round that failed as a whole (the database away...), before trying again.
+ERROR_SLEEP_S = 5.0
+
+
+class Command(BaseCommand):
+    help = "Deliver events to destination functions: claim jobs, run them, record, in rounds."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="invocations at once"
+        )
+        parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help="jobs per round")
+        parser.add_argument(
+            "--once", action="store_true", help="run one round, print what it did, exit"
+        )
+
+    def handle(self, *args: Any, concurrency: int, limit: int, once: bool, **options: Any) -> None:
+        worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        asyncio.run(
+            self._work(worker_id=worker_id, concurrency=concurrency, limit=limit, once=once)
+        )
+
+    async def _work(self, *, worker_id: str, concurrency: int, limit: int, once: bool) -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            # SIGTERM ends the worker after the round in flight: its results get recorded.
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stopping.set)
+        try:
+            while not stopping.is_set():
+                summary = await self._round(
+                    worker_id=worker_id, concurrency=concurrency, limit=limit
+                )
+                if once:
+                    if summary is not None:
+                        self._report(summary)
+                    return
+                if summary is None:
+                    pause = ERROR_SLEEP_S
+                elif summary.claimed == 0:
+                    pause = IDLE_SLEEP_S
+                else:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), timeout=pause)
+        finally:
+            await shutdown_pool()
+
+    async def _round(self, *, worker_id: str, concurrency: int, limit: int) -> RoundSummary | None:
+        try:
+            return await delivery_round(worker_id=worker_id, limit=limit, concurrency=concurrency)
+        except Exception:  # the worker outlives a failed round; its leases expire
+            logger.exception("A delivery round failed; trying again in %s s.", ERROR_SLEEP_S)
+            return None
+
+    def _report(self, summary: RoundSummary) -> None:
+        outcomes = ", ".join(f"{name} {count}" for name, count in sorted(summary.outcomes.items()))
+        self.stdout.write(
+            f"Claimed {summary.claimed} jobs, recorded {summary.recorded}"
+            + (f" ({outcomes})." if outcomes else ".")
+        )

@@ -1,0 +1,152 @@
+"""Claiming delivery jobs with leases, and recording results only for the claim that still
+holds the job (pipeline.services)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from catalog.models import DestinationInstance
+from catalog.services import instance_create
+from pipeline.models import DeliveryAttempt, DeliveryJob, Event, JobState
+from pipeline.selectors import delivery_batch_load
+from pipeline.services import (
+    CLAIM_PER_INSTANCE,
+    DeliveryResult,
+    delivery_attempts_start,
+    delivery_jobs_claim,
+    delivery_results_record,
+)
+from tests.conftest import SECRET_API_KEY, World
+
+
+def pending_jobs(instance: DestinationInstance, count: int, *, prefix: str = "m") -> list[int]:
+    """``count`` events of the instance's source with a pending job each, due now."""
+    now = timezone.now()
+    events = Event.objects.bulk_create(
+        [
+            Event(
+                source=instance.source,
+                type="track",
+                message_id=f"{prefix}-{n}",
+                received_at=now,
+                payload={"type": "track", "event": "Signed Up", "messageId": f"{prefix}-{n}"},
+            )
+            for n in range(count)
+        ]
+    )
+    jobs = DeliveryJob.objects.bulk_create(
+        [DeliveryJob(instance=instance, event=e, next_attempt_at=now) for e in events]
+    )
+    return [job.pk for job in jobs]
+
+
+def second_instance(world: World) -> DestinationInstance:
+    return instance_create(
+        function=world.function,
+        source=world.source,
+        name="Webhook (staging)",
+        settings={"apiKey": SECRET_API_KEY},
+        actor=world.users["olivia"],
+    )
+
+
+def test_a_claim_leases_due_jobs_and_counts_the_attempt(world: World) -> None:
+    [job_id] = pending_jobs(world.instance, 1)
+    later = DeliveryJob.objects.get(pk=pending_jobs(world.instance, 1, prefix="later")[0])
+    later.next_attempt_at = timezone.now() + timedelta(minutes=5)
+    later.save()
+
+    assert delivery_jobs_claim(worker_id="w1", limit=10, lease_s=60) == [job_id]
+
+    job = DeliveryJob.objects.get(pk=job_id)
+    assert (job.state, job.leased_by, job.attempts) == (JobState.LEASED, "w1", 1)
+    assert job.lease_expires_at == job.next_attempt_at
+    assert job.lease_expires_at > timezone.now() + timedelta(seconds=55)
+    # Leased and not expired: nobody else gets it.
+    assert delivery_jobs_claim(worker_id="w2", limit=10, lease_s=60) == []
+
+
+def test_an_expired_lease_is_claimed_again(world: World) -> None:
+    [job_id] = pending_jobs(world.instance, 1)
+    assert delivery_jobs_claim(worker_id="w1", limit=10, lease_s=-1) == [job_id]
+
+    assert delivery_jobs_claim(worker_id="w2", limit=10, lease_s=60) == [job_id]
+
+    job = DeliveryJob.objects.get(pk=job_id)
+    assert (job.leased_by, job.attempts) == ("w2", 2)
+
+
+def test_a_stale_worker_cannot_record_over_the_new_claim(world: World) -> None:
+    [job_id] = pending_jobs(world.instance, 1)
+    delivery_jobs_claim(worker_id="w1", limit=10, lease_s=-1)
+    stale_claims, _ = delivery_batch_load(job_ids=[job_id])
+    delivery_attempts_start(claims=stale_claims, worker_id="w1")
+    delivery_jobs_claim(worker_id="w2", limit=10, lease_s=60)
+    fresh_claims, _ = delivery_batch_load(job_ids=[job_id])
+    delivery_attempts_start(claims=fresh_claims, worker_id="w2")
+
+    stale = DeliveryResult(job_id=job_id, attempt=1, outcome="success")
+    assert delivery_results_record(results=[stale], worker_id="w1") == 0
+
+    job = DeliveryJob.objects.get(pk=job_id)
+    assert (job.state, job.leased_by, job.last_outcome) == (JobState.LEASED, "w2", "")
+    # The stale attempt still happened: the log keeps it.
+    first = DeliveryAttempt.objects.get(job_id=job_id, number=1)
+    assert (first.worker, first.outcome) == ("w1", "success")
+    assert first.finished_at is not None
+
+    fresh = DeliveryResult(job_id=job_id, attempt=2, outcome="bad_request", error_message="x")
+    assert delivery_results_record(results=[fresh], worker_id="w2") == 1
+    job.refresh_from_db()
+    assert (job.state, job.last_outcome, job.last_error) == (JobState.DISCARDED, "bad_request", "x")
+
+
+def test_the_same_worker_cannot_record_an_older_claim_of_its_own(world: World) -> None:
+    [job_id] = pending_jobs(world.instance, 1)
+    delivery_jobs_claim(worker_id="w1", limit=10, lease_s=-1)
+    delivery_jobs_claim(worker_id="w1", limit=10, lease_s=60)
+    claims, _ = delivery_batch_load(job_ids=[job_id])
+    delivery_attempts_start(claims=claims, worker_id="w1")
+
+    old = DeliveryResult(job_id=job_id, attempt=1, outcome="success")
+    assert delivery_results_record(results=[old], worker_id="w1") == 0
+    assert DeliveryJob.objects.get(pk=job_id).state == JobState.LEASED
+
+
+def test_an_instance_with_a_backlog_does_not_keep_another_waiting(world: World) -> None:
+    backlog = pending_jobs(world.instance, 1000)
+    other = second_instance(world)
+    # The other instance's single job arrived after the whole backlog.
+    [single] = pending_jobs(other, 1, prefix="other")
+
+    claimed = delivery_jobs_claim(worker_id="w1", limit=50, lease_s=60)
+
+    assert single in claimed
+    assert len([pk for pk in claimed if pk in set(backlog)]) == CLAIM_PER_INSTANCE
+
+
+def test_instances_take_turns_oldest_first_within_the_limit(world: World) -> None:
+    first = pending_jobs(world.instance, 3)
+    other = second_instance(world)
+    later = pending_jobs(other, 3, prefix="other")
+
+    claimed = delivery_jobs_claim(worker_id="w1", limit=4, lease_s=60, per_instance=2)
+
+    assert claimed == sorted([*first[:2], *later[:2]])
+
+
+def test_the_batch_carries_each_instance_once_with_its_secret_settings(world: World) -> None:
+    ids = pending_jobs(world.instance, 3)
+    delivery_jobs_claim(worker_id="w1", limit=10, lease_s=60)
+
+    claims, runs = delivery_batch_load(job_ids=ids)
+
+    assert [c.attempt for c in claims] == [1, 1, 1]
+    assert claims[0].payload["messageId"] == "m-0"
+    assert list(runs) == [world.instance.pk]
+    run = runs[world.instance.pk]
+    assert run.settings == {"apiKey": SECRET_API_KEY, "region": "eu"}
+    assert (run.workspace_id, run.enabled) == (world.acme.pk, True)
+    assert run.version.pk == world.instance.deployed_version_id

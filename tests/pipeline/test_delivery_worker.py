@@ -1,0 +1,73 @@
+"""``manage.py deliver`` as a process: it idles on an empty queue and SIGTERM ends it
+cleanly (after the round in flight), stopping its Node workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+
+def test_sigterm_ends_an_idle_worker_cleanly(tmp_path: Path) -> None:
+    env = {**os.environ, "SQLITE_PATH": str(tmp_path / "db.sqlite3")}
+    env.pop("DATABASE_URL", None)
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, check=True, timeout=120)
+    worker = subprocess.Popen([*manage, "deliver"], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)  # settled into its idle loop
+        assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=10) == 0
+        assert "Traceback" not in (worker.stderr.read() if worker.stderr else "")
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+
+def _children_commands(pid: int) -> list[str]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [Path(f"/proc/{child}/cmdline").read_text().replace("\0", " ") for child in children]
+
+
+def _serve_children(tmp_path: Path, *flags: str, expect: int) -> list[str]:
+    """The commands of serve's child processes once ``expect`` of them run (waited for,
+    not slept for: a busy machine starts them later), and a moment after."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "SQLITE_PATH": str(tmp_path / "db.sqlite3")}
+    env.pop("DATABASE_URL", None)
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, check=True, timeout=120)
+    serve = subprocess.Popen(
+        [*manage, "serve", "--port", str(port), *flags], env=env, cwd=settings.BASE_DIR
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(_children_commands(serve.pid)) < expect and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # time for one more child, if serve started too many
+        return _children_commands(serve.pid)
+    finally:
+        serve.send_signal(signal.SIGINT)
+        serve.wait(timeout=20)
+
+
+def test_serve_starts_one_delivery_worker(tmp_path: Path) -> None:
+    children = _serve_children(tmp_path, expect=2)
+    assert len(children) == 2
+    assert [c for c in children if c.endswith("manage.py deliver ")] == [children[1]]
+
+
+def test_serve_without_workers_starts_the_web_server_only(tmp_path: Path) -> None:
+    children = _serve_children(tmp_path, "--no-workers", expect=1)
+    assert len(children) == 1 and "daphne" in children[0]
