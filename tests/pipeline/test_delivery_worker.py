@@ -71,3 +71,40 @@ def test_serve_starts_one_delivery_worker(tmp_path: Path) -> None:
 def test_serve_without_workers_starts_the_web_server_only(tmp_path: Path) -> None:
     children = _serve_children(tmp_path, "--no-workers", expect=1)
     assert len(children) == 1 and "daphne" in children[0]
+
+
+def test_sigterm_stops_serve_and_its_children(tmp_path: Path) -> None:
+    """As systemd or `docker stop` do: SIGTERM ends serve and everything it started."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "SQLITE_PATH": str(tmp_path / "db.sqlite3")}
+    env.pop("DATABASE_URL", None)
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, check=True, timeout=120)
+    serve = subprocess.Popen(
+        [*manage, "serve", "--port", str(port)], env=env, cwd=settings.BASE_DIR
+    )
+    try:
+        deadline = time.monotonic() + 30
+        children: list[str] = []
+        while time.monotonic() < deadline:
+            children = Path(f"/proc/{serve.pid}/task/{serve.pid}/children").read_text().split()
+            if len(children) == 2:
+                break
+            time.sleep(0.1)
+        assert len(children) == 2
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=30)
+        for child in children:
+            deadline = time.monotonic() + 10
+            while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            status = Path(f"/proc/{child}/status")
+            assert not status.exists() or "zombie" in status.read_text(), f"{child} still runs"
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()

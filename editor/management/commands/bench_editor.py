@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -92,7 +93,9 @@ def _server(env: dict[str, str], port: int) -> Iterator[None]:
         _wait_for_port(port, process)
         yield
     finally:
-        process.terminate()
+        # Ctrl-C, not SIGTERM: on SIGINT `serve` stops the Daphne it started before it
+        # exits, while SIGTERM ends `serve` alone and leaves Daphne running.
+        process.send_signal(signal.SIGINT)
         process.wait(timeout=15)
 
 

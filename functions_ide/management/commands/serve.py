@@ -12,8 +12,14 @@ from django.core.management.base import BaseCommand, CommandParser
 BACKGROUND_COMMANDS: list[list[str]] = [["deliver"]]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
-    help = "Serve web and websockets with Daphne plus the background workers, until Ctrl-C."
+    help = (
+        "Serve web and websockets with Daphne plus the background workers, until Ctrl-C or SIGTERM."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -31,6 +37,9 @@ class Command(BaseCommand):
             [*web, "functions_ide.asgi:application"],
             *([sys.executable, "manage.py", *command] for command in background),
         ]
+        # SIGTERM (systemd, `docker stop`) stops everything, as Ctrl-C does: otherwise
+        # serve would end alone and leave its children running.
+        signal.signal(signal.SIGTERM, _interrupt)
         processes = [subprocess.Popen(command) for command in commands]
         self.stdout.write(self.style.SUCCESS(f"Serving on http://{host}:{port}/ (Ctrl-C stops)"))
         try:

@@ -1,7 +1,8 @@
 // Monaco for the editor page: its workers, the light and dark themes, and JavaScript
 // IntelliSense that knows this runtime (runtime-globals.d.ts) and the function's own
-// settings (settings-types.js, replaced on every schema change).
-import * as monaco from 'monaco-editor';
+// settings (settings-types.js, replaced on every schema change). monaco-core.js chooses
+// which of Monaco's languages and features the bundle holds.
+import * as monaco from './monaco-core.js';
 import runtimeTypes from './runtime-globals.d.ts';
 import { settingsTypes } from './settings-types.js';
 
