@@ -36,9 +36,7 @@ def _children_commands(pid: int) -> list[str]:
     return [Path(f"/proc/{child}/cmdline").read_text().replace("\0", " ") for child in children]
 
 
-def _serve_children(tmp_path: Path, *flags: str, expect: int) -> list[str]:
-    """The commands of serve's child processes once ``expect`` of them run (waited for,
-    not slept for: a busy machine starts them later), and a moment after."""
+def _start_serve(tmp_path: Path, *flags: str) -> subprocess.Popen[bytes]:
     import socket
 
     with socket.socket() as s:
@@ -48,13 +46,25 @@ def _serve_children(tmp_path: Path, *flags: str, expect: int) -> list[str]:
     env.pop("DATABASE_URL", None)
     manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
     subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, check=True, timeout=120)
-    serve = subprocess.Popen(
+    return subprocess.Popen(
         [*manage, "serve", "--port", str(port), *flags], env=env, cwd=settings.BASE_DIR
     )
+
+
+def _wait_for_children(pid: int, expect: int) -> None:
+    """Until ``expect`` children run (waited for, not slept for: a busy machine starts
+    them later)."""
+    deadline = time.monotonic() + 30
+    while len(_children_commands(pid)) < expect and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _serve_children(tmp_path: Path, *flags: str, expect: int) -> list[str]:
+    """The commands of serve's child processes once ``expect`` of them run, and a moment
+    after."""
+    serve = _start_serve(tmp_path, *flags)
     try:
-        deadline = time.monotonic() + 30
-        while len(_children_commands(serve.pid)) < expect and time.monotonic() < deadline:
-            time.sleep(0.1)
+        _wait_for_children(serve.pid, expect)
         time.sleep(0.5)  # time for one more child, if serve started too many
         return _children_commands(serve.pid)
     finally:
@@ -75,26 +85,10 @@ def test_serve_without_workers_starts_the_web_server_only(tmp_path: Path) -> Non
 
 def test_sigterm_stops_serve_and_its_children(tmp_path: Path) -> None:
     """As systemd or `docker stop` do: SIGTERM ends serve and everything it started."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "SQLITE_PATH": str(tmp_path / "db.sqlite3")}
-    env.pop("DATABASE_URL", None)
-    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-    subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, check=True, timeout=120)
-    serve = subprocess.Popen(
-        [*manage, "serve", "--port", str(port)], env=env, cwd=settings.BASE_DIR
-    )
+    serve = _start_serve(tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        children: list[str] = []
-        while time.monotonic() < deadline:
-            children = Path(f"/proc/{serve.pid}/task/{serve.pid}/children").read_text().split()
-            if len(children) == 2:
-                break
-            time.sleep(0.1)
+        _wait_for_children(serve.pid, 2)
+        children = Path(f"/proc/{serve.pid}/task/{serve.pid}/children").read_text().split()
         assert len(children) == 2
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=30)

@@ -47,7 +47,8 @@ function current(ctx) {
   return inv !== undefined && inv.ctx === ctx && !inv.done && !inv.finishing ? inv : undefined;
 }
 
-// A promise that never settles: answer Timeout; the context itself stays usable.
+// Past its deadline (a promise that never settles, or a call that waited too long in
+// the queue): answer Timeout; the context itself stays usable.
 function onHang(inv) {
   if (inv.done) return;
   reply(

@@ -103,13 +103,7 @@ function expire(ctx, now) {
   if (ctx.inflight.size > 0) {
     for (const inv of ctx.inflight) {
       if (inv.deadline <= now) {
-        reply(
-          inv,
-          'timeout',
-          'Timeout',
-          `the function did not finish within ${inv.timeout} ms`,
-          undefined,
-        );
+        onHang(inv); // the same answer as a promise that never settles
       }
     }
   }
