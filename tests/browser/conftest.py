@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,7 +61,13 @@ def page(browser: object) -> Iterator[object]:
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
+    # Leave the page first, so that no request of it is still being answered when the
+    # test database is flushed (a live-server thread holding the shared in-memory
+    # database once made the flush fail with "database table is locked").
+    with contextlib.suppress(Exception):
+        page.goto("about:blank")  # type: ignore[attr-defined]
     context.close()
+    time.sleep(0.2)  # the server threads finish what they had started
 
 
 # --- F2: a real ASGI server (Daphne) for pages that use websockets ----------------------
