@@ -7,6 +7,7 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/", include("catalog.urls")),
     path("w/<slug:workspace_slug>/", include("editor.urls")),
     path("w/<slug:workspace_slug>/audit/", include("audit.urls")),
+    path("w/<slug:workspace_slug>/", include("pipeline.page_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("functions_ide.api_urls")),
