@@ -1,4 +1,4 @@
-"""The instance pages' routes, under ``/w/<slug>/``."""
+"""The pipeline's pages' routes, under ``/w/<slug>/``: instances, usage."""
 
 from django.urls import path
 
@@ -6,4 +6,5 @@ from pipeline import pages
 
 urlpatterns = [
     path("instances/<int:instance_id>/", pages.instance_overview, name="instance"),
+    path("usage/", pages.usage, name="usage"),
 ]
