@@ -114,6 +114,9 @@ class DestinationInstance(models.Model):
     settings = models.JSONField(default=dict)
     # JSON object of the values of encrypted settings, encrypted at rest as one blob.
     encrypted_settings = EncryptedTextField(default="{}")
+    # Since when its deliveries fail consistently (Connection Health); None while they do
+    # not. The event pipeline sets it through ``catalog.services.instances_health_set``.
+    failing_since = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

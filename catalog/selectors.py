@@ -42,11 +42,14 @@ class HealthState(NamedTuple):
     instances: Q  # a filter on DestinationInstance
 
 
-# The health states the Catalog shows, in display order. Until the event pipeline reports
-# deliveries an instance is "enabled" or "disabled"; the pipeline adds a "failing" state
-# (enabled, with recent deliveries erroring) and narrows "enabled" to exclude it.
+# An enabled instance whose deliveries fail consistently: the event pipeline judges that
+# and sets ``failing_since`` (``instances_health_set``); a disabled one is just disabled.
+FAILING_INSTANCES = Q(enabled=True, failing_since__isnull=False)
+
+# The health states the Catalog shows, in display order.
 INSTANCE_HEALTH_STATES: tuple[HealthState, ...] = (
-    HealthState("enabled", "enabled", Q(enabled=True)),
+    HealthState("failing", "failing", FAILING_INSTANCES),
+    HealthState("enabled", "enabled", Q(enabled=True, failing_since__isnull=True)),
     HealthState("disabled", "disabled", Q(enabled=False)),
 )
 # Dots drawn per state before the rest are summed up as "+n".
@@ -212,6 +215,11 @@ def instance_list(*, access: WorkspaceAccess) -> QuerySet[DestinationInstance]:
     return instances.select_related("function", "source", "deployed_version").annotate(
         previous_version_number=Subquery(previous, output_field=IntegerField())
     )
+
+
+def instance_failing_list(*, access: WorkspaceAccess) -> QuerySet[DestinationInstance]:
+    """The visible instances whose deliveries fail consistently, longest failing first."""
+    return instance_list(access=access).filter(FAILING_INSTANCES).order_by("failing_since", "pk")
 
 
 def instance_get(*, access: WorkspaceAccess, instance_id: int) -> DestinationInstance:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -691,3 +692,20 @@ def source_delete(*, source: Source, actor: User, may_change_instances: MayChang
         target_label=label,
         changes={"source_id": source_id, "instances_removed": instance_count},
     )
+
+
+def instances_health_set(
+    *, failing: Collection[int], healthy: Collection[int], now: datetime
+) -> int:
+    """Flag the ``failing`` instances as failing since ``now`` (those not flagged yet) and
+    clear the flag of the ``healthy`` ones; returns how many changed. Called by the event
+    pipeline, which judges deliveries. No audit row: health is an observation of
+    deliveries, not a change anyone made. ``update()``: ``updated_at`` stays the time of
+    the last user change."""
+    changed = DestinationInstance.objects.filter(
+        pk__in=sorted(failing), failing_since__isnull=True
+    ).update(failing_since=now)
+    changed += DestinationInstance.objects.filter(
+        pk__in=sorted(healthy), failing_since__isnull=False
+    ).update(failing_since=None)
+    return changed

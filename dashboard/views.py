@@ -7,10 +7,11 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from audit.selectors import audit_event_list
-from catalog.selectors import function_list, instance_list, source_list
+from catalog.selectors import function_list, instance_failing_list, instance_list, source_list
 from workspaces.pages import render_page, workspace_access
 
 RECENT_ACTIVITY = 10
+FAILING_SHOWN = 20
 
 
 @login_required
@@ -27,5 +28,6 @@ def dashboard(request: HttpRequest, workspace_slug: str) -> HttpResponse:
         "source_count": source_list(access=access).count(),
         "instance_count": instance_list(access=access).count(),
         "recent_events": recent,
+        "failing_instances": instance_failing_list(access=access)[:FAILING_SHOWN],
     }
     return render_page(request, "dashboard/dashboard.html", access, context)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from catalog import selectors, services
 from catalog.function_templates import FunctionTemplate, template_get, template_list
-from catalog.models import Function
+from catalog.models import DestinationInstance, Function
 from catalog.sample_events import sample_events
 from editor import selectors as editor_selectors
 from workspaces.pages import render_page, require, workspace_access
@@ -58,6 +58,14 @@ def _urls(slug: str, function_id: int | None) -> dict[str, Any]:
     }
 
 
+def _health(instance: DestinationInstance) -> dict[str, Any]:
+    """A failing instance's health for the page's dots; the others' the page derives."""
+    if not (instance.enabled and instance.failing_since is not None):
+        return {}
+    since = instance.failing_since.isoformat()
+    return {"health": {"state": "failing", "label": f"Failing since {since}"}}
+
+
 def _instances(access: WorkspaceAccess, function: Function) -> list[dict[str, Any]]:
     # No settings here, masked or not: the deploy dialog needs versions, not values.
     return [
@@ -69,6 +77,7 @@ def _instances(access: WorkspaceAccess, function: Function) -> list[dict[str, An
             "enabled": instance.enabled,
             "deployed_version": instance.deployed_version.number,
             "previous_version": selectors.instance_previous_number(instance=instance),
+            **_health(instance),
         }
         for instance in selectors.instance_list(access=access).filter(function=function)
     ]
@@ -127,7 +136,13 @@ def function_editor(request: HttpRequest, workspace_slug: str, function_id: int)
     access = workspace_access(request, workspace_slug)
     function = selectors.function_get(access=access, function_id=function_id)
     config = _page_config(request, access, function=function)
-    context = {"function": function, "config": config, "mode": "edit"} | _flags(config)
+    failing = [i for i in config["instances"] if "health" in i]
+    context = {
+        "function": function,
+        "config": config,
+        "mode": "edit",
+        "failing_instances": failing,
+    } | _flags(config)
     return render_page(request, "editor/editor.html", access, context)
 
 

@@ -219,3 +219,9 @@ FUNCTIONS_TEST_RUNS_PER_MINUTE = env_int("FUNCTIONS_TEST_RUNS_PER_MINUTE", defau
 # [base * 2**(n-1) / 2, base * 2**(n-1)] seconds (9 retries of base 28: at most ~4 hours).
 DELIVERY_MAX_RETRIES = env_int("DELIVERY_MAX_RETRIES", default=9)
 DELIVERY_RETRY_BASE_S = env_int("DELIVERY_RETRY_BASE_S", default=28)
+# Retention (pipeline/retention.py): failed attempts and discarded jobs are kept this many
+# days; delivered and filtered jobs and successful attempts this many hours, except 1 in
+# DELIVERY_SUCCESS_SAMPLE delivered jobs (0: none), kept as long as failures.
+DELIVERY_RETAIN_FAILURES_DAYS = env_int("DELIVERY_RETAIN_FAILURES_DAYS", default=7)
+DELIVERY_RETAIN_SUCCESSES_HOURS = env_int("DELIVERY_RETAIN_SUCCESSES_HOURS", default=24)
+DELIVERY_SUCCESS_SAMPLE = env_int("DELIVERY_SUCCESS_SAMPLE", default=100)

@@ -8,4 +8,5 @@ urlpatterns = [
         apis.SourceRecentEventsApi.as_view(),
         name="api-source-recent-events",
     ),
+    path("usage/", apis.UsageApi.as_view(), name="api-usage"),
 ]

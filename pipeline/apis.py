@@ -1,13 +1,20 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.selectors import source_get
 from pipeline.models import Event
-from pipeline.selectors import source_recent_events
+from pipeline.selectors import (
+    USAGE_DAYS_DEFAULT,
+    USAGE_DAYS_MAX,
+    FunctionUsage,
+    function_usage_list,
+    source_recent_events,
+)
 from workspaces.api_base import WorkspaceApi
 
 
@@ -26,3 +33,39 @@ class SourceRecentEventsApi(WorkspaceApi):
         functions on."""
         source = source_get(access=self.access, source_id=source_id)
         return self.paginated(source_recent_events(source=source), RecentEventOutputSerializer)
+
+
+class UsageQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(
+        required=False, min_value=1, max_value=USAGE_DAYS_MAX, default=USAGE_DAYS_DEFAULT
+    )
+
+
+class UsageDayOutputSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    invocations = serializers.IntegerField()
+    execution_ms = serializers.IntegerField()
+
+
+class FunctionUsageOutputSerializer(serializers.Serializer):
+    function = serializers.IntegerField(source="function_id")
+    name = serializers.CharField()
+    invocations = serializers.IntegerField(help_text="Over the whole period.")
+    execution_ms = serializers.IntegerField(help_text="Over the whole period.")
+    days = UsageDayOutputSerializer(many=True, help_text="Every day of the period, oldest first.")
+
+
+class UsageApi(WorkspaceApi):
+    @extend_schema(
+        parameters=[OpenApiParameter("days", int, required=False)],
+        responses=FunctionUsageOutputSerializer(many=True),
+    )
+    def get(self, request: Request, workspace_slug: str) -> Response:
+        """Invocations and execution time per day (UTC) of the functions you may see, over
+        the last ``days`` days (30 by default, at most 90) including today."""
+        query = UsageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        usage: list[FunctionUsage] = function_usage_list(
+            access=self.access, days=query.validated_data["days"], today=timezone.now().date()
+        )
+        return Response(FunctionUsageOutputSerializer(usage, many=True).data)

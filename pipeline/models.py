@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from catalog.models import DestinationInstance, Source
+from catalog.models import DestinationInstance, Function, Source
 
 # Longest messageId taken: a UUID is 36 characters, analytics.js's about 50.
 MAX_MESSAGE_ID_CHARS = 255
@@ -114,6 +114,11 @@ class DeliveryAttempt(models.Model):
     them, values of encrypted settings already masked."""
 
     job = models.ForeignKey(DeliveryJob, on_delete=models.CASCADE, related_name="delivery_attempts")
+    # The job's instance, copied: an instance's recent attempts (its Connection Health) are
+    # then one index range, not a join through every job it ever had.
+    instance = models.ForeignKey(
+        DestinationInstance, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     number = models.PositiveIntegerField()  # 1 for the first attempt
     worker = models.CharField(max_length=100)
     started_at = models.DateTimeField()
@@ -129,6 +134,33 @@ class DeliveryAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "number"], name="unique_delivery_attempt")
         ]
+        indexes = [
+            # Connection Health: an instance's attempts finished lately, with their outcome
+            # in the index so that counting them reads the index alone.
+            models.Index(
+                fields=["instance", "finished_at", "outcome"], name="pipeline_attempt_health"
+            ),
+            # Retention: attempts finished (or, NULL, never) before a cutoff.
+            models.Index(fields=["finished_at"], name="pipeline_attempt_finished"),
+        ]
 
     def __str__(self) -> str:
         return f"attempt {self.number} of job {self.job_id}"
+
+
+class FunctionUsageDay(models.Model):
+    """How often a function's code ran on one day (UTC) for deliveries, and for how long:
+    the usage page's figures. Incremented with each round's results, in their transaction."""
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    invocations = models.PositiveBigIntegerField(default=0)
+    execution_ms = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["function", "day"], name="unique_function_usage_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"function {self.function_id} on {self.day}"

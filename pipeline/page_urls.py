@@ -1,4 +1,4 @@
-"""The instance pages' routes, under ``/w/<slug>/``."""
+"""The pipeline's pages' routes, under ``/w/<slug>/``: instances, usage."""
 
 from django.urls import path
 
@@ -12,4 +12,5 @@ urlpatterns = [
         pages.instance_configure,
         name="instance-configure",
     ),
+    path("usage/", pages.usage, name="usage"),
 ]

@@ -1,5 +1,6 @@
 """Pages of a destination instance: what it is, how its events are filtered, delivered and
-logged. Each tab is a page of its own, under ``/w/<slug>/instances/<id>/``."""
+logged. Each tab is a page of its own, under ``/w/<slug>/instances/<id>/``. And the
+workspace's usage page."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from catalog.selectors import (
@@ -17,6 +19,7 @@ from catalog.selectors import (
     instance_write_only_names,
     source_list,
 )
+from pipeline.selectors import USAGE_DAYS_DEFAULT, function_usage_list
 from workspaces.pages import render_page, require, workspace_access
 from workspaces.permissions import WorkspaceAccess
 
@@ -95,3 +98,13 @@ def instance_configure(request: HttpRequest, workspace_slug: str, instance_id: i
         },
     }
     return _form_page(request, access, config, f"Configure {instance.name}")
+
+
+@login_required
+@require_GET
+def usage(request: HttpRequest, workspace_slug: str) -> HttpResponse:
+    """Invocations and execution time per day of the functions the member may see."""
+    access = workspace_access(request, workspace_slug)
+    rows = function_usage_list(access=access, days=USAGE_DAYS_DEFAULT, today=timezone.now().date())
+    context = {"usage": rows, "days": USAGE_DAYS_DEFAULT}
+    return render_page(request, "pipeline/usage.html", access, context)

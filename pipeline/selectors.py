@@ -1,17 +1,31 @@
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from catalog.models import DestinationInstance, FunctionVersion, Source
-from catalog.selectors import instance_secret_values
-from pipeline.models import DeliveryJob, Event
+from catalog.selectors import function_list, instance_secret_values
+from pipeline.models import DeliveryAttempt, DeliveryJob, Event, FunctionUsageDay, JobState
+from runtime.services import SUCCESS
+from workspaces.permissions import WorkspaceAccess
 
 # The events a source keeps at hand for the IDE's sample picker.
 RECENT_EVENTS_MAX = 100
+# Attempt outcomes in which the event went where it should (or, filtered, nowhere by
+# design): the rest are failures, for Connection Health and for retention.
+GOOD_OUTCOMES = (SUCCESS, JobState.FILTERED)
+# Connection Health: an instance is failing when more than half of its attempts finished
+# in the last HEALTH_WINDOW failed, counting at least HEALTH_MIN_ATTEMPTS of them (so
+# that one failure of a quiet instance does not flag it).
+HEALTH_WINDOW = timedelta(minutes=15)
+HEALTH_MIN_ATTEMPTS = 5
+USAGE_DAYS_DEFAULT = 30
+USAGE_DAYS_MAX = 90
 
 
 @dataclass(frozen=True)
@@ -127,3 +141,94 @@ def delivery_batch_load(*, job_ids: list[int]) -> tuple[list[ClaimedJob], dict[i
         for job in jobs
     ]
     return claims, runs
+
+
+@dataclass(frozen=True)
+class AttemptTally:
+    finished: int
+    failed: int
+
+    @property
+    def failing(self) -> bool:
+        return self.finished >= HEALTH_MIN_ATTEMPTS and 2 * self.failed > self.finished
+
+
+def instance_attempt_tallies(
+    *, instance_ids: Collection[int], since: datetime
+) -> dict[int, AttemptTally]:
+    """Attempts of each instance finished at or after ``since``, and how many failed: one
+    grouped count on the (instance, finished_at, outcome) index."""
+    rows = (
+        DeliveryAttempt.objects.filter(instance_id__in=sorted(instance_ids), finished_at__gte=since)
+        .values("instance_id")
+        .annotate(finished=Count("pk"), failed=Count("pk", filter=~Q(outcome__in=GOOD_OUTCOMES)))
+        .order_by()
+    )
+    return {
+        row["instance_id"]: AttemptTally(finished=row["finished"], failed=row["failed"])
+        for row in rows
+    }
+
+
+def instance_flagged_ids(*, instance_ids: Collection[int] | None = None) -> set[int]:
+    """Instances flagged failing now (of ``instance_ids``, or all)."""
+    flagged = DestinationInstance.objects.filter(failing_since__isnull=False)
+    if instance_ids is not None:
+        flagged = flagged.filter(pk__in=sorted(instance_ids))
+    return set(flagged.values_list("pk", flat=True))
+
+
+@dataclass(frozen=True)
+class UsageDay:
+    day: date
+    invocations: int
+    execution_ms: int
+    bar: int  # height of the day's bar, in percent of the function's busiest day
+
+
+@dataclass(frozen=True)
+class FunctionUsage:
+    function_id: int
+    name: str
+    days: list[UsageDay]  # oldest first, every day of the period (zero when idle)
+
+    @property
+    def invocations(self) -> int:
+        return sum(d.invocations for d in self.days)
+
+    @property
+    def execution_ms(self) -> int:
+        return sum(d.execution_ms for d in self.days)
+
+
+def function_usage_list(*, access: WorkspaceAccess, days: int, today: date) -> list[FunctionUsage]:
+    """Invocations and execution time per day of the last ``days`` days up to ``today``,
+    for each function the member may see, by name."""
+    period = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    functions = list(function_list(access=access).order_by("name").values_list("pk", "name"))
+    counted = {
+        (row.function_id, row.day): row
+        for row in FunctionUsageDay.objects.filter(
+            function_id__in=[pk for pk, _ in functions], day__gte=period[0], day__lte=today
+        )
+    }
+    result = []
+    for function_id, name in functions:
+        rows = [counted.get((function_id, day)) for day in period]
+        busiest = max((r.invocations for r in rows if r is not None), default=0)
+        result.append(
+            FunctionUsage(
+                function_id=function_id,
+                name=name,
+                days=[
+                    UsageDay(
+                        day=day,
+                        invocations=row.invocations if row else 0,
+                        execution_ms=row.execution_ms if row else 0,
+                        bar=round(100 * row.invocations / busiest) if row and busiest else 0,
+                    )
+                    for day, row in zip(period, rows, strict=True)
+                ],
+            )
+        )
+    return result

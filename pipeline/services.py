@@ -8,16 +8,20 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Min, Q
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Mod
 from django.utils import timezone
 
 from catalog.models import Source
+from catalog.services import instances_health_set
 from pipeline.backoff import max_retries, retry_delay
 from pipeline.bulk_insert import rows_insert
 from pipeline.models import (
@@ -25,14 +29,21 @@ from pipeline.models import (
     DeliveryAttempt,
     DeliveryJob,
     Event,
+    FunctionUsageDay,
     JobState,
     SeenMessageId,
 )
+from pipeline.retention import CLEAN_CHUNK, Retention, retention
 from pipeline.selectors import (
+    GOOD_OUTCOMES,
+    HEALTH_WINDOW,
+    RECENT_EVENTS_MAX,
     ClaimedJob,
     IngestRoute,
     ingest_route_for_source,
     ingest_route_for_write_key,
+    instance_attempt_tallies,
+    instance_flagged_ids,
 )
 from pipeline.tracking import (
     body_decode,
@@ -273,7 +284,13 @@ def delivery_attempts_start(*, claims: Sequence[ClaimedJob], worker_id: str) -> 
     now = timezone.now()
     DeliveryAttempt.objects.bulk_create(
         [
-            DeliveryAttempt(job_id=c.job_id, number=c.attempt, worker=worker_id, started_at=now)
+            DeliveryAttempt(
+                job_id=c.job_id,
+                instance_id=c.instance_id,
+                number=c.attempt,
+                worker=worker_id,
+                started_at=now,
+            )
             for c in claims
         ],
         ignore_conflicts=True,
@@ -321,64 +338,325 @@ def delivery_verdict(
     return JobVerdict(JobState.DISCARDED, None, error_message)
 
 
+def _attempts_complete(*, results: Sequence[DeliveryResult], worker_id: str, now: datetime) -> None:
+    rows = {
+        (a.job_id, a.number): a
+        for a in DeliveryAttempt.objects.filter(
+            job_id__in=[r.job_id for r in results], worker=worker_id
+        )
+    }
+    done = []
+    for result in results:
+        row = rows.get((result.job_id, result.attempt))
+        if row is None:
+            continue
+        row.finished_at = now
+        row.outcome = result.outcome
+        row.error_type = result.error_type
+        row.error_message = result.error_message
+        row.logs = result.logs
+        row.requests = result.requests
+        row.duration_ms = result.duration_ms
+        done.append(row)
+    DeliveryAttempt.objects.bulk_update(
+        done,
+        [
+            "finished_at",
+            "outcome",
+            "error_type",
+            "error_message",
+            "logs",
+            "requests",
+            "duration_ms",
+        ],
+    )
+
+
+def _job_move_on(*, result: DeliveryResult, worker_id: str, now: datetime) -> bool:
+    verdict = delivery_verdict(
+        outcome=result.outcome,
+        error_message=result.error_message,
+        attempt=result.attempt,
+        now=now,
+    )
+    # For a finished job next_attempt_at becomes the time it finished: retention reads it
+    # on the claim index.
+    return bool(
+        DeliveryJob.objects.filter(
+            pk=result.job_id,
+            state=JobState.LEASED,
+            leased_by=worker_id,
+            attempts=result.attempt,
+        ).update(
+            state=verdict.state,
+            next_attempt_at=verdict.next_attempt_at or now,
+            lease_expires_at=None,
+            leased_by="",
+            last_attempt_at=now,
+            last_outcome=result.outcome,
+            last_error=verdict.error,
+        )
+    )
+
+
 def delivery_results_record(*, results: Sequence[DeliveryResult], worker_id: str) -> int:
     """Complete the attempt rows with their results, then move each job on by its
     outcome (``delivery_verdict``), only while the job is still this worker's claim: a
     job whose lease expired and was claimed again is left to its new claim, though the
-    attempt it had is still logged. Returns the number of jobs moved on. One transaction."""
+    attempt it had is still logged. The results that moved their job count in the
+    functions' usage. Returns the number of jobs moved on. One transaction; the round's
+    instances' health is judged after it commits."""
     now = timezone.now()
-    moved = 0
     with transaction.atomic():
-        rows = {
-            (a.job_id, a.number): a
-            for a in DeliveryAttempt.objects.filter(
-                job_id__in=[r.job_id for r in results], worker=worker_id
-            )
-        }
-        done = []
-        for result in results:
-            row = rows.get((result.job_id, result.attempt))
-            if row is None:
-                continue
-            row.finished_at = now
-            row.outcome = result.outcome
-            row.error_type = result.error_type
-            row.error_message = result.error_message
-            row.logs = result.logs
-            row.requests = result.requests
-            row.duration_ms = result.duration_ms
-            done.append(row)
-        DeliveryAttempt.objects.bulk_update(
-            done,
-            [
-                "finished_at",
-                "outcome",
-                "error_type",
-                "error_message",
-                "logs",
-                "requests",
-                "duration_ms",
-            ],
+        _attempts_complete(results=results, worker_id=worker_id, now=now)
+        moved = [r for r in results if _job_move_on(result=r, worker_id=worker_id, now=now)]
+        owners = _job_owners(job_ids=[r.job_id for r in results])
+        function_usage_add(usage=_usage_of(results=moved, owners=owners), day=now.date())
+        transaction.on_commit(
+            partial(_health_after_round, results=results, owners=owners), robust=True
         )
-        for result in results:
-            verdict = delivery_verdict(
-                outcome=result.outcome,
-                error_message=result.error_message,
-                attempt=result.attempt,
-                now=now,
+    return len(moved)
+
+
+@dataclass(frozen=True)
+class JobOwner:
+    instance_id: int
+    function_id: int
+
+
+def _job_owners(*, job_ids: Collection[int]) -> dict[int, JobOwner]:
+    rows = DeliveryJob.objects.filter(pk__in=sorted(job_ids)).values_list(
+        "pk", "instance_id", "instance__function_id"
+    )
+    return {pk: JobOwner(instance_id, function_id) for pk, instance_id, function_id in rows}
+
+
+# --- Usage: invocations and execution time per function per day
+
+
+def _usage_of(
+    *, results: Iterable[DeliveryResult], owners: Mapping[int, JobOwner]
+) -> dict[int, tuple[int, int]]:
+    """Function id -> (invocations, execution ms) of the results that ran code. Only the
+    runtime's results carry a duration: the engine's own (instance disabled, settings
+    unreadable, filtered...) ran nothing and count nothing."""
+    invocations: Counter[int] = Counter()
+    execution_ms: Counter[int] = Counter()
+    for result in results:
+        owner = owners.get(result.job_id)
+        if owner is None or result.duration_ms is None:
+            continue
+        invocations[owner.function_id] += 1
+        execution_ms[owner.function_id] += result.duration_ms
+    return {fid: (invocations[fid], execution_ms[fid]) for fid in invocations}
+
+
+def function_usage_add(*, usage: Mapping[int, tuple[int, int]], day: date) -> None:
+    """Add ``usage`` (function id -> (invocations, execution ms)) to the functions' counters
+    of ``day``, in one upsert: concurrent workers add to the same row without reading it
+    (SQLite and PostgreSQL both speak ``ON CONFLICT ... DO UPDATE``). Rows go in function
+    order, so that two workers never wait for each other crosswise."""
+    if not usage:
+        return
+    table = connection.ops.quote_name(FunctionUsageDay._meta.db_table)
+    day_value = connection.ops.adapt_datefield_value(day)
+    params: list[Any] = []
+    for function_id in sorted(usage):
+        invocations, execution_ms = usage[function_id]
+        params += [function_id, day_value, invocations, execution_ms]
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(usage))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (function_id, day, invocations, execution_ms) VALUES {values} "
+            "ON CONFLICT (function_id, day) DO UPDATE SET "
+            f"invocations = {table}.invocations + excluded.invocations, "
+            f"execution_ms = {table}.execution_ms + excluded.execution_ms",
+            params,
+        )
+
+
+# --- Connection Health
+
+# A process judges an instance again after recording at most this often: counting its
+# last 15 minutes of attempts every round of a busy instance would cost more than the round.
+HEALTH_RECHECK_S = 10.0
+_health_lock = threading.Lock()
+_health_due_at: dict[int, float] = {}
+
+
+def instances_health_recompute(
+    *, now: datetime, instance_ids: Collection[int] | None = None
+) -> int:
+    """Judge the instances' last HEALTH_WINDOW of finished attempts (``AttemptTally``) and
+    flag or clear them; returns how many changed. Without ``instance_ids``, the instances
+    flagged now: one that stopped receiving events recovers."""
+    ids = instance_flagged_ids() if instance_ids is None else set(instance_ids)
+    if not ids:
+        return 0
+    tallies = instance_attempt_tallies(instance_ids=ids, since=now - HEALTH_WINDOW)
+    failing = {pk for pk, tally in tallies.items() if tally.failing}
+    return instances_health_set(failing=failing, healthy=ids - failing, now=now)
+
+
+def _health_after_round(
+    *, results: Sequence[DeliveryResult], owners: Mapping[int, JobOwner]
+) -> None:
+    """Judge the round's instances that may have changed: those with a failure in it (they
+    may now be failing) and those flagged (they may have recovered); an unflagged instance
+    whose results all succeeded cannot have started failing. Each at most every
+    HEALTH_RECHECK_S per process."""
+    failed = {
+        owners[r.job_id].instance_id
+        for r in results
+        if r.job_id in owners and r.outcome not in GOOD_OUTCOMES
+    }
+    seen = {owners[r.job_id].instance_id for r in results if r.job_id in owners}
+    candidates = failed | instance_flagged_ids(instance_ids=seen - failed)
+    due = set()
+    with _health_lock:
+        clock = time.monotonic()
+        for pk in candidates:
+            if _health_due_at.get(pk, 0.0) <= clock:
+                _health_due_at[pk] = clock + HEALTH_RECHECK_S
+                due.add(pk)
+    if due:
+        instances_health_recompute(now=timezone.now(), instance_ids=due)
+
+
+# --- Retention (the rules: pipeline/retention.py)
+
+FINISHED_STATES = (JobState.DELIVERED, JobState.DISCARDED, JobState.FILTERED)
+
+
+@dataclass(frozen=True)
+class CleanCounts:
+    attempts: int  # with those of the jobs deleted
+    jobs: int
+    events: int
+    message_ids: int
+
+
+def _delete_in_chunks(queryset: QuerySet[Any], *, chunk: int, deleted: Counter[str]) -> None:
+    """Delete the rows of ``queryset`` ``chunk`` at a time, each chunk in a short transaction
+    of its own that selects its rows (locked on PostgreSQL) and deletes them (with what
+    cascades, counted per model in ``deleted``)."""
+    while True:
+        with transaction.atomic():
+            pks = list(
+                queryset.select_for_update(skip_locked=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:chunk]
             )
-            moved += DeliveryJob.objects.filter(
-                pk=result.job_id,
-                state=JobState.LEASED,
-                leased_by=worker_id,
-                attempts=result.attempt,
-            ).update(
-                state=verdict.state,
-                next_attempt_at=verdict.next_attempt_at or now,
-                lease_expires_at=None,
-                leased_by="",
-                last_attempt_at=now,
-                last_outcome=result.outcome,
-                last_error=verdict.error,
+            if pks:
+                _, per_model = queryset.model._base_manager.filter(pk__in=pks).delete()
+                deleted.update(per_model)
+        if len(pks) < chunk:
+            return
+
+
+def _sampled(queryset: QuerySet[Any], field_name: str, sample: int) -> tuple[QuerySet[Any], Q]:
+    """``queryset`` annotated so that the returned Q is true of rows outside the sample
+    (1 in ``sample`` by ``field_name``, none when 0)."""
+    if sample == 0:
+        return queryset, Q()
+    annotated = queryset.annotate(sample_slot=Mod(F(field_name), Value(sample)))
+    return annotated, ~Q(sample_slot=0)
+
+
+def _stale_attempts(*, keep: Retention, now: datetime) -> QuerySet[DeliveryAttempt]:
+    attempts, unsampled = _sampled(DeliveryAttempt.objects.all(), "job_id", keep.success_sample)
+    fail_cut = keep.failures_cutoff(now)
+    success_cut = keep.successes_cutoff(now)
+    return attempts.filter(
+        Q(finished_at__lt=fail_cut)
+        | Q(finished_at__isnull=True, started_at__lt=fail_cut)
+        | (Q(outcome__in=GOOD_OUTCOMES, finished_at__lt=success_cut) & unsampled)
+    )
+
+
+def _stale_jobs(*, keep: Retention, now: datetime) -> QuerySet[DeliveryJob]:
+    """Finished jobs past their retention. A delivered job that had failed attempts first
+    (``attempts`` over 1) is kept as long as failures: its failures are kept that long."""
+    jobs, unsampled = _sampled(
+        DeliveryJob.objects.filter(state__in=FINISHED_STATES), "pk", keep.success_sample
+    )
+    return jobs.filter(
+        Q(next_attempt_at__lt=keep.failures_cutoff(now))
+        | (
+            Q(
+                state__in=(JobState.DELIVERED, JobState.FILTERED),
+                attempts__lte=1,
+                next_attempt_at__lt=keep.successes_cutoff(now),
             )
-    return moved
+            & unsampled
+        )
+    )
+
+
+def _stale_events(*, source_id: int, before: datetime) -> QuerySet[Event] | None:
+    """The source's events received before ``before`` that no job refers to any more
+    (every unfinished job keeps its event), except its RECENT_EVENTS_MAX most recent: the
+    IDE's samples. None when it has no more than those."""
+    keep_from = list(
+        Event.objects.filter(source_id=source_id)
+        .order_by("-id")
+        .values_list("id", flat=True)[RECENT_EVENTS_MAX - 1 : RECENT_EVENTS_MAX]
+    )
+    if not keep_from:
+        return None
+    return Event.objects.filter(
+        ~Exists(DeliveryJob.objects.filter(event=OuterRef("pk"))),
+        source_id=source_id,
+        id__lt=keep_from[0],
+        received_at__lt=before,
+    )
+
+
+def delivery_data_clean(
+    *, now: datetime, keep: Retention | None = None, chunk: int = CLEAN_CHUNK
+) -> CleanCounts:
+    """Delete what retention no longer keeps (``pipeline.retention``): old attempts, then
+    finished jobs, then events no job refers to, then messageIds older than DEDUP_WINDOW,
+    ``chunk`` rows per transaction. Never an unfinished job or its event."""
+    keep = keep or retention()
+    deleted: Counter[str] = Counter()
+    _delete_in_chunks(_stale_attempts(keep=keep, now=now), chunk=chunk, deleted=deleted)
+    _delete_in_chunks(_stale_jobs(keep=keep, now=now), chunk=chunk, deleted=deleted)
+    for source_id in Source.objects.order_by("pk").values_list("pk", flat=True):
+        events = _stale_events(source_id=source_id, before=keep.successes_cutoff(now))
+        if events is not None:
+            _delete_in_chunks(events, chunk=chunk, deleted=deleted)
+    message_ids = 0
+    while True:
+        pruned = seen_message_ids_prune(before=now - DEDUP_WINDOW, limit=chunk)
+        message_ids += pruned
+        if pruned < chunk:
+            break
+    return CleanCounts(
+        attempts=deleted[DeliveryAttempt._meta.label],
+        jobs=deleted[DeliveryJob._meta.label],
+        events=deleted[Event._meta.label],
+        message_ids=message_ids,
+    )
+
+
+@dataclass(frozen=True)
+class HousekeepingDone:
+    cleaned: CleanCounts
+    health_changed: int
+
+    def __str__(self) -> str:
+        c = self.cleaned
+        return (
+            f"Deleted {c.attempts} attempts, {c.jobs} jobs, {c.events} events, "
+            f"{c.message_ids} messageIds; {self.health_changed} instances changed health."
+        )
+
+
+def delivery_housekeep(*, now: datetime) -> HousekeepingDone:
+    """What every delivery worker does now and then, and ``manage.py clean_delivery`` at
+    once: enforce retention, and judge again the instances flagged failing."""
+    return HousekeepingDone(
+        cleaned=delivery_data_clean(now=now),
+        health_changed=instances_health_recompute(now=now),
+    )

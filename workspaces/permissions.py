@@ -75,6 +75,11 @@ class WorkspaceAccess:
         return scope is None or function_id in scope
 
     @property
+    def can_view_any_function(self) -> bool:
+        """Whether the member may see some function (or all): the usage page's link."""
+        return self.view_scope is None or bool(self.view_scope)
+
+    @property
     def can_create_function(self) -> bool:
         return self.has_role(Role.FUNCTIONS_ADMIN)
 

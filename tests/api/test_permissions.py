@@ -283,6 +283,8 @@ ROWS = [
         200,
         MEMBERS,
     ),
+    # Every member gets the usage of the functions they may see (none, for some).
+    Row("usage", "get", lambda w: f"{BASE}/usage/", 200, MEMBERS),
     # Website feeds a live Webhook destination: deleting it needs what changing that needs.
     Row("delete source", "delete", lambda w: f"{BASE}/sources/{w.source.pk}/", 204, DEPLOYERS),
     Row("list members", "get", lambda w: f"{BASE}/members/", 200, {"olivia"}),

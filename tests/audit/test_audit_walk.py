@@ -254,7 +254,8 @@ READ_ONLY_ROUTES = {
     "api-schema", "api-docs", "api-workspaces", "api-function-versions", "api-function-version",
     "api-audit-events", "api-members", "home", "dashboard", "members", "member", "tokens",
     "catalog", "function-editor", "function-new", "function-build", "audit", "audit-export",
-    "api-source-recent-events", "instance", "instance-new", "instance-configure",
+    "api-source-recent-events", "instance", "instance-new", "instance-configure", "usage",
+    "api-usage",
 }  # fmt: skip
 
 
@@ -367,6 +368,8 @@ READ_ONLY_PATHS: dict[str, Callable[[World], str]] = {
     "instance": lambda w: f"{W}/instances/{w.instance.pk}/",
     "instance-new": lambda w: f"{W}/instances/new/",
     "instance-configure": lambda w: f"{W}/instances/{w.instance.pk}/configure/",
+    "usage": lambda w: f"{W}/usage/",
+    "api-usage": lambda w: f"{A}/usage/",
 }
 
 

@@ -8,11 +8,17 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from catalog.models import Function, Source
 from catalog.selectors import HEALTH_DOTS_MAX, INSTANCE_HEALTH_STATES
-from catalog.services import function_create, function_update, instance_create
+from catalog.services import (
+    function_create,
+    function_update,
+    instance_create,
+    instances_health_set,
+)
 from tests.conftest import SECRET_API_KEY, World, make_user
 
 Login = Callable[[str], Client]
@@ -137,8 +143,24 @@ def test_health_dots_are_capped_with_a_count(world: World, login: Login) -> None
     assert b"+3" in response.content
 
 
-def test_instance_health_states_are_named_for_the_pipeline_to_extend() -> None:
-    assert [h.state for h in INSTANCE_HEALTH_STATES] == ["enabled", "disabled"]
+def test_instance_health_states_put_failing_first() -> None:
+    assert [h.state for h in INSTANCE_HEALTH_STATES] == ["failing", "enabled", "disabled"]
+
+
+def test_a_failing_instance_shows_a_failing_dot(world: World, login: Login) -> None:
+    olivia = world.users["olivia"]
+    off = instance_create(
+        function=world.function, source=world.source, name="Off", enabled=False,
+        settings={"apiKey": "k"}, actor=olivia,
+    )  # fmt: skip
+    instances_health_set(failing=[world.instance.pk, off.pk], healthy=[], now=timezone.now())
+
+    response = login("ruth").get("/w/acme/catalog/")
+
+    webhook = _row(response, "Webhook")
+    # A disabled instance is disabled, whatever its last deliveries did.
+    assert [(h.state, h.count) for h in webhook.health] == [("failing", 1), ("disabled", 1)]
+    assert response.content.decode().count('class="health-dot health-failing"') == 1
 
 
 @pytest.mark.parametrize(

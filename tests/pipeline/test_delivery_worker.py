@@ -20,11 +20,17 @@ def test_sigterm_ends_an_idle_worker_cleanly(tmp_path: Path) -> None:
     subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, check=True, timeout=120)
     worker = subprocess.Popen([*manage, "deliver"], env=env, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(3)  # settled into its idle loop
-        assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+        assert worker.stderr is not None
+        # Its first housekeeping is logged once its signal handlers are in place.
+        seen = []
+        for line in worker.stderr:
+            seen.append(line)
+            if "Delivery housekeeping" in line:
+                break
+        assert worker.poll() is None, "".join(seen)
         worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=10) == 0
-        assert "Traceback" not in (worker.stderr.read() if worker.stderr else "")
+        assert worker.wait(timeout=30) == 0
+        assert "Traceback" not in "".join(seen) + worker.stderr.read()
     finally:
         if worker.poll() is None:
             worker.kill()

@@ -8,11 +8,15 @@ import logging
 import os
 import signal
 import socket
+import time
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
 
 from pipeline.delivery import DEFAULT_CONCURRENCY, DEFAULT_LIMIT, RoundSummary, delivery_round
+from pipeline.services import delivery_housekeep
 from runtime.pool import shutdown_pool
 
 logger = logging.getLogger(__name__)
@@ -21,6 +25,8 @@ logger = logging.getLogger(__name__)
 IDLE_SLEEP_S = 1.0
 # Pause after a round that failed as a whole (the database away...), before trying again.
 ERROR_SLEEP_S = 5.0
+# Retention and the recovery of instances that stopped receiving events, between rounds.
+HOUSEKEEP_EVERY_S = 300.0
 
 
 class Command(BaseCommand):
@@ -64,8 +70,12 @@ class Command(BaseCommand):
             # SIGTERM ends the worker after the round in flight: its results get recorded.
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stopping.set)
+        housekeep_at = time.monotonic()  # at start too: a worker restarted often still cleans
         try:
             while not stopping.is_set():
+                if not once and time.monotonic() >= housekeep_at:
+                    housekeep_at = time.monotonic() + HOUSEKEEP_EVERY_S
+                    await self._housekeep()
                 summary = await self._round(
                     worker_id=worker_id, concurrency=concurrency, limit=limit
                 )
@@ -92,6 +102,15 @@ class Command(BaseCommand):
         except Exception:  # the worker outlives a failed round; its leases expire
             logger.exception("A delivery round failed; trying again in %s s.", ERROR_SLEEP_S)
             return None
+
+    async def _housekeep(self) -> None:
+        try:
+            done = await sync_to_async(delivery_housekeep)(now=timezone.now())
+        except Exception:  # deliveries go on; the next housekeeping tries again
+            logger.exception("Delivery housekeeping failed.")
+            return
+        # Logged every time: it also tells that the worker is up (its signals handled).
+        logger.info("Delivery housekeeping: %s", done)
 
     def _report(self, summary: RoundSummary) -> None:
         outcomes = ", ".join(f"{name} {count}" for name, count in sorted(summary.outcomes.items()))
