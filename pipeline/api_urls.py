@@ -8,4 +8,9 @@ urlpatterns = [
         apis.SourceRecentEventsApi.as_view(),
         name="api-source-recent-events",
     ),
+    path(
+        "sources/<int:source_id>/delete-user/",
+        apis.SourceUserDeleteApi.as_view(),
+        name="api-source-delete-user",
+    ),
 ]

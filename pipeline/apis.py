@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from catalog.selectors import source_get
 from pipeline.models import Event
 from pipeline.selectors import source_recent_events
+from pipeline.services import source_user_delete
 from workspaces.api_base import WorkspaceApi
 
 
@@ -26,3 +27,25 @@ class SourceRecentEventsApi(WorkspaceApi):
         functions on."""
         source = source_get(access=self.access, source_id=source_id)
         return self.paginated(source_recent_events(source=source), RecentEventOutputSerializer)
+
+
+class UserDeletionInputSerializer(serializers.Serializer):
+    userId = serializers.CharField(help_text="The user whose data the destinations delete.")
+
+
+class UserDeletionOutputSerializer(serializers.Serializer):
+    event = serializers.JSONField(help_text="The delete event sent to the destinations.")
+
+
+class SourceUserDeleteApi(WorkspaceApi):
+    @extend_schema(request=UserDeletionInputSerializer, responses=UserDeletionOutputSerializer)
+    def post(self, request: Request, workspace_slug: str, source_id: int) -> Response:
+        """Delete a user (Segment's user deletion): a ``delete`` event for ``userId`` goes
+        to the source's enabled destinations, which handle it in ``onDelete``."""
+        source = source_get(access=self.access, source_id=source_id)
+        self.require(self.access.can_manage_sources)
+        data = request.data if isinstance(request.data, dict) else {}
+        event = source_user_delete(
+            source=source, user_id=data.get("userId"), actor=self.access.user
+        )
+        return Response({"event": event})

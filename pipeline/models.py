@@ -18,6 +18,8 @@ class EventType(models.TextChoices):
     SCREEN = "screen", "Screen"
     GROUP = "group", "Group"
     ALIAS = "alias", "Alias"
+    # A user deletion (Segment's), sent from the Config API or a page, never by senders.
+    DELETE = "delete", "Delete"
 
 
 class Event(models.Model):

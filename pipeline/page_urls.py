@@ -1,4 +1,4 @@
-"""The instance pages' routes, under ``/w/<slug>/``."""
+"""The instance pages' and source pipeline pages' routes, under ``/w/<slug>/``."""
 
 from django.urls import path
 
@@ -6,4 +6,9 @@ from pipeline import pages
 
 urlpatterns = [
     path("instances/<int:instance_id>/", pages.instance_overview, name="instance"),
+    path(
+        "sources/<int:source_id>/delete-user/",
+        pages.source_delete_user,
+        name="source-delete-user",
+    ),
 ]

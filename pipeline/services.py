@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
+from audit.services import audit_record
 from catalog.models import Source
 from pipeline.backoff import max_retries, retry_delay
 from pipeline.models import (
@@ -33,6 +35,7 @@ from pipeline.tracking import (
     events_from_body,
     json_strict_loads,
     unauthorized,
+    user_deletion_event,
     write_key_from,
 )
 from runtime.services import RETRYABLE_OUTCOMES, SUCCESS
@@ -134,6 +137,12 @@ def events_store(
     DEDUP_WINDOW), each with a pending delivery job per enabled instance of the source, in
     one transaction of a few bulk queries. ``durable``: it must be the outermost
     transaction, so that returning means committed."""
+    return _events_store(source=source, events=events, received_at=received_at)
+
+
+def _events_store(
+    *, source: Source, events: Sequence[dict[str, Any]], received_at: datetime
+) -> EventsStored:
     first_of: dict[str, dict[str, Any]] = {}
     for event in events:
         first_of.setdefault(event["messageId"], event)
@@ -166,6 +175,28 @@ def events_store(
     )
     transaction.on_commit(_prune_now_and_then, robust=True)
     return EventsStored(accepted=len(events), stored=len(fresh), jobs=len(jobs))
+
+
+@transaction.atomic(durable=True)
+def source_user_delete(*, source: Source, user_id: Any, actor: User) -> dict[str, Any]:
+    """Send a ``delete`` event for ``user_id`` to the source's enabled destinations (their
+    ``onDelete``), as Segment's user deletion does; returns the event. Stored as a tracked
+    event is, with its delivery jobs and the audit row, in one transaction."""
+    received_at = timezone.now()
+    event = user_deletion_event(user_id=user_id, received_at=received_at)
+    stored = _events_store(source=source, events=[event], received_at=received_at)
+    audit_record(
+        action="source.user_deleted",
+        actor=actor,
+        workspace=source.workspace,
+        target=source,
+        changes={
+            "userId": event["userId"],
+            "messageId": event["messageId"],
+            "destinations": stored.jobs,
+        },
+    )
+    return event
 
 
 def seen_message_ids_prune(*, before: datetime, limit: int = PRUNE_CHUNK) -> int:

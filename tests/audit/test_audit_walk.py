@@ -141,6 +141,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "post", lambda w: f"{A}/sources/{w.source.pk}/rotate-write-key/",
         expect_action="source.write_key_rotated",
     ),
+    ("api-source-delete-user", "post"): Recipe(
+        "post", lambda w: f"{A}/sources/{w.source.pk}/delete-user/",
+        lambda w: {"userId": "u-1"}, expect_action="source.user_deleted",
+    ),
     ("api-invitations", "post"): Recipe(
         "post", lambda w: f"{A}/invitations/",
         lambda w: {"note": "walker", "roles": [{"role": "auditor"}]},
@@ -206,6 +210,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("source-rotate-write-key", "post"): Recipe(
         "post", lambda w: f"{W}/sources/{w.source.pk}/rotate-write-key/",
         api=False, expect_action="source.write_key_rotated",
+    ),
+    ("source-delete-user", "post"): Recipe(
+        "post", lambda w: f"{W}/sources/{w.source.pk}/delete-user/",
+        lambda w: {"userId": "u-1"}, api=False, expect_action="source.user_deleted",
     ),
     ("function-delete", "post"): Recipe(
         "post", lambda w: f"{W}/functions/{w.other_function.pk}/delete/",

@@ -41,6 +41,12 @@ class Command(BaseCommand):
             help="serve web and websockets only, without the delivery worker",
         )
 
+    def _started(self, *, host: str, port: int, curl: str | None) -> None:
+        self.stdout.write(self.style.SUCCESS(f"Serving on http://{host}:{port}/ (Ctrl-C stops)"))
+        if curl is not None:
+            self.stdout.write("Send the demo source an event (Catalog -> Webhook (echo) shows it):")
+            self.stdout.write(f"  {curl}")
+
     def handle(self, *args: Any, host: str, port: int, no_workers: bool, **options: Any) -> None:
         web = [sys.executable, "-m", "daphne", "-b", host, "-p", str(port)]
         background = [] if no_workers else BACKGROUND_COMMANDS
@@ -52,13 +58,12 @@ class Command(BaseCommand):
         # serve would end alone and leave its children running.
         signal.signal(signal.SIGTERM, _interrupt)
         env = children_environment(host=host, port=port)
-        processes = [subprocess.Popen(command, env=env) for command in commands]
-        self.stdout.write(self.style.SUCCESS(f"Serving on http://{host}:{port}/ (Ctrl-C stops)"))
+        # Looked up before the children start: from then on a SIGTERM must meet the try
+        # below, which stops them.
         curl = demo_curl_line(host=host, port=port)
-        if curl is not None:
-            self.stdout.write("Send the demo source an event (Catalog -> Webhook (echo) shows it):")
-            self.stdout.write(f"  {curl}")
+        processes = [subprocess.Popen(command, env=env) for command in commands]
         try:
+            self._started(host=host, port=port, curl=curl)
             # Any child exiting stops everything: a half-running platform is worse than none.
             while all(p.poll() is None for p in processes):
                 with contextlib.suppress(subprocess.TimeoutExpired):
