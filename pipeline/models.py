@@ -131,6 +131,8 @@ class DeliveryAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "number"], name="unique_delivery_attempt")
         ]
+        # The latest finished attempts: what the Function Logs tab polls for.
+        indexes = [models.Index(fields=["-finished_at"], name="pipeline_attempt_finished")]
 
     def __str__(self) -> str:
         return f"attempt {self.number} of job {self.job_id}"

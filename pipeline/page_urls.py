@@ -6,6 +6,8 @@ from pipeline import pages
 
 urlpatterns = [
     path("instances/<int:instance_id>/", pages.instance_overview, name="instance"),
+    path("instances/<int:instance_id>/logs/", pages.instance_logs, name="instance-logs"),
+    path("sources/<int:source_id>/debugger/", pages.source_debugger, name="source-debugger"),
     path(
         "sources/<int:source_id>/delete-user/",
         pages.source_delete_user,

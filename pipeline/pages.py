@@ -26,6 +26,7 @@ def instance_overview(request: HttpRequest, workspace_slug: str, instance_id: in
     context = {
         "instance": instance,
         "instance_tab": "overview",
+        "function_viewable": access.can_view_function(instance.function_id),
         "settings_masked": instance_settings_masked(instance=instance),
     }
     return render_page(request, "pipeline/instance_overview.html", access, context)
@@ -52,3 +53,32 @@ def source_delete_user(
             f"Deletion of user {event['userId']} sent to the destinations of {source.name}.",
         )
     return redirect(reverse("catalog", args=[workspace_slug]) + "?tab=sources")
+
+
+@login_required
+@require_GET
+def source_debugger(request: HttpRequest, workspace_slug: str, source_id: int) -> HttpResponse:
+    """The source's latest events, and new ones live (pipeline/consumers.py)."""
+    access = workspace_access(request, workspace_slug)
+    source = source_get(access=access, source_id=source_id)
+    require(access.can_view_sources)
+    socket = f"/ws/w/{access.workspace.slug}/sources/{source.pk}/debugger/"
+    context = {"source": source, "socket_path": socket}
+    return render_page(request, "pipeline/source_debugger.html", access, context)
+
+
+@login_required
+@require_GET
+def instance_logs(request: HttpRequest, workspace_slug: str, instance_id: int) -> HttpResponse:
+    """Function Logs: the logs and request traces of the instance's latest invocations,
+    live; only for members who may view its function (logs show what the code handles)."""
+    access = workspace_access(request, workspace_slug)
+    instance = instance_get(access=access, instance_id=instance_id)
+    require(access.can_view_function(instance.function_id))
+    context = {
+        "instance": instance,
+        "instance_tab": "logs",
+        "function_viewable": True,
+        "socket_path": f"/ws/w/{access.workspace.slug}/instances/{instance.pk}/logs/",
+    }
+    return render_page(request, "pipeline/instance_logs.html", access, context)

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 
 from catalog.models import DestinationInstance, FunctionVersion, Source
 from catalog.selectors import instance_secret_values
-from pipeline.models import DeliveryJob, Event
+from pipeline.models import DeliveryAttempt, DeliveryJob, Event
 
 # The events a source keeps at hand for the IDE's sample picker.
 RECENT_EVENTS_MAX = 100
@@ -32,6 +32,19 @@ def source_recent_events(*, source: Source, limit: int = RECENT_EVENTS_MAX) -> Q
     """The source's most recent events, newest first (at most ``RECENT_EVENTS_MAX``)."""
     limit = max(0, min(limit, RECENT_EVENTS_MAX))
     return Event.objects.filter(source=source).order_by("-id")[:limit]
+
+
+def instance_attempts_recent(
+    *, instance_id: int, limit: int = RECENT_EVENTS_MAX
+) -> list[DeliveryAttempt]:
+    """The instance's most recently finished attempts, newest first, with their jobs'
+    events: the Function Logs tab."""
+    limit = max(0, min(limit, RECENT_EVENTS_MAX))
+    return list(
+        DeliveryAttempt.objects.filter(job__instance_id=instance_id, finished_at__isnull=False)
+        .select_related("job__event")
+        .order_by("-finished_at", "-id")[:limit]
+    )
 
 
 @dataclass(frozen=True)

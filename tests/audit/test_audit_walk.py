@@ -264,7 +264,7 @@ READ_ONLY_ROUTES = {
     "api-schema", "api-docs", "api-workspaces", "api-function-versions", "api-function-version",
     "api-audit-events", "api-members", "home", "dashboard", "members", "member", "tokens",
     "catalog", "function-editor", "function-new", "function-build", "audit", "audit-export",
-    "api-source-recent-events", "instance",
+    "api-source-recent-events", "instance", "instance-logs", "source-debugger",
 }  # fmt: skip
 
 
@@ -376,6 +376,8 @@ READ_ONLY_PATHS: dict[str, Callable[[World], str]] = {
     "audit-export": lambda w: f"{W}/audit/export.csv",
     "api-source-recent-events": lambda w: f"{A}/sources/{w.source.pk}/recent-events/",
     "instance": lambda w: f"{W}/instances/{w.instance.pk}/",
+    "instance-logs": lambda w: f"{W}/instances/{w.instance.pk}/logs/",
+    "source-debugger": lambda w: f"{W}/sources/{w.source.pk}/debugger/",
 }
 
 

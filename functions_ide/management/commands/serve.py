@@ -44,7 +44,9 @@ class Command(BaseCommand):
     def _started(self, *, host: str, port: int, curl: str | None) -> None:
         self.stdout.write(self.style.SUCCESS(f"Serving on http://{host}:{port}/ (Ctrl-C stops)"))
         if curl is not None:
-            self.stdout.write("Send the demo source an event (Catalog -> Webhook (echo) shows it):")
+            self.stdout.write(
+                "Send the demo source an event (then see Sources -> Debugger, and Function Logs):"
+            )
             self.stdout.write(f"  {curl}")
 
     def handle(self, *args: Any, host: str, port: int, no_workers: bool, **options: Any) -> None:
