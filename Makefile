@@ -53,7 +53,7 @@ setup: $(VENV)/.installed .env $(JS_STAMPS) runtime/js/dist/prelude.js static/bu
 	$(PY) manage.py collectstatic --noinput -v 0
 
 run: setup
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --host $(HOST) --port $(PORT)
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 # Browser tests drive Debian's Chromium; install it when missing and we may.

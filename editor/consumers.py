@@ -5,14 +5,10 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from channels.auth import get_user
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
@@ -24,22 +20,7 @@ from catalog.settings_schema import settings_schema_clean
 from editor.selectors import test_run_input
 from runtime.services import MAX_PAYLOAD_BYTES
 from workspaces.selectors import workspace_access_for_slug
-
-if TYPE_CHECKING:
-    from channels.consumer import _ChannelScope  # the stubs' name for a consumer's scope
-
-# Close codes sent after a refused handshake (browsers only see 1006 before accept).
-CLOSE_NOT_FOUND = 4404
-
-
-async def _current_user(scope: _ChannelScope) -> Any:
-    """The session's user as it is now, read afresh: the session in the scope is cached
-    from the handshake, and a logout since then must count."""
-    session_key = getattr(scope.get("session"), "session_key", None)
-    if not session_key:
-        return AnonymousUser()
-    session_store = import_module(settings.SESSION_ENGINE).SessionStore
-    return await get_user({**scope, "session": session_store(session_key)})
+from workspaces.sockets import CLOSE_NOT_FOUND, socket_user_now
 
 
 @database_sync_to_async
@@ -87,7 +68,7 @@ class FunctionEventsConsumer(AsyncJsonWebsocketConsumer):
         # Access is checked again for every event: a member removed, narrowed in scope or
         # signed out since connecting must stop hearing about the function.
         route = self.scope["url_route"]["kwargs"]
-        user = await _current_user(self.scope)
+        user = await socket_user_now(self.scope)
         if (
             await _latest_version_if_visible(user, route["workspace_slug"], self.function_id)
             is None
@@ -271,7 +252,7 @@ class TestRunConsumer(AsyncJsonWebsocketConsumer):
         run_id = content.get("run_id") if isinstance(content.get("run_id"), str) else None
         try:
             request = _run_request(content)
-            user = await _current_user(self.scope)
+            user = await socket_user_now(self.scope)
             slug = self.scope["url_route"]["kwargs"]["workspace_slug"]
             prepared = await _prepare_run(user, slug, request)
         except _Close as exc:

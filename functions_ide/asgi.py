@@ -11,15 +11,16 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from editor.routing import websocket_urlpatterns  # noqa: E402
+from editor.routing import websocket_urlpatterns as editor_sockets  # noqa: E402
 from functions_ide.websocket_origin import SameOriginValidator  # noqa: E402
+from pipeline.routing import websocket_urlpatterns as pipeline_sockets  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": SameOriginValidator(
             AuthMiddlewareStack(
-                URLRouter(websocket_urlpatterns),  # type: ignore[arg-type]  # see editor/routing.py
+                URLRouter(editor_sockets + pipeline_sockets),  # type: ignore[arg-type]  # see editor/routing.py
             )
         ),
     }

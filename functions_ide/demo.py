@@ -1,19 +1,27 @@
-"""The demo workspace that `make run` creates: one user per role and a sample function.
-It composes workspaces and the catalog, so it lives with the project, above both."""
+"""The demo workspace that `make run` creates: one user per role, and a source whose
+enabled destination (the JSON webhook template) posts every event to this server's own
+echo endpoint (functions_ide/echo.py). It composes workspaces and the catalog, so it lives
+with the project, above both."""
 
 from __future__ import annotations
 
 import secrets
+import shlex
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from catalog.function_templates import template_get
+from catalog.models import Source
 from catalog.services import function_create, instance_create, source_create
 from workspaces.models import Role, Workspace
 from workspaces.services import GrantSpec, member_add, workspace_create
 
 DEMO_SLUG = "demo"
+DEMO_SOURCE = "Website"
+ECHO_PATH = "/demo/echo/"
+DEMO_TEMPLATE = "json-webhook"
 DEMO_MEMBERS: dict[str, list[str]] = {
     "owner": [Role.OWNER],
     "functions-admin": [Role.FUNCTIONS_ADMIN],
@@ -30,9 +38,36 @@ class DemoLogin:
     roles: list[str]
 
 
+def demo_base_url(*, host: str, port: int) -> str:
+    """The URL this server is reached at on its own machine, for the address it binds
+    (a wildcard address is reached on loopback)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def demo_echo_url(*, host: str, port: int) -> str:
+    return demo_base_url(host=host, port=port) + ECHO_PATH
+
+
+def demo_curl_line(*, host: str, port: int) -> str | None:
+    """A ready command that sends a track event to the demo source; None without it."""
+    source = Source.objects.filter(workspace__slug=DEMO_SLUG, name=DEMO_SOURCE).first()
+    if source is None:
+        return None
+    body = '{"userId": "newcomer-1", "event": "Tried The Demo", "properties": {"plan": "free"}}'
+    url = demo_base_url(host=host, port=port) + "/v1/track"
+    return (
+        f"curl -u {shlex.quote(source.write_key + ':')} -H 'Content-Type: application/json' "
+        f"-d {shlex.quote(body)} {url}"
+    )
+
+
 @transaction.atomic
-def demo_workspace_seed() -> list[DemoLogin] | None:
-    """Create the demo workspace; None when it already exists (passwords are shown once)."""
+def demo_workspace_seed(*, echo_url: str) -> list[DemoLogin] | None:
+    """Create the demo workspace, its destination posting to ``echo_url``; None when it
+    already exists (passwords are shown once)."""
     if Workspace.objects.filter(slug=DEMO_SLUG).exists():
         return None
     user_model = get_user_model()
@@ -53,22 +88,22 @@ def demo_workspace_seed() -> list[DemoLogin] | None:
             grants=[GrantSpec(role=role) for role in login.roles],
             actor=owner,
         )
+    template = template_get(DEMO_TEMPLATE)
+    assert template is not None, "the demo's template is in the gallery"
     function = function_create(
         workspace=workspace,
         name="Webhook",
-        description="Posts every track event to a webhook.",
-        settings_schema=[
-            {"label": "Webhook URL", "type": "string", "required": True},
-            {"label": "API Key", "type": "string", "encrypted": True},
-        ],
+        description="Posts every event as JSON to a webhook (the demo's: this server's echo).",
+        code=template.code,
+        settings_schema=template.to_dict()["settings_schema"],
         actor=owner,
     )
-    source = source_create(workspace=workspace, name="Website", actor=owner)
+    source = source_create(workspace=workspace, name=DEMO_SOURCE, actor=owner)
     instance_create(
         function=function,
         source=source,
-        name="Webhook (production)",
-        settings={"webhookUrl": "https://example.com/hooks/events"},
+        name="Webhook (echo)",
+        settings={"url": echo_url},
         actor=owner,
     )
     return logins

@@ -209,6 +209,8 @@ LOGGING = {
 
 # --- Functions runtime --------------------------------------------------------------------
 FUNCTIONS_EGRESS_ALLOWLIST = env_list("FUNCTIONS_EGRESS_ALLOWLIST", default=[])
+# Exact URLs functions may reach although private (serve adds the demo echo endpoint).
+FUNCTIONS_EGRESS_ALLOWED_URLS = env_list("FUNCTIONS_EGRESS_ALLOWED_URLS", default=[])
 FUNCTIONS_WORKERS = env_int("FUNCTIONS_WORKERS", default=0)  # 0: one per CPU
 FUNCTIONS_TIMEOUT_MS = env_int("FUNCTIONS_TIMEOUT_MS", default=5000)
 FUNCTIONS_MEMORY_MB = env_int("FUNCTIONS_MEMORY_MB", default=128)

@@ -9,4 +9,9 @@ urlpatterns = [
         name="api-source-recent-events",
     ),
     path("usage/", apis.UsageApi.as_view(), name="api-usage"),
+    path(
+        "sources/<int:source_id>/delete-user/",
+        apis.SourceUserDeleteApi.as_view(),
+        name="api-source-delete-user",
+    ),
 ]

@@ -15,6 +15,7 @@ from pipeline.selectors import (
     function_usage_list,
     source_recent_events,
 )
+from pipeline.services import source_user_delete
 from workspaces.api_base import WorkspaceApi
 
 
@@ -69,3 +70,25 @@ class UsageApi(WorkspaceApi):
             access=self.access, days=query.validated_data["days"], today=timezone.now().date()
         )
         return Response(FunctionUsageOutputSerializer(usage, many=True).data)
+
+
+class UserDeletionInputSerializer(serializers.Serializer):
+    userId = serializers.CharField(help_text="The user whose data the destinations delete.")
+
+
+class UserDeletionOutputSerializer(serializers.Serializer):
+    event = serializers.JSONField(help_text="The delete event sent to the destinations.")
+
+
+class SourceUserDeleteApi(WorkspaceApi):
+    @extend_schema(request=UserDeletionInputSerializer, responses=UserDeletionOutputSerializer)
+    def post(self, request: Request, workspace_slug: str, source_id: int) -> Response:
+        """Delete a user (Segment's user deletion): a ``delete`` event for ``userId`` goes
+        to the source's enabled destinations, which handle it in ``onDelete``."""
+        source = source_get(access=self.access, source_id=source_id)
+        self.require(self.access.can_manage_sources)
+        data = request.data if isinstance(request.data, dict) else {}
+        event = source_user_delete(
+            source=source, user_id=data.get("userId"), actor=self.access.user
+        )
+        return Response({"event": event})

@@ -18,6 +18,8 @@ class EventType(models.TextChoices):
     SCREEN = "screen", "Screen"
     GROUP = "group", "Group"
     ALIAS = "alias", "Alias"
+    # A user deletion (Segment's), sent from the Config API or a page, never by senders.
+    DELETE = "delete", "Delete"
 
 
 class Event(models.Model):
@@ -140,7 +142,8 @@ class DeliveryAttempt(models.Model):
             models.Index(
                 fields=["instance", "finished_at", "outcome"], name="pipeline_attempt_health"
             ),
-            # Retention: attempts finished (or, NULL, never) before a cutoff.
+            # Retention: attempts finished (or, NULL, never) before a cutoff; read backwards,
+            # the latest finished attempts, what the Function Logs tab polls for.
             models.Index(fields=["finished_at"], name="pipeline_attempt_finished"),
         ]
 

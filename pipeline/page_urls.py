@@ -1,4 +1,5 @@
-"""The pipeline's pages' routes, under ``/w/<slug>/``: instances, usage."""
+"""The pipeline's pages' routes, under ``/w/<slug>/``: instances, sources' pipeline
+actions, usage."""
 
 from django.urls import path
 
@@ -13,4 +14,11 @@ urlpatterns = [
         name="instance-configure",
     ),
     path("usage/", pages.usage, name="usage"),
+    path("instances/<int:instance_id>/logs/", pages.instance_logs, name="instance-logs"),
+    path("sources/<int:source_id>/debugger/", pages.source_debugger, name="source-debugger"),
+    path(
+        "sources/<int:source_id>/delete-user/",
+        pages.source_delete_user,
+        name="source-delete-user",
+    ),
 ]

@@ -1,26 +1,31 @@
 """Pages of a destination instance: what it is, how its events are filtered, delivered and
-logged. Each tab is a page of its own, under ``/w/<slug>/instances/<id>/``. And the
-workspace's usage page."""
+logged. Each tab is a page of its own, under ``/w/<slug>/instances/<id>/``. And a source's
+pipeline actions, under ``/w/<slug>/sources/<id>/``, and the workspace's usage page."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from catalog.selectors import (
     function_list,
     instance_get,
     instance_settings_masked,
     instance_write_only_names,
+    source_get,
     source_list,
 )
 from pipeline.selectors import USAGE_DAYS_DEFAULT, function_usage_list
-from workspaces.pages import render_page, require, workspace_access
+from pipeline.services import source_user_delete
+from workspaces.pages import SignedInRequest, render_page, require, workspace_access
 from workspaces.permissions import WorkspaceAccess
 
 
@@ -33,6 +38,7 @@ def instance_overview(request: HttpRequest, workspace_slug: str, instance_id: in
     context = {
         "instance": instance,
         "instance_tab": "overview",
+        "function_viewable": access.can_view_function(instance.function_id),
         "settings_masked": instance_settings_masked(instance=instance),
         "can_change": access.can_deploy_function(instance.function_id),
     }
@@ -75,6 +81,29 @@ def instance_new(request: HttpRequest, workspace_slug: str) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def source_delete_user(
+    request: SignedInRequest, workspace_slug: str, source_id: int
+) -> HttpResponse:
+    """The Sources tab's "Delete user": a delete event to the source's destinations."""
+    access = workspace_access(request, workspace_slug)
+    source = source_get(access=access, source_id=source_id)
+    require(access.can_manage_sources)
+    try:
+        event = source_user_delete(
+            source=source, user_id=request.POST.get("userId", ""), actor=access.user
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"Deletion of user {event['userId']} sent to the destinations of {source.name}.",
+        )
+    return redirect(reverse("catalog", args=[workspace_slug]) + "?tab=sources")
+
+
+@login_required
 @require_GET
 def instance_configure(request: HttpRequest, workspace_slug: str, instance_id: int) -> HttpResponse:
     """Change an instance's name, enabled switch and settings (secrets stay write-only)."""
@@ -108,3 +137,30 @@ def usage(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     rows = function_usage_list(access=access, days=USAGE_DAYS_DEFAULT, today=timezone.now().date())
     context = {"usage": rows, "days": USAGE_DAYS_DEFAULT}
     return render_page(request, "pipeline/usage.html", access, context)
+
+
+def source_debugger(request: HttpRequest, workspace_slug: str, source_id: int) -> HttpResponse:
+    """The source's latest events, and new ones live (pipeline/consumers.py)."""
+    access = workspace_access(request, workspace_slug)
+    source = source_get(access=access, source_id=source_id)
+    require(access.can_view_sources)
+    socket = f"/ws/w/{access.workspace.slug}/sources/{source.pk}/debugger/"
+    context = {"source": source, "socket_path": socket}
+    return render_page(request, "pipeline/source_debugger.html", access, context)
+
+
+@login_required
+@require_GET
+def instance_logs(request: HttpRequest, workspace_slug: str, instance_id: int) -> HttpResponse:
+    """Function Logs: the logs and request traces of the instance's latest invocations,
+    live; only for members who may view its function (logs show what the code handles)."""
+    access = workspace_access(request, workspace_slug)
+    instance = instance_get(access=access, instance_id=instance_id)
+    require(access.can_view_function(instance.function_id))
+    context = {
+        "instance": instance,
+        "instance_tab": "logs",
+        "function_viewable": True,
+        "socket_path": f"/ws/w/{access.workspace.slug}/instances/{instance.pk}/logs/",
+    }
+    return render_page(request, "pipeline/instance_logs.html", access, context)

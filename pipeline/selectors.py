@@ -82,6 +82,19 @@ def source_recent_events(*, source: Source, limit: int = RECENT_EVENTS_MAX) -> Q
     return Event.objects.filter(source=source).order_by("-id")[:limit]
 
 
+def instance_attempts_recent(
+    *, instance_id: int, limit: int = RECENT_EVENTS_MAX
+) -> list[DeliveryAttempt]:
+    """The instance's most recently finished attempts, newest first, with their jobs'
+    events: the Function Logs tab."""
+    limit = max(0, min(limit, RECENT_EVENTS_MAX))
+    return list(
+        DeliveryAttempt.objects.filter(job__instance_id=instance_id, finished_at__isnull=False)
+        .select_related("job__event")
+        .order_by("-finished_at", "-id")[:limit]
+    )
+
+
 @dataclass(frozen=True)
 class InstanceRun:
     """What running one instance's deliveries takes, loaded once per batch. ``settings``

@@ -15,11 +15,13 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Mod
 from django.utils import timezone
 
+from audit.services import audit_record
 from catalog.models import Source
 from catalog.services import instances_health_set
 from pipeline.backoff import max_retries, retry_delay
@@ -50,6 +52,7 @@ from pipeline.tracking import (
     events_from_body,
     json_strict_loads,
     unauthorized,
+    user_deletion_event,
     write_key_from,
 )
 from runtime.services import RETRYABLE_OUTCOMES, SUCCESS
@@ -149,6 +152,12 @@ def routed_events_store(
     DEDUP_WINDOW), each with a pending delivery job per instance of the route, in
     one transaction of a few multi-row inserts. ``durable``: it must be the outermost
     transaction, so that returning means committed."""
+    return _events_store(route=route, events=events, received_at=received_at)
+
+
+def _events_store(
+    *, route: IngestRoute, events: Sequence[dict[str, Any]], received_at: datetime
+) -> EventsStored:
     first_of: dict[str, dict[str, Any]] = {}
     for event in events:
         first_of.setdefault(event["messageId"], event)
@@ -178,6 +187,29 @@ def routed_events_store(
     return EventsStored(
         accepted=len(events), stored=len(fresh), jobs=len(fresh) * len(instance_ids)
     )
+
+
+@transaction.atomic(durable=True)
+def source_user_delete(*, source: Source, user_id: Any, actor: User) -> dict[str, Any]:
+    """Send a ``delete`` event for ``user_id`` to the source's enabled destinations (their
+    ``onDelete``), as Segment's user deletion does; returns the event. Stored as a tracked
+    event is, with its delivery jobs and the audit row, in one transaction."""
+    received_at = timezone.now()
+    event = user_deletion_event(user_id=user_id, received_at=received_at)
+    route = ingest_route_for_source(source=source)
+    stored = _events_store(route=route, events=[event], received_at=received_at)
+    audit_record(
+        action="source.user_deleted",
+        actor=actor,
+        workspace=source.workspace,
+        target=source,
+        changes={
+            "userId": event["userId"],
+            "messageId": event["messageId"],
+            "destinations": stored.jobs,
+        },
+    )
+    return event
 
 
 def seen_message_ids_prune(*, before: datetime, limit: int = PRUNE_CHUNK) -> int:

@@ -34,7 +34,8 @@ MAX_QUOTED_CHARS = 40
 # The largest JSON number taken: beyond a double's range JavaScript reads Infinity.
 MAX_NUMBER_DIGITS = 308
 
-EVENT_TYPES: tuple[str, ...] = tuple(EventType.values)
+# What senders may send: a delete comes from a user deletion (``user_deletion_event``).
+EVENT_TYPES: tuple[str, ...] = tuple(t for t in EventType.values if t != EventType.DELETE)
 # analytics.js posts single calls to one-letter paths.
 SHORT_PATHS = {
     "i": "identify",
@@ -329,6 +330,25 @@ def event_fill(raw: Any, *, kind: str | None, arrival: Arrival, depth: int) -> d
         event["integrations"] = {**arrival.integrations, **(integrations or {})}
     event.update(type=kind, messageId=_message_id(event), context=context, **_times(event, arrival))
     return event
+
+
+def user_deletion_event(*, user_id: Any, received_at: datetime) -> dict[str, Any]:
+    """The ``delete`` event of a user deletion, filled in as the Tracking API fills a
+    sender's event. Raises ``ValidationError`` naming ``userId`` when it is not one."""
+    if isinstance(user_id, str):
+        user_id = user_id.strip()
+    if isinstance(user_id, bool) or not isinstance(user_id, str | int) or user_id == "":
+        raise ValidationError({"userId": 'Send the "userId" of the user to delete, as text.'})
+    if len(str(user_id)) > MAX_MESSAGE_ID_CHARS:
+        raise ValidationError(
+            {"userId": f"The userId is longer than {MAX_MESSAGE_ID_CHARS} characters."}
+        )
+    try:
+        return event_fill(
+            {"userId": user_id}, kind=EventType.DELETE, arrival=Arrival(received_at), depth=0
+        )
+    except _Problem as exc:
+        raise ValidationError({"userId": f"The userId cannot be used: {exc}."}) from exc
 
 
 def _batch_arrival(body: dict[str, Any], received_at: datetime) -> Arrival:

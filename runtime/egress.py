@@ -12,6 +12,12 @@ metadata), carrier-grade NAT, unspecified (0.0.0.0, ::), multicast, reserved and
 documentation ranges, and IPv6 forms that embed such an IPv4 address (mapped,
 6to4, NAT64, Teredo). Decimal, octal and hex spellings of IPv4 need no special
 case: they are resolved to a canonical address before the check.
+
+``FUNCTIONS_EGRESS_ALLOWED_URLS`` lets functions reach exact URLs (scheme, host, port
+and path; any query) although their host is private: `manage.py serve` lists the demo's
+built-in echo endpoint there. Every other path or port of that host stays refused;
+runtime/fetch.py sends such a request on a connection of its own (``exemption_for``), so
+that no connection opened for it is reused for another URL.
 """
 
 from __future__ import annotations
@@ -24,11 +30,15 @@ import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# (scheme, host, port, path) of an exactly allowed URL.
+ExactURL = tuple[str, str, int, str]
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
@@ -107,6 +117,20 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
+def _exact_url(raw: str) -> ExactURL | None:
+    """An allowed URL's parts, or None for an entry that is not an http(s) URL."""
+    try:
+        parts = urlsplit(raw.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES or not parts.hostname:
+        return None
+    host = parts.hostname.lower().rstrip(".")
+    return (scheme, host, port or DEFAULT_PORTS[scheme], parts.path or "/")
+
+
 def is_public_address(ip: IPAddress) -> bool:
     """True for globally routable unicast addresses only."""
     if isinstance(ip, ipaddress.IPv6Address):
@@ -122,10 +146,12 @@ class EgressPolicy:
 
     hosts: frozenset[str] = frozenset()
     networks: tuple[IPNetwork, ...] = field(default_factory=tuple)
+    urls: frozenset[ExactURL] = frozenset()
 
     @classmethod
-    def from_allowlist(cls, entries: Iterable[str]) -> EgressPolicy:
-        """Build from ``FUNCTIONS_EGRESS_ALLOWLIST`` entries: host names, IPs or CIDRs."""
+    def from_allowlist(cls, entries: Iterable[str], urls: Iterable[str] = ()) -> EgressPolicy:
+        """Build from ``FUNCTIONS_EGRESS_ALLOWLIST`` entries (host names, IPs or CIDRs)
+        and ``FUNCTIONS_EGRESS_ALLOWED_URLS`` (exact URLs)."""
         hosts: set[str] = set()
         networks: list[IPNetwork] = []
         for raw in entries:
@@ -136,13 +162,29 @@ class EgressPolicy:
                 networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
             except ValueError:
                 hosts.add(entry.rstrip("."))
-        return cls(hosts=frozenset(hosts), networks=tuple(networks))
+        exact = frozenset(filter(None, map(_exact_url, urls)))
+        return cls(hosts=frozenset(hosts), networks=tuple(networks), urls=exact)
 
     @classmethod
     def from_settings(cls) -> EgressPolicy:
         from django.conf import settings
 
-        return cls.from_allowlist(getattr(settings, "FUNCTIONS_EGRESS_ALLOWLIST", []) or [])
+        return cls.from_allowlist(
+            getattr(settings, "FUNCTIONS_EGRESS_ALLOWLIST", []) or [],
+            getattr(settings, "FUNCTIONS_EGRESS_ALLOWED_URLS", []) or [],
+        )
+
+    def exemption_for(
+        self, scheme: str, host: str, port: int | None, path: str
+    ) -> EgressPolicy | None:
+        """For a URL allowed exactly, the policy to reach it with (its host allowed);
+        None for any other URL."""
+        scheme = scheme.lower()
+        name = host.strip("[]").lower().rstrip(".")
+        key = (scheme, name, port or DEFAULT_PORTS.get(scheme, 0), path or "/")
+        if key not in self.urls:
+            return None
+        return EgressPolicy.from_allowlist([name])
 
     def check_scheme(self, scheme: str) -> None:
         if scheme.lower() not in ALLOWED_SCHEMES:

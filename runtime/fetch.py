@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import http.cookiejar
 import time
 import zlib
@@ -315,7 +316,8 @@ async def perform_fetch(
         "error": None,
     }
     try:
-        result = await _follow(spec, client, policy, time_left_s, trace)
+        async with contextlib.AsyncExitStack() as own_clients:
+            result = await _follow(spec, client, policy, time_left_s, trace, own_clients)
     except EgressDenied as exc:
         trace["error"] = f"blocked by egress policy: {exc}"
         result = {"error": trace["error"], "code": "EEGRESS"}
@@ -332,12 +334,28 @@ async def perform_fetch(
     return result, await masked_trace(trace, secrets)
 
 
+async def _client_for(
+    target: httpx.URL,
+    shared: httpx.AsyncClient,
+    policy: EgressPolicy,
+    own_clients: contextlib.AsyncExitStack,
+) -> httpx.AsyncClient:
+    """The shared client, or for a URL allowed exactly (FUNCTIONS_EGRESS_ALLOWED_URLS) a
+    client of its own, closed after this fetch: a pooled connection to its private host
+    must never carry a request for another URL of that host."""
+    exemption = policy.exemption_for(target.scheme, target.host, target.port, target.path)
+    if exemption is None:
+        return shared
+    return await own_clients.enter_async_context(make_client(exemption))
+
+
 async def _follow(
     spec: FetchSpec,
     client: httpx.AsyncClient,
     policy: EgressPolicy,
     time_left_s: float,
     trace: dict[str, Any],
+    own_clients: contextlib.AsyncExitStack,
 ) -> dict[str, Any]:
     method, url, body = spec.method, spec.url, spec.body
     deadline = time.monotonic() + time_left_s
@@ -366,9 +384,10 @@ async def _follow(
     for hop in range(spec.follow + 1):
         target = httpx.URL(url)
         policy.check_scheme(target.scheme)
+        hop_client = await _client_for(target, client, policy, own_clients)
         remaining = max(0.001, deadline - time.monotonic())
         timeout = httpx.Timeout(remaining, connect=min(remaining, CONNECT_TIMEOUT_S))
-        request = client.build_request(
+        request = hop_client.build_request(
             method,
             target,
             headers=headers,  # type: ignore[arg-type]  # httpx takes str names, bytes values
@@ -379,7 +398,7 @@ async def _follow(
             trace["request_headers"] = _trace_headers(
                 [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
             )
-        response = await client.send(request, stream=True)
+        response = await hop_client.send(request, stream=True)
         try:
             location = response.headers.get("location")
             if response.status_code in (301, 302, 303, 307, 308) and location is not None:

@@ -275,6 +275,14 @@ ROWS = [
         200,
         SOURCE_ADMINS,
     ),
+    Row(
+        "delete a user",
+        "post",
+        lambda w: f"{BASE}/sources/{w.source.pk}/delete-user/",
+        200,
+        SOURCE_ADMINS,
+        body=lambda w: {"userId": "u-1"},
+    ),
     # Samples for test runs: whoever sees the source sees what it sent.
     Row(
         "recent events",

@@ -141,6 +141,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "post", lambda w: f"{A}/sources/{w.source.pk}/rotate-write-key/",
         expect_action="source.write_key_rotated",
     ),
+    ("api-source-delete-user", "post"): Recipe(
+        "post", lambda w: f"{A}/sources/{w.source.pk}/delete-user/",
+        lambda w: {"userId": "u-1"}, expect_action="source.user_deleted",
+    ),
     ("api-invitations", "post"): Recipe(
         "post", lambda w: f"{A}/invitations/",
         lambda w: {"note": "walker", "roles": [{"role": "auditor"}]},
@@ -207,6 +211,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "post", lambda w: f"{W}/sources/{w.source.pk}/rotate-write-key/",
         api=False, expect_action="source.write_key_rotated",
     ),
+    ("source-delete-user", "post"): Recipe(
+        "post", lambda w: f"{W}/sources/{w.source.pk}/delete-user/",
+        lambda w: {"userId": "u-1"}, api=False, expect_action="source.user_deleted",
+    ),
     ("function-delete", "post"): Recipe(
         "post", lambda w: f"{W}/functions/{w.other_function.pk}/delete/",
         api=False, expect_action="function.deleted",
@@ -231,6 +239,8 @@ CHANGE_NOTHING_POSTS: dict[tuple[str, str], Recipe] = {
         "post", lambda w: f"{A}/functions/{w.function.pk}/preview/",
         lambda w: {"settings": {"apiKey": "secret-value-123456"}, "payload": {"type": "track"}},
     ),
+    # The demo's echo endpoint (functions_ide/echo.py) answers what it got, keeps nothing.
+    ("demo-echo", "post"): Recipe("post", lambda w: "/demo/echo/", lambda w: {"a": 1}),
 }  # fmt: skip
 
 # The Tracking API: it takes events, which change no configuration, so it writes no audit
@@ -255,7 +265,7 @@ READ_ONLY_ROUTES = {
     "api-audit-events", "api-members", "home", "dashboard", "members", "member", "tokens",
     "catalog", "function-editor", "function-new", "function-build", "audit", "audit-export",
     "api-source-recent-events", "instance", "instance-new", "instance-configure", "usage",
-    "api-usage",
+    "api-usage", "instance-logs", "source-debugger",
 }  # fmt: skip
 
 
@@ -282,7 +292,8 @@ def test_every_route_is_classified() -> None:
             if (name, method) not in RECIPES and (name, method) not in CHANGE_NOTHING_POSTS:
                 unclassified.append((name, method))
         recipe_methods = {m for (n, m) in RECIPES if n == name}
-        if not methods and not recipe_methods and name not in READ_ONLY_ROUTES | set(INGEST):
+        classified = READ_ONLY_ROUTES | set(INGEST) | {n for n, _ in CHANGE_NOTHING_POSTS}
+        if not methods and not recipe_methods and name not in classified:
             unclassified.append((name, "?"))
     assert not unclassified, f"add a recipe or mark read-only: {unclassified}"
 
@@ -370,6 +381,8 @@ READ_ONLY_PATHS: dict[str, Callable[[World], str]] = {
     "instance-configure": lambda w: f"{W}/instances/{w.instance.pk}/configure/",
     "usage": lambda w: f"{W}/usage/",
     "api-usage": lambda w: f"{A}/usage/",
+    "instance-logs": lambda w: f"{W}/instances/{w.instance.pk}/logs/",
+    "source-debugger": lambda w: f"{W}/sources/{w.source.pk}/debugger/",
 }
 
 

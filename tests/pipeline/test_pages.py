@@ -94,3 +94,36 @@ def test_configuring_needs_the_right_to_change_the_destination(
     assert login(persona).get(path).status_code == 403
     overview = login(persona).get(f"/w/acme/instances/{world.instance.pk}/").content.decode()
     assert 'id="configure-link"' not in overview
+
+
+def _mailer_instance(world: World) -> int:
+    return instance_create(
+        function=world.other_function,
+        source=world.source,
+        name="Mailer (prod)",
+        settings={},
+        actor=world.users["olivia"],
+    ).pk
+
+
+def test_function_logs_tab_is_for_those_who_may_view_the_function(world: World, login) -> None:
+    logs = f"/w/acme/instances/{world.instance.pk}/logs/"
+    page = login("ruth").get(logs)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'data-socket="/ws{logs}"' in html and "build/pages/instance-logs." in html
+    assert f'href="{logs}"' in login("ruth").get(_overview(world)).content.decode()
+    mailer = _mailer_instance(world)
+    sam = login("sam")
+    assert "Function Logs" not in sam.get(f"/w/acme/instances/{mailer}/").content.decode()
+    assert sam.get(f"/w/acme/instances/{mailer}/logs/").status_code == 403
+    assert login("gary").get(logs).status_code == 404
+
+
+def test_the_source_debugger_page_is_linked_from_the_sources_tab(world: World, login) -> None:
+    debugger = f"/w/acme/sources/{world.source.pk}/debugger/"
+    rita = login("rita")
+    assert f'href="{debugger}"' in rita.get("/w/acme/catalog/?tab=sources").content.decode()
+    html = rita.get(debugger).content.decode()
+    assert f'data-socket="/ws{debugger}"' in html and "build/pages/source-debugger." in html
+    assert login("gary").get(debugger).status_code == 404

@@ -326,3 +326,35 @@ async def test_other_schemes_are_refused(pool, no_dialling, url):
     }}"""
     r = await run(pool, code)
     assert "only http and https" in r.result
+
+
+async def test_an_exactly_allowed_url_is_reached_and_nothing_else_of_its_host(server):
+    # FUNCTIONS_EGRESS_ALLOWED_URLS (the demo's echo endpoint): that URL, no other path
+    # or port of the loopback host -- not even over the connection the allowed one used.
+    from runtime.config import PoolConfig
+    from runtime.egress import EgressPolicy
+
+    port = int(server.rsplit(":", 1)[1])
+    policy = EgressPolicy.from_allowlist([], urls=[f"{server}/echo"])
+    p = WorkerPool(PoolConfig(workers=1, egress=policy))
+    targets = [
+        f"{server}/echo?again=1",
+        f"{server}/status?code=200",
+        f"{server}/redirect?to={server}/status%3Fcode%3D200",
+        f"http://127.0.0.1:{port + 1}/echo",
+        f"http://localhost:{port}/echo",
+    ]
+    try:
+        code = f"""async function onTrack() {{
+          const ok = await fetch('{server}/echo', {{ method: 'POST', body: 'hi' }});
+          const out = [ok.status, (await ok.json()).body];
+          for (const url of {json.dumps(targets)}) {{
+            try {{ out.push((await fetch(url)).status) }} catch (e) {{ out.push(e.message) }}
+          }}
+          return out;
+        }}"""
+        r = await run(p, code)
+        assert r.result[:3] == [200, "hi", 200]
+        assert all("egress policy" in message for message in r.result[3:]), r.result
+    finally:
+        await p.shutdown()
