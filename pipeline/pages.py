@@ -3,11 +3,23 @@ logged. Each tab is a page of its own, under ``/w/<slug>/instances/<id>/``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from catalog.selectors import instance_get, instance_settings_masked
+from pipeline.selectors import (
+    DELIVERY_RANGES,
+    DELIVERY_STATES,
+    DeliverySummary,
+    delivery_range_parse,
+    instance_delivery_failures,
+    instance_delivery_summary,
+)
 from workspaces.pages import render_page, workspace_access
 
 
@@ -23,3 +35,66 @@ def instance_overview(request: HttpRequest, workspace_slug: str, instance_id: in
         "settings_masked": instance_settings_masked(instance=instance),
     }
     return render_page(request, "pipeline/instance_overview.html", access, context)
+
+
+# The chart's drawing area, in SVG user units (it scales to the card's width).
+CHART_WIDTH = 720
+CHART_HEIGHT = 160
+# Failures the page lists; the API pages through all of them.
+PAGE_FAILURES = 20
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    state: str
+    title: str
+
+
+def _chart_bars(summary: DeliverySummary) -> list[Bar]:
+    """Stacked bars, one per bucket, delivered at the bottom; heights scale to the
+    busiest bucket."""
+    peak = max((bucket.total for bucket in summary.series), default=0) or 1
+    width = CHART_WIDTH / max(1, len(summary.series))
+    bars = []
+    for index, bucket in enumerate(summary.series):
+        top = float(CHART_HEIGHT)
+        for state in DELIVERY_STATES:
+            count = bucket.counts.get(state, 0)
+            if not count:
+                continue
+            height = CHART_HEIGHT * count / peak
+            top -= height
+            title = f"{bucket.start:%Y-%m-%d %H:%M} UTC: {count} {state}"
+            bars.append(Bar(index * width, top, max(width - 1, 1), height, state, title))
+    return bars
+
+
+@login_required
+@require_GET
+def instance_delivery(request: HttpRequest, workspace_slug: str, instance_id: int) -> HttpResponse:
+    """Event Delivery: counts over time, the error breakdown, recent failures, replay."""
+    access = workspace_access(request, workspace_slug)
+    instance = instance_get(access=access, instance_id=instance_id)
+    try:
+        range_name = delivery_range_parse(value=request.GET.get("range"))
+    except ValidationError as exc:
+        return HttpResponseBadRequest(" ".join(exc.messages))
+    summary = instance_delivery_summary(
+        instance=instance, range_name=range_name, now=timezone.now()
+    )
+    context = {
+        "instance": instance,
+        "instance_tab": "delivery",
+        "summary": summary,
+        "ranges": list(DELIVERY_RANGES),
+        "bars": _chart_bars(summary),
+        "chart": {"width": CHART_WIDTH, "height": CHART_HEIGHT},
+        "failures": list(instance_delivery_failures(instance=instance)[:PAGE_FAILURES]),
+        "show_logs": access.can_view_function(instance.function_id),
+        "can_replay": access.can_deploy_function(instance.function_id),
+    }
+    return render_page(request, "pipeline/instance_delivery.html", access, context)

@@ -1,6 +1,6 @@
 """Writes of the event pipeline: accepting Tracking API requests, storing each event once
-with its delivery jobs, forgetting old messageIds; claiming delivery jobs and recording
-their attempts."""
+with its delivery jobs, forgetting old messageIds; claiming delivery jobs, recording their
+attempts and counting them per minute; replaying discarded jobs."""
 
 from __future__ import annotations
 
@@ -8,21 +8,26 @@ import logging
 import threading
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
-from catalog.models import Source
+from audit.services import audit_record
+from catalog.models import DestinationInstance, Source
 from pipeline.backoff import max_retries, retry_delay
 from pipeline.models import (
     CLAIMABLE_STATES,
     DeliveryAttempt,
     DeliveryJob,
+    DeliveryMinute,
     Event,
     JobState,
     SeenMessageId,
@@ -324,7 +329,9 @@ def delivery_results_record(*, results: Sequence[DeliveryResult], worker_id: str
     """Complete the attempt rows with their results, then move each job on by its
     outcome (``delivery_verdict``), only while the job is still this worker's claim: a
     job whose lease expired and was claimed again is left to its new claim, though the
-    attempt it had is still logged. Returns the number of jobs moved on. One transaction."""
+    attempt it had is still logged. Each result recorded is counted in Event Delivery's
+    aggregates (``delivery_minutes_add``). Returns the number of jobs moved on. One
+    transaction."""
     now = timezone.now()
     moved = 0
     with transaction.atomic():
@@ -359,14 +366,24 @@ def delivery_results_record(*, results: Sequence[DeliveryResult], worker_id: str
                 "duration_ms",
             ],
         )
+        jobs = {
+            pk: (instance_id, replayed_after)
+            for pk, instance_id, replayed_after in DeliveryJob.objects.filter(
+                pk__in=[r.job_id for r in results]
+            ).values_list("pk", "instance_id", "replayed_after")
+        }
+        counted: list[MinuteCount] = []
         for result in results:
+            if result.job_id not in jobs:
+                continue
+            instance_id, replayed_after = jobs[result.job_id]
             verdict = delivery_verdict(
                 outcome=result.outcome,
                 error_message=result.error_message,
-                attempt=result.attempt,
+                attempt=result.attempt - replayed_after,
                 now=now,
             )
-            moved += DeliveryJob.objects.filter(
+            if DeliveryJob.objects.filter(
                 pk=result.job_id,
                 state=JobState.LEASED,
                 leased_by=worker_id,
@@ -379,5 +396,118 @@ def delivery_results_record(*, results: Sequence[DeliveryResult], worker_id: str
                 last_attempt_at=now,
                 last_outcome=result.outcome,
                 last_error=verdict.error,
-            )
+            ):
+                moved += 1
+                counted.append(
+                    MinuteCount(instance_id, verdict.state, result.outcome, result.duration_ms or 0)
+                )
+        delivery_minutes_add(counts=counted, at=now)
     return moved
+
+
+@dataclass(frozen=True)
+class MinuteCount:
+    """One recorded attempt, as Event Delivery's aggregates count it."""
+
+    instance_id: int
+    state: str
+    category: str
+    duration_ms: int
+
+
+def delivery_minutes_add(*, counts: Sequence[MinuteCount], at: datetime) -> None:
+    """Add ``counts`` to the minute of ``at`` in one upsert statement (an insert that adds
+    to the row already there: PostgreSQL and SQLite both take ``ON CONFLICT DO UPDATE``).
+    Call in the transaction that records the results, so that each is counted once."""
+    totals: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for c in counts:
+        total = totals[(c.instance_id, c.state, c.category)]
+        total[0] += 1
+        total[1] += c.duration_ms
+    if not totals:
+        return
+    minute = connection.ops.adapt_datetimefield_value(at.replace(second=0, microsecond=0))
+    table = DeliveryMinute._meta.db_table
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(totals))
+    params: list[Any] = []
+    for (instance_id, state, category), (count, duration_ms) in sorted(totals.items()):
+        params += [instance_id, minute, state, category, count, duration_ms]
+    # The names come from the model; every value is a bound parameter.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (instance_id, minute, state, category, count, duration_ms) "
+            f"VALUES {rows} ON CONFLICT (instance_id, minute, state, category) DO UPDATE SET "
+            f"count = {table}.count + excluded.count, "
+            f"duration_ms = {table}.duration_ms + excluded.duration_ms",
+            params,
+        )
+
+
+# --- Replay: discarded jobs queued again after a fix
+
+
+@dataclass(frozen=True)
+class ReplayFilter:
+    """Which discarded jobs of an instance to replay: one ``job``, or those whose last
+    attempt ended ``category`` within [``since``, ``until``) (each part optional)."""
+
+    job_id: int | None = None
+    category: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def audited(self) -> dict[str, Any]:
+        if self.job_id is not None:
+            return {"job": self.job_id}
+        return {
+            "category": self.category,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+        }
+
+
+def _replayable(*, instance: DestinationInstance, match: ReplayFilter) -> Q:
+    if match.job_id is not None and (match.category or match.since or match.until):
+        raise ValidationError({"job": "Replay one job, or those matching a filter, not both."})
+    if match.since and match.until and match.since >= match.until:
+        raise ValidationError({"until": "Must be after since."})
+    condition = Q(instance=instance, state=JobState.DISCARDED)
+    if match.job_id is not None:
+        job = DeliveryJob.objects.filter(instance=instance, pk=match.job_id).first()
+        if job is None:
+            raise ValidationError({"job": f"{instance.name} has no job {match.job_id}."})
+        if job.state != JobState.DISCARDED:
+            raise ValidationError(
+                {"job": f"Job {job.pk} is {job.state}: only discarded jobs are replayed."}
+            )
+        condition &= Q(pk=job.pk)
+    if match.category:
+        condition &= Q(last_outcome=match.category)
+    if match.since:
+        condition &= Q(last_attempt_at__gte=match.since)
+    if match.until:
+        condition &= Q(last_attempt_at__lt=match.until)
+    return condition
+
+
+@transaction.atomic
+def delivery_jobs_replay(*, instance: DestinationInstance, match: ReplayFilter, actor: User) -> int:
+    """Queue the discarded jobs of ``instance`` that ``match`` names (exhausted ones are
+    discarded too) for delivery now, as new attempts of the same jobs; returns how many.
+    Attempt numbers go on from the job's last, so the log keeps every attempt; the retry
+    budget starts again from the replay (``replayed_after``). One audit row, none when
+    nothing matched."""
+    queued = DeliveryJob.objects.filter(_replayable(instance=instance, match=match)).update(
+        state=JobState.PENDING,
+        next_attempt_at=timezone.now(),
+        replayed_after=F("attempts"),
+    )
+    if queued:
+        audit_record(
+            action="instance.replayed",
+            actor=actor,
+            workspace=instance.workspace,
+            target=instance,
+            changes={"queued": queued, **match.audited()},
+        )
+    return queued
