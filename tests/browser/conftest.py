@@ -70,6 +70,15 @@ def page(browser: object) -> Iterator[object]:
     time.sleep(0.2)  # the server threads finish what they had started
 
 
+@pytest.fixture
+def no_page_errors(page: object) -> Iterator[None]:
+    """Any uncaught error in the page's JavaScript fails the test."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))  # type: ignore[attr-defined]
+    yield
+    assert not errors, errors
+
+
 # --- F2: a real ASGI server (Daphne) for pages that use websockets ----------------------
 # Django's live_server is WSGI and cannot answer websockets. This runs Daphne in a thread
 # of the test process against the test database (the in-memory SQLite database is shared

@@ -4,12 +4,10 @@ API and the page)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from catalog.models import DestinationInstance
@@ -33,16 +31,6 @@ from tests.pipeline.test_delivery_claims import pending_jobs, second_instance
 A = "/api/v1/workspaces/acme"
 LOGGED = [{"level": "log", "message": "user alice@example.com"}]
 TRACED = [{"method": "POST", "url": "https://api.example.com/", "status": 500}]
-
-
-@pytest.fixture
-def api(world: World) -> Callable[[str], APIClient]:
-    def _client(username: str) -> APIClient:
-        client = APIClient()
-        client.force_authenticate(user=world.users[username])
-        return client
-
-    return _client
 
 
 def run_round(
@@ -437,3 +425,13 @@ def test_replaying_needs_the_rights_to_change_the_instance(
     assert response.status_code == status
     expected = JobState.PENDING if status == 200 else JobState.DISCARDED
     assert DeliveryJob.objects.get(pk=job_id).state == expected
+
+
+def test_the_routes_are_in_the_openapi_schema(world: World, api) -> None:
+    schema = api("olivia").get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    paths = schema.json()["paths"]
+    base = "/api/v1/workspaces/{workspace_slug}/instances/{instance_id}"
+    assert "get" in paths[f"{base}/delivery/"]
+    assert "get" in paths[f"{base}/delivery/failures/"]
+    replay = paths[f"{base}/replay/"]["post"]
+    assert "ReplayInput" in str(replay["requestBody"])
