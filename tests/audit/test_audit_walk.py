@@ -274,8 +274,8 @@ READ_ONLY_ROUTES = {
     "api-schema", "api-docs", "api-workspaces", "api-function-versions", "api-function-version",
     "api-audit-events", "api-members", "home", "dashboard", "members", "member", "tokens",
     "catalog", "function-editor", "function-new", "function-build", "audit", "audit-export",
-    "api-source-recent-events", "instance", "api-instance-delivery",
-    "api-instance-delivery-failures", "instance-delivery",
+    "api-source-recent-events", "instance", "instance-new", "instance-configure",
+    "api-instance-delivery", "api-instance-delivery-failures", "instance-delivery",
 }  # fmt: skip
 
 
@@ -389,6 +389,8 @@ READ_ONLY_PATHS: dict[str, Callable[[World], str]] = {
     "api-instance-delivery": lambda w: f"{A}/instances/{w.instance.pk}/delivery/",
     "api-instance-delivery-failures": lambda w: f"{A}/instances/{w.instance.pk}/delivery/failures/",
     "instance-delivery": lambda w: f"{W}/instances/{w.instance.pk}/delivery/",
+    "instance-new": lambda w: f"{W}/instances/new/",
+    "instance-configure": lambda w: f"{W}/instances/{w.instance.pk}/configure/",
 }
 
 

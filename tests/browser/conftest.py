@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,10 +72,10 @@ def page(browser: object) -> Iterator[object]:
 
 
 @pytest.fixture
-def no_page_errors(page: object) -> Iterator[None]:
-    """Any uncaught error in the page's JavaScript fails the test."""
+def no_page_errors(page: Any) -> Iterator[None]:
+    """Any uncaught error in the page's JavaScript fails the test (``usefixtures``)."""
     errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))  # type: ignore[attr-defined]
+    page.on("pageerror", lambda error: errors.append(str(error)))
     yield
     assert not errors, errors
 

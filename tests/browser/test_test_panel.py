@@ -22,7 +22,7 @@ from tests.conftest import World, build_world
 from tests.pipeline.conftest import basic_auth
 from tests.runtime.conftest import loopback_server
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("no_page_errors")]
 
 SLOW_ANSWER_S = 2.5
 
@@ -67,15 +67,6 @@ def slow_server() -> Iterator[str]:
 @pytest.fixture
 def world(transactional_db: None) -> World:
     return build_world()
-
-
-@pytest.fixture(autouse=True)
-def no_page_errors(page: Page) -> Iterator[None]:
-    """Any uncaught error in the page's JavaScript fails the test."""
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield
-    assert not errors, errors
 
 
 def test_logs_and_requests_stream_in_before_the_outcome(
