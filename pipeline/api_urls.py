@@ -14,4 +14,19 @@ urlpatterns = [
         apis.SourceUserDeleteApi.as_view(),
         name="api-source-delete-user",
     ),
+    path(
+        "instances/<int:instance_id>/delivery/",
+        apis.InstanceDeliveryApi.as_view(),
+        name="api-instance-delivery",
+    ),
+    path(
+        "instances/<int:instance_id>/delivery/failures/",
+        apis.InstanceDeliveryFailuresApi.as_view(),
+        name="api-instance-delivery-failures",
+    ),
+    path(
+        "instances/<int:instance_id>/replay/",
+        apis.InstanceReplayApi.as_view(),
+        name="api-instance-replay",
+    ),
 ]

@@ -1,22 +1,40 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.selectors import source_get
-from pipeline.models import Event
+from catalog.apis import RefusalSerializer
+from catalog.selectors import instance_get, source_get
+from pipeline.delivery import DELIVERY_ERROR, INSTANCE_DISABLED
+from pipeline.models import DeliveryAttempt, DeliveryJob, Event
 from pipeline.selectors import (
+    DELIVERY_RANGES,
+    FAILED_STATES,
     USAGE_DAYS_DEFAULT,
     USAGE_DAYS_MAX,
+    DeliverySummary,
     FunctionUsage,
+    delivery_range_parse,
     function_usage_list,
+    instance_delivery_failures,
+    instance_delivery_summary,
     source_recent_events,
 )
-from pipeline.services import source_user_delete
+from pipeline.services import ReplayFilter, delivery_jobs_replay, source_user_delete
+from runtime.services import OUTCOMES, SUCCESS
 from workspaces.api_base import WorkspaceApi
+
+# The outcomes a job can be discarded with: what a replay may filter on.
+REPLAY_CATEGORIES = [
+    *(outcome for outcome in OUTCOMES if outcome != SUCCESS),
+    INSTANCE_DISABLED,
+    DELIVERY_ERROR,
+]
 
 
 class RecentEventOutputSerializer(serializers.ModelSerializer):
@@ -92,3 +110,166 @@ class SourceUserDeleteApi(WorkspaceApi):
             source=source, user_id=data.get("userId"), actor=self.access.user
         )
         return Response({"event": event})
+
+
+# --- Event Delivery and Replay of a destination instance
+
+
+class DeliveryBucketSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="Per state.")
+
+
+class DeliveryErrorSerializer(serializers.Serializer):
+    category = serializers.CharField(help_text="The outcome's name, as Segment's (bad_request...).")
+    state = serializers.ChoiceField(choices=FAILED_STATES)
+    count = serializers.IntegerField()
+
+
+class DeliverySummarySerializer(serializers.Serializer):
+    range = serializers.ChoiceField(choices=list(DELIVERY_RANGES))
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    bucket_seconds = serializers.SerializerMethodField()
+    totals = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Attempts ended per state: delivered, retrying, discarded, filtered.",
+    )
+    series = DeliveryBucketSerializer(many=True)
+    errors = DeliveryErrorSerializer(many=True)  # type: ignore[assignment]  # not Serializer.errors
+    duration_ms = serializers.IntegerField(help_text="The attempts' total run time.")
+
+    def get_bucket_seconds(self, summary: DeliverySummary) -> int:
+        return int(summary.bucket.total_seconds())
+
+
+class DeliveryAttemptSerializer(serializers.ModelSerializer):
+    logs = serializers.SerializerMethodField()
+    requests = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DeliveryAttempt
+        fields = [
+            "number",
+            "started_at",
+            "finished_at",
+            "outcome",
+            "error_type",
+            "error_message",
+            "duration_ms",
+            "logs",
+            "requests",
+        ]
+
+    # Logs and request traces may hold user data: only for who may view the function.
+    @extend_schema_field(serializers.ListField(child=serializers.DictField(), allow_null=True))
+    def get_logs(self, attempt: DeliveryAttempt) -> list[Any] | None:
+        return attempt.logs if self.context.get("show_logs") else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField(), allow_null=True))
+    def get_requests(self, attempt: DeliveryAttempt) -> list[Any] | None:
+        return attempt.requests if self.context.get("show_logs") else None
+
+
+class DeliveryFailureSerializer(serializers.ModelSerializer):
+    event_type = serializers.CharField(source="event.type")
+    message_id = serializers.CharField(source="event.message_id")
+    attempt_log = DeliveryAttemptSerializer(source="delivery_attempts", many=True)
+
+    class Meta:
+        model = DeliveryJob
+        fields = [
+            "id",
+            "state",
+            "attempts",
+            "last_outcome",
+            "last_error",
+            "last_attempt_at",
+            "next_attempt_at",
+            "event_type",
+            "message_id",
+            "attempt_log",
+        ]
+
+
+class InstanceDeliveryApi(WorkspaceApi):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("range", enum=list(DELIVERY_RANGES), default="hour", required=False)
+        ],
+        responses=DeliverySummarySerializer,
+    )
+    def get(self, request: Request, workspace_slug: str, instance_id: int) -> Response:
+        """Event Delivery: the instance's attempts over the last hour, day or week, per
+        state, per bucket of time and per failure category."""
+        instance = instance_get(access=self.access, instance_id=instance_id)
+        range_name = delivery_range_parse(value=request.query_params.get("range"))
+        summary = instance_delivery_summary(
+            instance=instance, range_name=range_name, now=timezone.now()
+        )
+        return Response(DeliverySummarySerializer(summary).data)
+
+
+class InstanceDeliveryFailuresApi(WorkspaceApi):
+    @extend_schema(responses=DeliveryFailureSerializer(many=True))
+    def get(self, request: Request, workspace_slug: str, instance_id: int) -> Response:
+        """The instance's failed jobs (retrying or discarded), the latest first, with
+        their attempts. Logs and request traces are null for members who may not view
+        the function."""
+        instance = instance_get(access=self.access, instance_id=instance_id)
+        return self.paginated(
+            instance_delivery_failures(instance=instance),
+            DeliveryFailureSerializer,
+            show_logs=self.access.can_view_function(instance.function_id),
+        )
+
+
+class ReplayInputSerializer(serializers.Serializer):
+    job = serializers.IntegerField(required=False, min_value=1, help_text="One discarded job.")
+    category = serializers.ChoiceField(
+        choices=REPLAY_CATEGORIES, required=False, help_text="Its last attempt's outcome."
+    )
+    since = serializers.DateTimeField(required=False, help_text="Last attempt at or after.")
+    until = serializers.DateTimeField(required=False, help_text="Last attempt before.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A misspelt filter would otherwise replay every discarded job.
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {
+                    name: ["Unknown field: give job, or category, since and until."]
+                    for name in unknown
+                }
+            )
+        return attrs
+
+
+class ReplayOutputSerializer(serializers.Serializer):
+    queued = serializers.IntegerField(help_text="Jobs queued for delivery again.")
+
+
+class InstanceReplayApi(WorkspaceApi):
+    @extend_schema(
+        request=ReplayInputSerializer,
+        responses={200: ReplayOutputSerializer, 400: RefusalSerializer},
+    )
+    def post(self, request: Request, workspace_slug: str, instance_id: int) -> Response:
+        """Deliver discarded jobs of the instance again: one ``job``, or every one
+        matching the filter (all of them when it is empty)."""
+        instance = instance_get(access=self.access, instance_id=instance_id)
+        self.require(
+            self.access.can_deploy_function(instance.function_id),
+            "Replaying events to a live destination needs Functions Admin and Source Admin.",
+        )
+        serializer = ReplayInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        match = ReplayFilter(
+            job_id=data.get("job"),
+            category=data.get("category"),
+            since=data.get("since"),
+            until=data.get("until"),
+        )
+        queued = delivery_jobs_replay(instance=instance, match=match, actor=self.access.user)
+        return Response({"queued": queued})

@@ -1,4 +1,5 @@
-"""Multi-row INSERTs for the ingest path, without building a model instance per row.
+"""Multi-row INSERTs for the ingest and delivery paths, without building a model instance
+per row.
 
 ``bulk_create`` spends most of an ingest request's time making and preparing model
 instances (about 60 µs a row); the Tracking API stores hundreds of rows per request, and
@@ -43,6 +44,14 @@ def _columns(
     return names, values, [by_attname[name] for name in varying]
 
 
+def _adding_tail(
+    model: type[models.Model], table: str, keys: Sequence[str], added: Sequence[str]
+) -> str:
+    column = {f.attname: connection.ops.quote_name(f.column) for f in model._meta.concrete_fields}
+    sums = ", ".join(f"{column[a]} = {table}.{column[a]} + excluded.{column[a]}" for a in added)
+    return f" ON CONFLICT ({', '.join(column[k] for k in keys)}) DO UPDATE SET {sums}"
+
+
 def rows_insert(
     model: type[models.Model],
     *,
@@ -51,20 +60,28 @@ def rows_insert(
     rows: Iterable[Sequence[Any]],
     ignore_conflicts: bool = False,
     returning: Sequence[str] = (),
+    add_on_conflict: tuple[Sequence[str], Sequence[str]] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Insert one row per item of ``rows`` (values of the ``varying`` attnames, ready for
     the database); every other column gets its ``constant`` value or its default.
     Returns the ``returning`` columns of the rows inserted (with ``ignore_conflicts``,
-    only those that met no unique constraint), in no particular order."""
+    only those that met no unique constraint), in no particular order.
+
+    ``add_on_conflict=(keys, added)``: a row whose ``keys`` (the columns of a unique
+    constraint) meet an existing row adds its ``added`` columns to that row's instead
+    (counters: PostgreSQL and SQLite both take ``ON CONFLICT (...) DO UPDATE``). One
+    statement must not carry the same keys twice: sum such rows first."""
     fixed_names, fixed_values, varying_names = _columns(model, constant, varying)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(name) for name in [*varying_names, *fixed_names])
     width = len(varying_names) + len(fixed_names)
     row_sql = "(" + ", ".join(["%s"] * width) + ")"
+    table = quote(model._meta.db_table)
     tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    if add_on_conflict is not None:
+        tail = _adding_tail(model, table, *add_on_conflict)
     if returning:
         tail += " RETURNING " + ", ".join(quote(name) for name in returning)
-    table = quote(model._meta.db_table)
     inserted: list[tuple[Any, ...]] = []
     batch = list(rows)
     with connection.cursor() as cursor:

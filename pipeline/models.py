@@ -98,6 +98,9 @@ class DeliveryJob(models.Model):
     last_outcome = models.CharField(max_length=40, blank=True, default="")
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
+    # ``attempts`` when the job was last replayed: attempt numbers go on counting (they are
+    # unique per job), the retry budget counts from here (see delivery_results_record).
+    replayed_after = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -167,3 +170,27 @@ class FunctionUsageDay(models.Model):
 
     def __str__(self) -> str:
         return f"function {self.function_id} on {self.day}"
+
+
+class DeliveryMinute(models.Model):
+    """How many attempts of an instance ended in ``state`` with outcome ``category`` in one
+    minute, and their total duration: what Event Delivery's counts, chart and error
+    breakdown read, so that they never scan jobs. Added to with each round's results."""
+
+    instance = models.ForeignKey(DestinationInstance, on_delete=models.CASCADE, related_name="+")
+    minute = models.DateTimeField()  # the minute's start
+    state = models.CharField(max_length=10, choices=JobState.choices)
+    category = models.CharField(max_length=40)  # the outcome (runtime.services.OUTCOMES...)
+    count = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        # Also the index of every read: an instance's minutes over a range.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance", "minute", "state", "category"], name="unique_delivery_minute"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.state}/{self.category}: {self.count}"

@@ -9,6 +9,11 @@ urlpatterns = [
     path("instances/new/", pages.instance_new, name="instance-new"),
     path("instances/<int:instance_id>/", pages.instance_overview, name="instance"),
     path(
+        "instances/<int:instance_id>/delivery/",
+        pages.instance_delivery,
+        name="instance-delivery",
+    ),
+    path(
         "instances/<int:instance_id>/configure/",
         pages.instance_configure,
         name="instance-configure",

@@ -4,17 +4,19 @@ pipeline actions, under ``/w/<slug>/sources/<id>/``, and the workspace's usage p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from catalog.models import DestinationInstance
 from catalog.selectors import (
     function_list,
     instance_get,
@@ -23,10 +25,30 @@ from catalog.selectors import (
     source_get,
     source_list,
 )
-from pipeline.selectors import USAGE_DAYS_DEFAULT, function_usage_list
+from pipeline.selectors import (
+    DELIVERY_RANGES,
+    DELIVERY_STATES,
+    USAGE_DAYS_DEFAULT,
+    DeliverySummary,
+    delivery_range_parse,
+    function_usage_list,
+    instance_delivery_failures,
+    instance_delivery_summary,
+)
 from pipeline.services import source_user_delete
 from workspaces.pages import SignedInRequest, render_page, require, workspace_access
 from workspaces.permissions import WorkspaceAccess
+
+
+def _instance_page(
+    access: WorkspaceAccess, instance: DestinationInstance, tab: str
+) -> dict[str, Any]:
+    """What every instance page's tab strip needs."""
+    return {
+        "instance": instance,
+        "instance_tab": tab,
+        "function_viewable": access.can_view_function(instance.function_id),
+    }
 
 
 @login_required
@@ -35,10 +57,7 @@ def instance_overview(request: HttpRequest, workspace_slug: str, instance_id: in
     """The instance's source, function, deployed version and settings (secrets masked)."""
     access = workspace_access(request, workspace_slug)
     instance = instance_get(access=access, instance_id=instance_id)
-    context = {
-        "instance": instance,
-        "instance_tab": "overview",
-        "function_viewable": access.can_view_function(instance.function_id),
+    context = _instance_page(access, instance, "overview") | {
         "settings_masked": instance_settings_masked(instance=instance),
         "can_change": access.can_deploy_function(instance.function_id),
     }
@@ -139,6 +158,8 @@ def usage(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     return render_page(request, "pipeline/usage.html", access, context)
 
 
+@login_required
+@require_GET
 def source_debugger(request: HttpRequest, workspace_slug: str, source_id: int) -> HttpResponse:
     """The source's latest events, and new ones live (pipeline/consumers.py)."""
     access = workspace_access(request, workspace_slug)
@@ -157,10 +178,68 @@ def instance_logs(request: HttpRequest, workspace_slug: str, instance_id: int) -
     access = workspace_access(request, workspace_slug)
     instance = instance_get(access=access, instance_id=instance_id)
     require(access.can_view_function(instance.function_id))
-    context = {
-        "instance": instance,
-        "instance_tab": "logs",
-        "function_viewable": True,
+    context = _instance_page(access, instance, "logs") | {
         "socket_path": f"/ws/w/{access.workspace.slug}/instances/{instance.pk}/logs/",
     }
     return render_page(request, "pipeline/instance_logs.html", access, context)
+
+
+# The chart's drawing area, in SVG user units (it scales to the card's width).
+CHART_WIDTH = 720
+CHART_HEIGHT = 160
+# Failures the page lists; the API pages through all of them.
+PAGE_FAILURES = 20
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    state: str
+    title: str
+
+
+def _chart_bars(summary: DeliverySummary) -> list[Bar]:
+    """Stacked bars, one per bucket, delivered at the bottom; heights scale to the
+    busiest bucket."""
+    peak = max((bucket.total for bucket in summary.series), default=0) or 1
+    width = CHART_WIDTH / max(1, len(summary.series))
+    bars = []
+    for index, bucket in enumerate(summary.series):
+        top = float(CHART_HEIGHT)
+        for state in DELIVERY_STATES:
+            count = bucket.counts.get(state, 0)
+            if not count:
+                continue
+            height = CHART_HEIGHT * count / peak
+            top -= height
+            title = f"{bucket.start:%Y-%m-%d %H:%M} UTC: {count} {state}"
+            bars.append(Bar(index * width, top, max(width - 1, 1), height, state, title))
+    return bars
+
+
+@login_required
+@require_GET
+def instance_delivery(request: HttpRequest, workspace_slug: str, instance_id: int) -> HttpResponse:
+    """Event Delivery: counts over time, the error breakdown, recent failures, replay."""
+    access = workspace_access(request, workspace_slug)
+    instance = instance_get(access=access, instance_id=instance_id)
+    try:
+        range_name = delivery_range_parse(value=request.GET.get("range"))
+    except ValidationError as exc:
+        return HttpResponseBadRequest(" ".join(exc.messages))
+    summary = instance_delivery_summary(
+        instance=instance, range_name=range_name, now=timezone.now()
+    )
+    context = _instance_page(access, instance, "delivery") | {
+        "summary": summary,
+        "ranges": list(DELIVERY_RANGES),
+        "bars": _chart_bars(summary),
+        "chart": {"width": CHART_WIDTH, "height": CHART_HEIGHT},
+        "failures": list(instance_delivery_failures(instance=instance)[:PAGE_FAILURES]),
+        "show_logs": access.can_view_function(instance.function_id),
+        "can_replay": access.can_deploy_function(instance.function_id),
+    }
+    return render_page(request, "pipeline/instance_delivery.html", access, context)

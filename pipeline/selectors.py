@@ -2,15 +2,23 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from catalog.models import DestinationInstance, FunctionVersion, Source
 from catalog.selectors import function_list, instance_secret_values
-from pipeline.models import DeliveryAttempt, DeliveryJob, Event, FunctionUsageDay, JobState
+from pipeline.models import (
+    DeliveryAttempt,
+    DeliveryJob,
+    DeliveryMinute,
+    Event,
+    FunctionUsageDay,
+    JobState,
+)
 from runtime.services import SUCCESS
 from workspaces.permissions import WorkspaceAccess
 
@@ -245,3 +253,128 @@ def function_usage_list(*, access: WorkspaceAccess, days: int, today: date) -> l
             )
         )
     return result
+
+
+# --- Event Delivery: counts from the per-minute aggregates, recent failures
+
+# Each range Event Delivery shows: its length and the width of one bucket of its chart.
+DELIVERY_RANGES: dict[str, tuple[timedelta, timedelta]] = {
+    "hour": (timedelta(hours=1), timedelta(minutes=1)),
+    "day": (timedelta(days=1), timedelta(minutes=30)),
+    "week": (timedelta(weeks=1), timedelta(hours=4)),
+}
+# The states Event Delivery counts, in the order it shows them.
+DELIVERY_STATES: tuple[str, ...] = tuple(
+    s.value for s in (JobState.DELIVERED, JobState.RETRYING, JobState.DISCARDED, JobState.FILTERED)
+)
+FAILED_STATES: tuple[str, ...] = (JobState.RETRYING.value, JobState.DISCARDED.value)
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DeliveryBucket:
+    start: datetime
+    counts: dict[str, int]  # per state of DELIVERY_STATES
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class DeliveryError:
+    category: str
+    state: str  # retrying or discarded
+    count: int
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    range: str
+    start: datetime
+    end: datetime
+    bucket: timedelta
+    totals: dict[str, int]
+    series: list[DeliveryBucket]
+    errors: list[DeliveryError]  # most frequent first
+    duration_ms: int  # the attempts' total run time
+
+
+def delivery_range_parse(*, value: str | None) -> str:
+    """The range a request asks for (``?range=``), hour when it names none."""
+    if value is None or value == "":
+        return "hour"
+    if value not in DELIVERY_RANGES:
+        raise ValidationError({"range": f"Unknown range {value!r}: choose hour, day or week."})
+    return value
+
+
+def _bucket_start(moment: datetime, bucket: timedelta) -> datetime:
+    # Buckets are aligned on a fixed origin, so that a page seen twice shows the same ones.
+    return moment - (moment - _EPOCH) % bucket
+
+
+def instance_delivery_summary(
+    *, instance: DestinationInstance, range_name: str, now: datetime
+) -> DeliverySummary:
+    """Attempts of ``instance`` over the range ending ``now`` (a key of DELIVERY_RANGES),
+    counted per state, per bucket of the range and per failure category, read from the
+    per-minute aggregates only."""
+    length, bucket = DELIVERY_RANGES[range_name]
+    end = _bucket_start(now, bucket) + bucket
+    start = end - length
+    minutes = DeliveryMinute.objects.filter(instance=instance, minute__gte=start, minute__lt=end)
+    per_bucket: dict[datetime, dict[str, int]] = {}
+    for minute, state, count in (
+        minutes.values("minute", "state")
+        .annotate(n=Sum("count"))
+        .values_list("minute", "state", "n")
+    ):
+        counts = per_bucket.setdefault(
+            _bucket_start(minute, bucket), dict.fromkeys(DELIVERY_STATES, 0)
+        )
+        if state in counts:
+            counts[state] += count
+    series = []
+    moment = start
+    while moment < end:
+        series.append(
+            DeliveryBucket(moment, per_bucket.get(moment, dict.fromkeys(DELIVERY_STATES, 0)))
+        )
+        moment += bucket
+    totals = dict.fromkeys(DELIVERY_STATES, 0)
+    errors = []
+    duration_ms = 0
+    for state, category, count, duration in (
+        minutes.values("state", "category")
+        .annotate(n=Sum("count"), ms=Sum("duration_ms"))
+        .order_by("-n", "category")
+        .values_list("state", "category", "n", "ms")
+    ):
+        totals[state] = totals.get(state, 0) + count
+        duration_ms += duration
+        if state in FAILED_STATES:
+            errors.append(DeliveryError(category=category, state=state, count=count))
+    return DeliverySummary(
+        range=range_name,
+        start=start,
+        end=end,
+        bucket=bucket,
+        totals=totals,
+        series=series,
+        errors=errors,
+        duration_ms=duration_ms,
+    )
+
+
+def instance_delivery_failures(*, instance: DestinationInstance) -> QuerySet[DeliveryJob]:
+    """The instance's jobs that failed (retrying or discarded), the latest failure first,
+    with their events and attempts (in order)."""
+    return (
+        DeliveryJob.objects.filter(instance=instance, state__in=FAILED_STATES)
+        .select_related("event")
+        .prefetch_related(
+            Prefetch("delivery_attempts", queryset=DeliveryAttempt.objects.order_by("number"))
+        )
+        .order_by("-last_attempt_at", "-pk")
+    )

@@ -1,6 +1,6 @@
 """Writes of the event pipeline: accepting Tracking API requests, storing each event once
-with its delivery jobs, forgetting old messageIds; claiming delivery jobs and recording
-their attempts."""
+with its delivery jobs, forgetting old messageIds; claiming delivery jobs, recording their
+attempts and counting them per minute; replaying discarded jobs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -16,13 +16,14 @@ from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Mod
 from django.utils import timezone
 
 from audit.services import audit_record
-from catalog.models import Source
+from catalog.models import DestinationInstance, Source
 from catalog.services import instances_health_set
 from pipeline.backoff import max_retries, retry_delay
 from pipeline.bulk_insert import rows_insert
@@ -30,6 +31,7 @@ from pipeline.models import (
     CLAIMABLE_STATES,
     DeliveryAttempt,
     DeliveryJob,
+    DeliveryMinute,
     Event,
     FunctionUsageDay,
     JobState,
@@ -404,16 +406,20 @@ def _attempts_complete(*, results: Sequence[DeliveryResult], worker_id: str, now
     )
 
 
-def _job_move_on(*, result: DeliveryResult, worker_id: str, now: datetime) -> bool:
+def _job_move_on(
+    *, result: DeliveryResult, owner: JobOwner, worker_id: str, now: datetime
+) -> str | None:
+    """Move the job on by its verdict if it is still this worker's claim; the state it
+    moved to, or None. A replayed job's retries count from its replay."""
     verdict = delivery_verdict(
         outcome=result.outcome,
         error_message=result.error_message,
-        attempt=result.attempt,
+        attempt=result.attempt - owner.replayed_after,
         now=now,
     )
     # For a finished job next_attempt_at becomes the time it finished: retention reads it
     # on the claim index.
-    return bool(
+    moved = bool(
         DeliveryJob.objects.filter(
             pk=result.job_id,
             state=JobState.LEASED,
@@ -429,21 +435,35 @@ def _job_move_on(*, result: DeliveryResult, worker_id: str, now: datetime) -> bo
             last_error=verdict.error,
         )
     )
+    return verdict.state if moved else None
 
 
 def delivery_results_record(*, results: Sequence[DeliveryResult], worker_id: str) -> int:
     """Complete the attempt rows with their results, then move each job on by its
     outcome (``delivery_verdict``), only while the job is still this worker's claim: a
     job whose lease expired and was claimed again is left to its new claim, though the
-    attempt it had is still logged. The results that moved their job count in the
-    functions' usage. Returns the number of jobs moved on. One transaction; the round's
-    instances' health is judged after it commits."""
+    attempt it had is still logged. The results that moved their job are counted in the
+    functions' usage and in Event Delivery's aggregates. Returns the number of jobs moved
+    on. One transaction; the round's instances' health is judged after it commits."""
     now = timezone.now()
     with transaction.atomic():
         _attempts_complete(results=results, worker_id=worker_id, now=now)
-        moved = [r for r in results if _job_move_on(result=r, worker_id=worker_id, now=now)]
         owners = _job_owners(job_ids=[r.job_id for r in results])
+        moved: list[DeliveryResult] = []
+        counted: list[MinuteCount] = []
+        for result in results:
+            owner = owners.get(result.job_id)
+            if owner is None:
+                continue
+            state = _job_move_on(result=result, owner=owner, worker_id=worker_id, now=now)
+            if state is None:
+                continue
+            moved.append(result)
+            counted.append(
+                MinuteCount(owner.instance_id, state, result.outcome, result.duration_ms or 0)
+            )
         function_usage_add(usage=_usage_of(results=moved, owners=owners), day=now.date())
+        delivery_minutes_add(counts=counted, at=now)
         transaction.on_commit(
             partial(_health_after_round, results=results, owners=owners), robust=True
         )
@@ -454,13 +474,14 @@ def delivery_results_record(*, results: Sequence[DeliveryResult], worker_id: str
 class JobOwner:
     instance_id: int
     function_id: int
+    replayed_after: int  # the job's attempts when it was last replayed (0: never)
 
 
 def _job_owners(*, job_ids: Collection[int]) -> dict[int, JobOwner]:
     rows = DeliveryJob.objects.filter(pk__in=sorted(job_ids)).values_list(
-        "pk", "instance_id", "instance__function_id"
+        "pk", "instance_id", "instance__function_id", "replayed_after"
     )
-    return {pk: JobOwner(instance_id, function_id) for pk, instance_id, function_id in rows}
+    return {pk: JobOwner(*owner) for pk, *owner in rows}
 
 
 # --- Usage: invocations and execution time per function per day
@@ -692,3 +713,103 @@ def delivery_housekeep(*, now: datetime) -> HousekeepingDone:
         cleaned=delivery_data_clean(now=now),
         health_changed=instances_health_recompute(now=now),
     )
+
+
+@dataclass(frozen=True)
+class MinuteCount:
+    """One recorded attempt, as Event Delivery's aggregates count it."""
+
+    instance_id: int
+    state: str
+    category: str
+    duration_ms: int
+
+
+def delivery_minutes_add(*, counts: Sequence[MinuteCount], at: datetime) -> None:
+    """Add ``counts`` to the minute of ``at``, in one upsert statement (a row already
+    there for the instance, state and category gets the counts added). Call in the
+    transaction that records the results, so that each is counted once."""
+    totals: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for c in counts:
+        total = totals[(c.instance_id, c.state, c.category)]
+        total[0] += 1
+        total[1] += c.duration_ms
+    if not totals:
+        return
+    rows_insert(
+        DeliveryMinute,
+        constant={"minute": at.replace(second=0, microsecond=0)},
+        varying=("instance_id", "state", "category", "count", "duration_ms"),
+        rows=[(*key, count, ms) for key, (count, ms) in sorted(totals.items())],
+        add_on_conflict=(("instance_id", "minute", "state", "category"), ("count", "duration_ms")),
+    )
+
+
+# --- Replay: discarded jobs queued again after a fix
+
+
+@dataclass(frozen=True)
+class ReplayFilter:
+    """Which discarded jobs of an instance to replay: one ``job``, or those whose last
+    attempt ended ``category`` within [``since``, ``until``) (each part optional)."""
+
+    job_id: int | None = None
+    category: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def audited(self) -> dict[str, Any]:
+        if self.job_id is not None:
+            return {"job": self.job_id}
+        return {
+            "category": self.category,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+        }
+
+
+def _replayable(*, instance: DestinationInstance, match: ReplayFilter) -> Q:
+    if match.job_id is not None and (match.category or match.since or match.until):
+        raise ValidationError({"job": "Replay one job, or those matching a filter, not both."})
+    if match.since and match.until and match.since >= match.until:
+        raise ValidationError({"until": "Must be after since."})
+    condition = Q(instance=instance, state=JobState.DISCARDED)
+    if match.job_id is not None:
+        job = DeliveryJob.objects.filter(instance=instance, pk=match.job_id).first()
+        if job is None:
+            raise ValidationError({"job": f"{instance.name} has no job {match.job_id}."})
+        if job.state != JobState.DISCARDED:
+            raise ValidationError(
+                {"job": f"Job {job.pk} is {job.state}: only discarded jobs are replayed."}
+            )
+        condition &= Q(pk=job.pk)
+    if match.category:
+        condition &= Q(last_outcome=match.category)
+    if match.since:
+        condition &= Q(last_attempt_at__gte=match.since)
+    if match.until:
+        condition &= Q(last_attempt_at__lt=match.until)
+    return condition
+
+
+@transaction.atomic
+def delivery_jobs_replay(*, instance: DestinationInstance, match: ReplayFilter, actor: User) -> int:
+    """Queue the discarded jobs of ``instance`` that ``match`` names (exhausted ones are
+    discarded too) for delivery now, as new attempts of the same jobs; returns how many.
+    Attempt numbers go on from the job's last, so the log keeps every attempt; the retry
+    budget starts again from the replay (``replayed_after``). One audit row, none when
+    nothing matched."""
+    queued = DeliveryJob.objects.filter(_replayable(instance=instance, match=match)).update(
+        state=JobState.PENDING,
+        next_attempt_at=timezone.now(),
+        replayed_after=F("attempts"),
+    )
+    if queued:
+        audit_record(
+            action="instance.replayed",
+            actor=actor,
+            workspace=instance.workspace,
+            target=instance,
+            changes={"queued": queued, **match.audited()},
+        )
+    return queued

@@ -250,6 +250,32 @@ ROWS = [
         DEPLOYERS,
         {"audrey"},
     ),
+    # Event Delivery: whoever sees the instance (logs inside only for who sees the function).
+    Row(
+        "instance delivery",
+        "get",
+        lambda w: f"{BASE}/instances/{w.instance.pk}/delivery/",
+        200,
+        SEE_WEBHOOK | {"sam"},
+        {"audrey"},
+    ),
+    Row(
+        "instance delivery failures",
+        "get",
+        lambda w: f"{BASE}/instances/{w.instance.pk}/delivery/failures/",
+        200,
+        SEE_WEBHOOK | {"sam"},
+        {"audrey"},
+    ),
+    Row(
+        "replay instance",
+        "post",
+        lambda w: f"{BASE}/instances/{w.instance.pk}/replay/",
+        200,
+        DEPLOYERS,
+        {"audrey"},
+        body=lambda w: {"category": "bad_request"},
+    ),
     Row("list sources", "get", lambda w: f"{BASE}/sources/", 200, MEMBERS),
     Row("get source", "get", lambda w: f"{BASE}/sources/{w.source.pk}/", 200, MEMBERS),
     Row(

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
@@ -65,6 +66,21 @@ def _rollback_path(w: World) -> str:
     return f"{A}/instances/{w.instance.pk}/rollback/"
 
 
+def _replay_path(w: World) -> str:
+    """Gives the instance a discarded job to replay (before the walk counts rows)."""
+    from pipeline.models import DeliveryJob, Event, JobState
+
+    now = timezone.now()
+    event = Event.objects.create(
+        source=w.source, type="track", message_id="walked", received_at=now, payload={}
+    )
+    DeliveryJob.objects.create(
+        instance=w.instance, event=event, state=JobState.DISCARDED, attempts=1,
+        next_attempt_at=now, last_attempt_at=now, last_outcome="bad_request",
+    )  # fmt: skip
+    return f"{A}/instances/{w.instance.pk}/replay/"
+
+
 def _test_case_path(w: World) -> str:
     """A saved test case of Webhook to delete (created before the walk counts rows)."""
     from editor.services import test_case_create
@@ -111,6 +127,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ),
     ("api-instance-rollback", "post"): Recipe(
         "post", lambda w: _rollback_path(w), expect_action="instance.rolled_back"
+    ),
+    ("api-instance-replay", "post"): Recipe(
+        "post", lambda w: _replay_path(w), lambda w: {"category": "bad_request"},
+        expect_action="instance.replayed",
     ),
     ("api-function-test-settings", "put"): Recipe(
         "put", lambda w: f"{A}/functions/{w.function.pk}/test-settings/",
@@ -266,6 +286,7 @@ READ_ONLY_ROUTES = {
     "catalog", "function-editor", "function-new", "function-build", "audit", "audit-export",
     "api-source-recent-events", "instance", "instance-new", "instance-configure", "usage",
     "api-usage", "instance-logs", "source-debugger",
+    "api-instance-delivery", "api-instance-delivery-failures", "instance-delivery",
 }  # fmt: skip
 
 
@@ -377,6 +398,9 @@ READ_ONLY_PATHS: dict[str, Callable[[World], str]] = {
     "audit-export": lambda w: f"{W}/audit/export.csv",
     "api-source-recent-events": lambda w: f"{A}/sources/{w.source.pk}/recent-events/",
     "instance": lambda w: f"{W}/instances/{w.instance.pk}/",
+    "api-instance-delivery": lambda w: f"{A}/instances/{w.instance.pk}/delivery/",
+    "api-instance-delivery-failures": lambda w: f"{A}/instances/{w.instance.pk}/delivery/failures/",
+    "instance-delivery": lambda w: f"{W}/instances/{w.instance.pk}/delivery/",
     "instance-new": lambda w: f"{W}/instances/new/",
     "instance-configure": lambda w: f"{W}/instances/{w.instance.pk}/configure/",
     "usage": lambda w: f"{W}/usage/",

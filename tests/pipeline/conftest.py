@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.http import HttpResponse
 from django.test import Client
+from rest_framework.test import APIClient
 
 from tests.conftest import World
 
@@ -49,3 +50,15 @@ def post(world: World) -> Post:
 def track(**fields: Any) -> dict[str, Any]:
     """A valid track call, with ``fields`` added or replaced."""
     return {"type": "track", "event": "Signed Up", "userId": "u-1", **fields}
+
+
+@pytest.fixture
+def api(world: World) -> Callable[[str], APIClient]:
+    """``api("olivia")`` returns a DRF client authenticated as that persona."""
+
+    def _client(username: str) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user=world.users[username])
+        return client
+
+    return _client

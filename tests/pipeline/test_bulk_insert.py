@@ -67,3 +67,29 @@ def test_a_column_without_value_or_default_is_refused_before_any_insert(world: W
             rows=[("track", "m-1", "{}")],
         )
     assert not Event.objects.exists()
+
+
+def test_adding_on_conflict_adds_to_the_row_already_there(world: World) -> None:
+    from pipeline.models import DeliveryMinute
+
+    minute = timezone.now().replace(second=0, microsecond=0)
+
+    def add(*rows: tuple[str, int, int]) -> None:
+        rows_insert(
+            DeliveryMinute,
+            constant={"instance_id": world.instance.pk, "minute": minute, "state": "delivered"},
+            varying=("category", "count", "duration_ms"),
+            rows=rows,
+            add_on_conflict=(
+                ("instance_id", "minute", "state", "category"),
+                ("count", "duration_ms"),
+            ),
+        )
+
+    add(("success", 2, 10))
+    add(("success", 3, 5), ("retry", 1, 1))
+
+    rows = DeliveryMinute.objects.order_by("category").values_list(
+        "category", "count", "duration_ms"
+    )
+    assert list(rows) == [("retry", 1, 1), ("success", 5, 15)]

@@ -276,3 +276,55 @@ def test_deliver_once_runs_one_round(world: World, post: Post, settings: Any) ->
     assert "".join(output).strip() == "Claimed 2 jobs, recorded 2 (success 2)."
     states = set(DeliveryJob.objects.filter(instance=instance).values_list("state", flat=True))
     assert states == {JobState.DELIVERED}
+
+
+async def test_a_replayed_job_is_delivered_again_after_a_fix(
+    world: World, post: Post, destination_url: str, pool: WorkerPool
+) -> None:
+    """Discarded by a bug, the fix deployed, replayed: the next round delivers it, as a
+    second attempt of the same job, and Event Delivery counts both."""
+    from asgiref.sync import sync_to_async
+
+    from catalog.services import function_deploy, function_update
+    from pipeline.models import DeliveryMinute
+    from pipeline.services import ReplayFilter, delivery_jobs_replay
+
+    olivia = world.users["olivia"]
+    instance = await sync_to_async(connect)(
+        world, "async function onTrack() { throw new Error('bug'); }"
+    )
+    await sync_to_async(instance_update)(
+        instance=instance,
+        actor=olivia,
+        settings={"apiKey": SECRET_API_KEY, "region": destination_url},
+    )
+    await sync_to_async(post)("/v1/track", track(messageId="m-replayed"))
+    assert (await delivery_round(worker_id=WORKER, pool=pool)).outcomes == {"bad_request": 1}
+    job = await DeliveryJob.objects.aget(instance=instance)
+    assert job.state == JobState.DISCARDED and Destination.received == []
+
+    def fix_and_replay() -> int:
+        function = instance.function
+        function_update(function=function, code=POSTING, actor=olivia)
+        version = function.versions.get(number=2)
+        function_deploy(function=function, version=version, instances=[instance], actor=olivia)
+        return delivery_jobs_replay(
+            instance=instance, match=ReplayFilter(job_id=job.pk), actor=olivia
+        )
+
+    assert await sync_to_async(fix_and_replay)() == 1
+    summary = await delivery_round(worker_id=WORKER, pool=pool)
+
+    assert summary.outcomes == {"success": 1}
+    assert [r["body"] for r in Destination.received] == [
+        {"event": "Signed Up", "messageId": "m-replayed"}
+    ]
+    job = await DeliveryJob.objects.aget(pk=job.pk)
+    assert (job.state, job.attempts) == (JobState.DELIVERED, 2)
+    numbers = [a.number async for a in DeliveryAttempt.objects.filter(job=job).order_by("number")]
+    assert numbers == [1, 2]
+    counts = {
+        (m.state, m.category): m.count
+        async for m in DeliveryMinute.objects.filter(instance=instance)
+    }
+    assert counts == {("discarded", "bad_request"): 1, ("delivered", "success"): 1}

@@ -3,11 +3,8 @@ rotated key no longer sends events."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from django.test import Client
-from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from catalog.models import Source
@@ -17,16 +14,6 @@ from tests.conftest import World
 from tests.pipeline.conftest import Post, track
 
 A = "/api/v1/workspaces/acme"
-
-
-@pytest.fixture
-def api(world: World) -> Callable[[str], APIClient]:
-    def _client(username: str) -> APIClient:
-        client = APIClient()
-        client.force_authenticate(user=world.users[username])
-        return client
-
-    return _client
 
 
 def _rotate_path(world: World) -> str:
