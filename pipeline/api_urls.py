@@ -8,4 +8,14 @@ urlpatterns = [
         apis.SourceRecentEventsApi.as_view(),
         name="api-source-recent-events",
     ),
+    path(
+        "instances/<int:instance_id>/filters/",
+        apis.InstanceFiltersApi.as_view(),
+        name="api-instance-filters",
+    ),
+    path(
+        "instances/<int:instance_id>/filters/preview/",
+        apis.InstanceFiltersPreviewApi.as_view(),
+        name="api-instance-filters-preview",
+    ),
 ]

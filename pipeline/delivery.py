@@ -18,7 +18,9 @@ A round:
 
 A job of a disabled instance is not delivered: it is discarded ``instance_disabled``
 without running code (jobs are only created for enabled instances; one disabled since is
-not sent later, as with Segment). Destination filters are not applied yet.
+not sent later, as with Segment). An event the instance's destination filters drop
+(pipeline/filters.py) is recorded ``filtered`` without running code; one they pass is given
+to the function without the fields they drop.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 
+from pipeline.filters import filters_apply
 from pipeline.selectors import ClaimedJob, InstanceRun, delivery_batch_load
 from pipeline.services import (
     CLAIM_PER_INSTANCE,
+    FILTERED,
     DeliveryResult,
     delivery_attempts_start,
     delivery_jobs_claim,
@@ -79,6 +83,14 @@ async def _run_one(
             outcome=INSTANCE_DISABLED,
             error_message="The destination instance is disabled.",
         )
+    decision = filters_apply(run.filters, claim.payload)
+    if not decision.send:
+        return DeliveryResult(
+            job_id=claim.job_id,
+            attempt=claim.attempt,
+            outcome=FILTERED,
+            error_message=f"Dropped by the destination filters: {decision.reason}.",
+        )
     if run.problem is not None:
         return DeliveryResult(
             job_id=claim.job_id,
@@ -90,7 +102,7 @@ async def _run_one(
     result = await function_version_invoke(
         version=run.version,
         settings=run.settings,
-        payload=claim.payload,
+        payload=decision.event,
         timeout_ms=run.version.timeout_ms,
         pool=pool,
         workspace_id=f"ws_{run.workspace_id}",

@@ -112,6 +112,11 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("api-instance-rollback", "post"): Recipe(
         "post", lambda w: _rollback_path(w), expect_action="instance.rolled_back"
     ),
+    ("api-instance-filters", "put"): Recipe(
+        "put", lambda w: f"{A}/instances/{w.instance.pk}/filters/",
+        lambda w: {"rules": [{"action": "drop_fields", "fields": ["properties.password"]}]},
+        expect_action="instance.filters_changed",
+    ),
     ("api-function-test-settings", "put"): Recipe(
         "put", lambda w: f"{A}/functions/{w.function.pk}/test-settings/",
         lambda w: {"settings": {"apiKey": "secret-value-123456", "region": "eu"}},
@@ -231,6 +236,11 @@ CHANGE_NOTHING_POSTS: dict[tuple[str, str], Recipe] = {
         "post", lambda w: f"{A}/functions/{w.function.pk}/preview/",
         lambda w: {"settings": {"apiKey": "secret-value-123456"}, "payload": {"type": "track"}},
     ),
+    ("api-instance-filters-preview", "post"): Recipe(
+        "post", lambda w: f"{A}/instances/{w.instance.pk}/filters/preview/",
+        lambda w: {"event": {"type": "track", "properties": {"password": "secret-value-123456"}},
+                   "rules": [{"action": "drop_fields", "fields": ["properties.password"]}]},
+    ),
 }  # fmt: skip
 
 # The Tracking API: it takes events, which change no configuration, so it writes no audit
@@ -254,7 +264,7 @@ READ_ONLY_ROUTES = {
     "api-schema", "api-docs", "api-workspaces", "api-function-versions", "api-function-version",
     "api-audit-events", "api-members", "home", "dashboard", "members", "member", "tokens",
     "catalog", "function-editor", "function-new", "function-build", "audit", "audit-export",
-    "api-source-recent-events", "instance",
+    "api-source-recent-events", "instance", "instance-filters",
 }  # fmt: skip
 
 
@@ -365,6 +375,7 @@ READ_ONLY_PATHS: dict[str, Callable[[World], str]] = {
     "audit-export": lambda w: f"{W}/audit/export.csv",
     "api-source-recent-events": lambda w: f"{A}/sources/{w.source.pk}/recent-events/",
     "instance": lambda w: f"{W}/instances/{w.instance.pk}/",
+    "instance-filters": lambda w: f"{W}/instances/{w.instance.pk}/filters/",
 }
 
 
