@@ -10,7 +10,8 @@ A round:
 1. ``delivery_jobs_claim``: a short transaction leases up to ``limit`` jobs, at most
    ``CLAIM_PER_INSTANCE`` per instance, the instances taking turns;
 2. ``delivery_batch_load`` reads the jobs' events and each instance once (its deployed
-   version and full settings); ``delivery_attempts_start`` writes an attempt row per job;
+   version, full settings and filters); ``delivery_attempts_start`` writes an attempt row
+   per job;
 3. the jobs run on the runtime, at most ``concurrency`` at once and at most
    ``per_instance`` at once per instance (a slow destination does not take every slot);
 4. ``delivery_results_record`` completes the attempts and moves each job on, if it is

@@ -427,7 +427,9 @@ def instance_filters_set(
     nothing is saved. One audit row, none when the rules are the ones already stored.
     Delivery reads them at each round: jobs claimed after the commit use them."""
     cleaned = _rules_clean(rules)
-    row = InstanceFilters.objects.select_for_update().filter(instance=instance).first()
+    # The instance's row is the lock: two first saves would both find no filters row.
+    DestinationInstance.objects.select_for_update().filter(pk=instance.pk).first()
+    row = InstanceFilters.objects.filter(instance=instance).first()
     before = row.rules if row is not None else []
     if _as_json(cleaned) == _as_json(before):
         return row or InstanceFilters(instance=instance, rules=[])

@@ -213,3 +213,12 @@ def test_the_preview_uses_the_saved_rules_or_the_ones_given(world: World) -> Non
         services.instance_filters_preview(instance=world.instance, event=event, rules={})
     assert caught.value.message_dict == {"rules": ["Must be a list of rules, not an object."]}
     assert AuditEvent.objects.count() == before
+
+
+def test_deleting_an_instance_takes_its_filters(world: World) -> None:
+    from catalog.services import instance_delete
+
+    olivia = world.users["olivia"]
+    services.instance_filters_set(instance=world.instance, rules=DROP_DEBUG, actor=olivia)
+    instance_delete(instance=world.instance, actor=olivia)
+    assert not InstanceFilters.objects.exists()
