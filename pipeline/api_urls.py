@@ -29,4 +29,14 @@ urlpatterns = [
         apis.InstanceReplayApi.as_view(),
         name="api-instance-replay",
     ),
+    path(
+        "instances/<int:instance_id>/filters/",
+        apis.InstanceFiltersApi.as_view(),
+        name="api-instance-filters",
+    ),
+    path(
+        "instances/<int:instance_id>/filters/preview/",
+        apis.InstanceFiltersPreviewApi.as_view(),
+        name="api-instance-filters-preview",
+    ),
 ]

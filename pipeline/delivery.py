@@ -10,7 +10,8 @@ A round:
 1. ``delivery_jobs_claim``: a short transaction leases up to ``limit`` jobs, at most
    ``CLAIM_PER_INSTANCE`` per instance, the instances taking turns;
 2. ``delivery_batch_load`` reads the jobs' events and each instance once (its deployed
-   version and full settings); ``delivery_attempts_start`` writes an attempt row per job;
+   version, full settings and filters); ``delivery_attempts_start`` writes an attempt row
+   per job;
 3. the jobs run on the runtime, at most ``concurrency`` at once and at most
    ``per_instance`` at once per instance (a slow destination does not take every slot);
 4. ``delivery_results_record`` completes the attempts and moves each job on, if it is
@@ -18,7 +19,9 @@ A round:
 
 A job of a disabled instance is not delivered: it is discarded ``instance_disabled``
 without running code (jobs are only created for enabled instances; one disabled since is
-not sent later, as with Segment). Destination filters are not applied yet.
+not sent later, as with Segment). An event the instance's destination filters drop
+(pipeline/filters.py) is recorded ``filtered`` without running code; one they pass is given
+to the function without the fields they drop.
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 
+from pipeline.filters import filters_apply
 from pipeline.selectors import ClaimedJob, InstanceRun, delivery_batch_load
 from pipeline.services import (
     CLAIM_PER_INSTANCE,
+    FILTERED,
     DeliveryResult,
     delivery_attempts_start,
     delivery_jobs_claim,
@@ -79,6 +84,14 @@ async def _run_one(
             outcome=INSTANCE_DISABLED,
             error_message="The destination instance is disabled.",
         )
+    decision = filters_apply(run.filters, claim.payload)
+    if not decision.send:
+        return DeliveryResult(
+            job_id=claim.job_id,
+            attempt=claim.attempt,
+            outcome=FILTERED,
+            error_message=f"Dropped by the destination filters: {decision.reason}.",
+        )
     if run.problem is not None:
         return DeliveryResult(
             job_id=claim.job_id,
@@ -90,7 +103,7 @@ async def _run_one(
     result = await function_version_invoke(
         version=run.version,
         settings=run.settings,
-        payload=claim.payload,
+        payload=decision.event,
         timeout_ms=run.version.timeout_ms,
         pool=pool,
         workspace_id=f"ws_{run.workspace_id}",

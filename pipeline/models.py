@@ -1,7 +1,9 @@
-"""Accepted events, the messageIds seen lately, and the delivery jobs of each event."""
+"""Accepted events, the messageIds seen lately, the delivery jobs of each event, and the
+destination filters of each instance."""
 
 from __future__ import annotations
 
+from django.conf import settings as django_settings
 from django.db import models
 from django.utils import timezone
 
@@ -194,3 +196,21 @@ class DeliveryMinute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.minute:%Y-%m-%d %H:%M} {self.state}/{self.category}: {self.count}"
+
+
+class InstanceFilters(models.Model):
+    """The destination filters of one instance (see pipeline/filters.py), stored as
+    ``filters_clean`` returned them. No row means no filters. Owned here, not by the
+    instance: catalog knows nothing of the pipeline."""
+
+    instance = models.OneToOneField(
+        DestinationInstance, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    rules = models.JSONField(default=list)
+    updated_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"filters of instance {self.instance_id}"

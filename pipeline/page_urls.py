@@ -26,4 +26,9 @@ urlpatterns = [
         pages.source_delete_user,
         name="source-delete-user",
     ),
+    path(
+        "instances/<int:instance_id>/filters/",
+        pages.instance_filters,
+        name="instance-filters",
+    ),
 ]

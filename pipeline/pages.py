@@ -25,6 +25,7 @@ from catalog.selectors import (
     source_get,
     source_list,
 )
+from pipeline import filters
 from pipeline.selectors import (
     DELIVERY_RANGES,
     DELIVERY_STATES,
@@ -34,6 +35,7 @@ from pipeline.selectors import (
     function_usage_list,
     instance_delivery_failures,
     instance_delivery_summary,
+    instance_filters_get,
 )
 from pipeline.services import source_user_delete
 from workspaces.pages import SignedInRequest, render_page, require, workspace_access
@@ -243,3 +245,29 @@ def instance_delivery(request: HttpRequest, workspace_slug: str, instance_id: in
         "can_replay": access.can_deploy_function(instance.function_id),
     }
     return render_page(request, "pipeline/instance_delivery.html", access, context)
+
+
+@login_required
+@require_GET
+def instance_filters(request: HttpRequest, workspace_slug: str, instance_id: int) -> HttpResponse:
+    """The instance's destination filters, built and tested on events in the page (its
+    module saves and previews them through the Config API); read-only for whoever may not
+    change the instance."""
+    access = workspace_access(request, workspace_slug)
+    instance = instance_get(access=access, instance_id=instance_id)
+    api = {"workspace_slug": workspace_slug, "instance_id": instance.pk}
+    page_data = {
+        "rules": instance_filters_get(instance=instance).rules,
+        "canChange": access.can_deploy_function(instance.function_id),
+        "filtersUrl": reverse("api-instance-filters", kwargs=api),
+        "previewUrl": reverse("api-instance-filters-preview", kwargs=api),
+        "recentEventsUrl": reverse(
+            "api-source-recent-events",
+            kwargs={"workspace_slug": workspace_slug, "source_id": instance.source_id},
+        ),
+        "operators": list(filters.OPERATORS),
+        "topLevelFields": list(filters.TOP_LEVEL_FIELDS),
+        "containers": list(filters.CONTAINERS),
+    }
+    context = _instance_page(access, instance, "filters") | {"page_data": page_data}
+    return render_page(request, "pipeline/instance_filters.html", access, context)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,6 +17,7 @@ from pipeline.models import (
     DeliveryMinute,
     Event,
     FunctionUsageDay,
+    InstanceFilters,
     JobState,
 )
 from runtime.services import SUCCESS
@@ -103,6 +104,12 @@ def instance_attempts_recent(
     )
 
 
+def instance_filters_get(*, instance: DestinationInstance) -> InstanceFilters:
+    """The instance's destination filters: an unsaved row without rules when it has none."""
+    found = InstanceFilters.objects.filter(instance=instance).select_related("updated_by").first()
+    return found or InstanceFilters(instance=instance, rules=[])
+
+
 @dataclass(frozen=True)
 class InstanceRun:
     """What running one instance's deliveries takes, loaded once per batch. ``settings``
@@ -115,6 +122,8 @@ class InstanceRun:
     settings: dict[str, Any]
     # Why its stored row cannot be run (then its jobs are discarded, not the round).
     problem: str | None = None
+    # Its destination filters, as stored (pipeline/filters.py); empty: every event passes.
+    filters: Sequence[dict[str, Any]] = ()
 
 
 @dataclass(frozen=True)
@@ -125,7 +134,7 @@ class ClaimedJob:
     payload: dict[str, Any]
 
 
-def _instance_run(instance: DestinationInstance) -> InstanceRun:
+def _instance_run(instance: DestinationInstance, filters: Sequence[dict[str, Any]]) -> InstanceRun:
     problem = None
     settings: dict[str, Any] = {}
     try:
@@ -141,17 +150,26 @@ def _instance_run(instance: DestinationInstance) -> InstanceRun:
         version=instance.deployed_version,
         settings=settings,
         problem=problem,
+        filters=filters,
     )
 
 
 def delivery_batch_load(*, job_ids: list[int]) -> tuple[list[ClaimedJob], dict[int, InstanceRun]]:
     """The claimed jobs with their events, and each of their instances once, with its
-    deployed version and full setting values."""
+    deployed version, full setting values and filters."""
     jobs = list(DeliveryJob.objects.filter(pk__in=job_ids).select_related("event").order_by("pk"))
-    instances = DestinationInstance.objects.filter(
-        pk__in={job.instance_id for job in jobs}
-    ).select_related("deployed_version")
-    runs = {instance.pk: _instance_run(instance) for instance in instances}
+    instance_ids = {job.instance_id for job in jobs}
+    instances = DestinationInstance.objects.filter(pk__in=instance_ids).select_related(
+        "deployed_version"
+    )
+    filters = dict(
+        InstanceFilters.objects.filter(instance_id__in=instance_ids).values_list(
+            "instance_id", "rules"
+        )
+    )
+    runs = {
+        instance.pk: _instance_run(instance, filters.get(instance.pk, ())) for instance in instances
+    }
     claims = [
         ClaimedJob(
             job_id=job.pk,

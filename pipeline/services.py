@@ -1,10 +1,13 @@
 """Writes of the event pipeline: accepting Tracking API requests, storing each event once
 with its delivery jobs, forgetting old messageIds; claiming delivery jobs, recording their
-attempts and counting them per minute; replaying discarded jobs."""
+attempts and counting them per minute; replaying discarded jobs; setting and previewing an
+instance's destination filters; retention, usage and Connection Health."""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -27,6 +30,7 @@ from catalog.models import DestinationInstance, Source
 from catalog.services import instances_health_set
 from pipeline.backoff import max_retries, retry_delay
 from pipeline.bulk_insert import rows_insert
+from pipeline.filters import filters_apply, filters_clean
 from pipeline.models import (
     CLAIMABLE_STATES,
     DeliveryAttempt,
@@ -34,6 +38,7 @@ from pipeline.models import (
     DeliveryMinute,
     Event,
     FunctionUsageDay,
+    InstanceFilters,
     JobState,
     SeenMessageId,
 )
@@ -47,6 +52,7 @@ from pipeline.selectors import (
     ingest_route_for_source,
     ingest_route_for_write_key,
     instance_attempt_tallies,
+    instance_filters_get,
     instance_flagged_ids,
 )
 from pipeline.tracking import (
@@ -248,6 +254,10 @@ def _prune_now_and_then() -> None:
 
 # --- Delivery: claims, attempts, results (the loop that drives them is pipeline/delivery.py)
 
+# The delivery engine's outcome for an event the instance's filters dropped (not the
+# runtime's: no code ran).
+FILTERED = "filtered"
+
 # Jobs one claim takes from one instance: an instance with a large backlog, or one that
 # hangs, gets this many per round while every other instance with work gets its turn.
 CLAIM_PER_INSTANCE = 10
@@ -358,9 +368,12 @@ def delivery_verdict(
 ) -> JobVerdict:
     """The job's next state after attempt number ``attempt`` ended ``outcome``: success is
     delivered; retry and timeout wait for another attempt until DELIVERY_MAX_RETRIES
-    retries were spent, then the job is discarded; anything else is discarded at once."""
+    retries were spent, then the job is discarded; filtered (the instance's filters dropped
+    the event) is filtered, with the reason; anything else is discarded at once."""
     if outcome == SUCCESS:
         return JobVerdict(JobState.DELIVERED, None, "")
+    if outcome == FILTERED:
+        return JobVerdict(JobState.FILTERED, None, error_message)
     if outcome in RETRYABLE_OUTCOMES:
         if attempt <= max_retries():
             return JobVerdict(JobState.RETRYING, now + retry_delay(retry=attempt), error_message)
@@ -813,3 +826,80 @@ def delivery_jobs_replay(*, instance: DestinationInstance, match: ReplayFilter, 
             changes={"queued": queued, **match.audited()},
         )
     return queued
+
+
+# --- Destination filters
+
+
+def _rules_clean(rules: Any) -> list[dict[str, Any]]:
+    """``filters_clean``, its error under ``rules``, the field the API and the page send."""
+    try:
+        return filters_clean(rules)
+    except ValidationError as exc:
+        raise ValidationError({"rules": exc.messages}) from None
+
+
+def _as_json(rules: list[dict[str, Any]]) -> str:
+    # Compared as text: Python's == would call a change from true to 1 no change.
+    return json.dumps(rules, sort_keys=True)
+
+
+@transaction.atomic
+def instance_filters_set(
+    *, instance: DestinationInstance, rules: Any, actor: User
+) -> InstanceFilters:
+    """Replace the instance's destination filters with ``rules`` (untrusted JSON), checked
+    whole first: a bad rule list raises ``ValidationError({"rules": "Rule #2, ..."})`` and
+    nothing is saved. One audit row, none when the rules are the ones already stored.
+    Delivery reads them at each round: jobs claimed after the commit use them."""
+    cleaned = _rules_clean(rules)
+    # The instance's row is the lock: two first saves would both find no filters row.
+    DestinationInstance.objects.select_for_update().filter(pk=instance.pk).first()
+    row = InstanceFilters.objects.filter(instance=instance).first()
+    before = row.rules if row is not None else []
+    if _as_json(cleaned) == _as_json(before):
+        return row or InstanceFilters(instance=instance, rules=[])
+    row = row or InstanceFilters(instance=instance)
+    row.rules = cleaned
+    row.updated_by = actor
+    row.save()
+    audit_record(
+        action="instance.filters_changed",
+        actor=actor,
+        workspace=instance.workspace,
+        target=instance,
+        changes={"rules": {"from": before, "to": cleaned}},
+    )
+    return row
+
+
+@dataclass(frozen=True)
+class FilterPreview:
+    """What the filters decide for one event: sent or dropped (by rule number ``rule``,
+    for ``reason``), and the event as the function would be given it."""
+
+    send: bool
+    rule: int | None
+    reason: str | None
+    event: Any
+
+
+_RULE_NUMBER = re.compile(r"rule #(\d+) ")
+
+
+def instance_filters_preview(
+    *, instance: DestinationInstance, event: Any, rules: Any = None
+) -> FilterPreview:
+    """Run ``event`` through ``rules`` (untrusted, checked as ``instance_filters_set``
+    checks them), or the instance's saved filters when None. Changes nothing."""
+    cleaned = (
+        instance_filters_get(instance=instance).rules if rules is None else _rules_clean(rules)
+    )
+    decision = filters_apply(cleaned, event)
+    found = _RULE_NUMBER.match(decision.reason or "")
+    return FilterPreview(
+        send=decision.send,
+        rule=int(found.group(1)) if found else None,
+        reason=decision.reason,
+        event=decision.event,
+    )

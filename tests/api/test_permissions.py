@@ -250,6 +250,34 @@ ROWS = [
         DEPLOYERS,
         {"audrey"},
     ),
+    # Destination filters: read by whoever sees the instance, changed as the instance is;
+    # testing them on an event changes nothing.
+    Row(
+        "get filters",
+        "get",
+        lambda w: f"{BASE}/instances/{w.instance.pk}/filters/",
+        200,
+        SEE_WEBHOOK | {"sam"},
+        {"audrey"},
+    ),
+    Row(
+        "set filters",
+        "put",
+        lambda w: f"{BASE}/instances/{w.instance.pk}/filters/",
+        200,
+        DEPLOYERS,
+        {"audrey"},
+        body=lambda w: {"rules": [{"action": "drop_fields", "fields": ["context.ip"]}]},
+    ),
+    Row(
+        "preview filters",
+        "post",
+        lambda w: f"{BASE}/instances/{w.instance.pk}/filters/preview/",
+        200,
+        SEE_WEBHOOK | {"sam"},
+        {"audrey"},
+        body=lambda w: {"event": {"type": "track", "event": "x"}},
+    ),
     # Event Delivery: whoever sees the instance (logs inside only for who sees the function).
     Row(
         "instance delivery",

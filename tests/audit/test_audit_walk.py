@@ -128,6 +128,11 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("api-instance-rollback", "post"): Recipe(
         "post", lambda w: _rollback_path(w), expect_action="instance.rolled_back"
     ),
+    ("api-instance-filters", "put"): Recipe(
+        "put", lambda w: f"{A}/instances/{w.instance.pk}/filters/",
+        lambda w: {"rules": [{"action": "drop_fields", "fields": ["properties.password"]}]},
+        expect_action="instance.filters_changed",
+    ),
     ("api-instance-replay", "post"): Recipe(
         "post", lambda w: _replay_path(w), lambda w: {"category": "bad_request"},
         expect_action="instance.replayed",
@@ -259,6 +264,11 @@ CHANGE_NOTHING_POSTS: dict[tuple[str, str], Recipe] = {
         "post", lambda w: f"{A}/functions/{w.function.pk}/preview/",
         lambda w: {"settings": {"apiKey": "secret-value-123456"}, "payload": {"type": "track"}},
     ),
+    ("api-instance-filters-preview", "post"): Recipe(
+        "post", lambda w: f"{A}/instances/{w.instance.pk}/filters/preview/",
+        lambda w: {"event": {"type": "track", "properties": {"password": "secret-value-123456"}},
+                   "rules": [{"action": "drop_fields", "fields": ["properties.password"]}]},
+    ),
     # The demo's echo endpoint (functions_ide/echo.py) answers what it got, keeps nothing.
     ("demo-echo", "post"): Recipe("post", lambda w: "/demo/echo/", lambda w: {"a": 1}),
 }  # fmt: skip
@@ -287,6 +297,7 @@ READ_ONLY_ROUTES = {
     "api-source-recent-events", "instance", "instance-new", "instance-configure", "usage",
     "api-usage", "instance-logs", "source-debugger",
     "api-instance-delivery", "api-instance-delivery-failures", "instance-delivery",
+    "instance-filters",
 }  # fmt: skip
 
 
@@ -401,6 +412,7 @@ READ_ONLY_PATHS: dict[str, Callable[[World], str]] = {
     "api-instance-delivery": lambda w: f"{A}/instances/{w.instance.pk}/delivery/",
     "api-instance-delivery-failures": lambda w: f"{A}/instances/{w.instance.pk}/delivery/failures/",
     "instance-delivery": lambda w: f"{W}/instances/{w.instance.pk}/delivery/",
+    "instance-filters": lambda w: f"{W}/instances/{w.instance.pk}/filters/",
     "instance-new": lambda w: f"{W}/instances/new/",
     "instance-configure": lambda w: f"{W}/instances/{w.instance.pk}/configure/",
     "usage": lambda w: f"{W}/usage/",

@@ -1,6 +1,9 @@
-"""A source's recent events: the selector and ``GET .../sources/<id>/recent-events/``."""
+"""A source's recent events: the selector and ``GET .../sources/<id>/recent-events/``; an
+instance's destination filters: ``GET``/``PUT .../instances/<id>/filters/`` and its preview."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -70,3 +73,108 @@ def test_another_workspaces_source_is_a_404(world: World) -> None:
     response = client.get(_path(world, world.foreign_source))
     assert response.status_code == 404 and b"m-0" not in response.content
     assert APIClient().get(_path(world)).status_code in (401, 403)
+
+
+# -- destination filters ---------------------------------------------------------------------
+
+RULES = [
+    {"action": "drop_fields", "fields": ["context.ip"]},
+    {"action": "drop", "match": "any", "conditions": [
+        {"field": "event", "op": "equals", "value": "Debug"},
+        {"field": "properties.internal", "op": "exists"},
+    ]},
+]  # fmt: skip
+
+
+def _filters(world: World) -> str:
+    return f"{A}/instances/{world.instance.pk}/filters/"
+
+
+def _client(world: World, persona: str = "olivia") -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user=world.users[persona])
+    return client
+
+
+def test_filters_are_read_and_replaced_whole(world: World) -> None:
+    client = _client(world)
+    assert client.get(_filters(world)).json() == {
+        "rules": [], "updated_by": None, "updated_at": None,
+    }  # fmt: skip
+    saved = client.put(_filters(world), {"rules": RULES}, format="json")
+    assert saved.status_code == 200
+    assert saved.json()["rules"] == RULES and saved.json()["updated_by"] == "olivia"
+    assert client.get(_filters(world)).json()["rules"] == RULES
+    cleared = client.put(_filters(world), {"rules": []}, format="json").json()
+    assert cleared["rules"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({}, "rules", "This field is required."),
+        ({"rules": "drop"}, "rules", 'Must be a list of rules, not "drop".'),
+        (
+            {
+                "rules": [
+                    RULES[0],
+                    {"action": "drop", "conditions": [{"field": "plan", "op": "in"}]},
+                ]
+            },
+            "rules",
+            'Rule #2, condition #1: field "plan" must be one of type',
+        ),
+    ],
+)
+def test_bad_filters_are_a_400_naming_the_rule(
+    world: World, body: dict[str, Any], field: str, message: str
+) -> None:
+    client = _client(world)
+    client.put(_filters(world), {"rules": RULES}, format="json")
+    response = client.put(_filters(world), body, format="json")
+    assert response.status_code == 400
+    [problem] = response.json()["errors"][field]
+    assert problem.startswith(message)
+    assert client.get(_filters(world)).json()["rules"] == RULES  # nothing half-saved
+
+
+def test_the_preview_answers_the_decision_and_the_event_as_the_function_sees_it(
+    world: World,
+) -> None:
+    client = _client(world, "olivia")
+    client.put(_filters(world), {"rules": RULES}, format="json")
+    event = {**track(), "context": {"ip": "203.0.113.9", "locale": "fr"}}
+    reader = _client(world, "rita")  # read-only: may test, not change
+
+    passed = reader.post(_filters(world) + "preview/", {"event": event}, format="json").json()
+    assert passed == {
+        "decision": "send", "rule": None, "reason": None,
+        "event": {**event, "context": {"locale": "fr"}},
+    }  # fmt: skip
+    dropped = reader.post(
+        _filters(world) + "preview/",
+        {"event": {**event, "properties": {"internal": True}}},
+        format="json",
+    ).json()
+    assert (dropped["decision"], dropped["rule"]) == ("drop", 2)
+    assert dropped["reason"].startswith('rule #2 (drop: event equals "Debug" or ')
+    # Rules being edited are tested as given, not saved.
+    unsaved = reader.post(
+        _filters(world) + "preview/", {"event": event, "rules": []}, format="json"
+    ).json()
+    assert unsaved["event"] == event
+    assert client.get(_filters(world)).json()["rules"] == RULES
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "event"),
+        ({"event": [1]}, "event"),
+        ({"event": {"type": "track"}, "rules": [{"action": "keep"}]}, "rules"),
+    ],
+)
+def test_a_bad_preview_is_a_400(world: World, body: dict[str, Any], field: str) -> None:
+    response = _client(world).post(_filters(world) + "preview/", body, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]

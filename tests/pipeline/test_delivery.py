@@ -20,6 +20,7 @@ from catalog.models import DestinationInstance
 from catalog.services import function_create, instance_create, instance_update
 from pipeline.delivery import INSTANCE_DISABLED, delivery_round
 from pipeline.models import DeliveryAttempt, DeliveryJob, JobState
+from pipeline.services import instance_filters_set
 from runtime.pool import WorkerPool
 from tests.conftest import SCHEMA, SECRET_API_KEY, World
 from tests.pipeline.conftest import Post, track
@@ -328,3 +329,63 @@ async def test_a_replayed_job_is_delivered_again_after_a_fix(
         async for m in DeliveryMinute.objects.filter(instance=instance)
     }
     assert counts == {("discarded", "bad_request"): 1, ("delivered", "success"): 1}
+
+
+RECORDING = """
+async function onTrack(event, settings) {
+  await fetch(settings.region, { method: "POST", body: JSON.stringify(event) });
+}
+"""
+
+
+async def test_destination_filters_drop_events_and_fields_before_the_function(
+    world: World, post: Post, destination_url: str, pool: WorkerPool
+) -> None:
+    """An event a rule drops ends filtered and never reaches the function; the one that
+    passes reaches it without the fields a drop_fields rule names."""
+    from asgiref.sync import sync_to_async
+
+    instance = await sync_to_async(connect)(world, RECORDING)
+    olivia = world.users["olivia"]
+    await sync_to_async(instance_update)(
+        instance=instance,
+        actor=olivia,
+        settings={"apiKey": SECRET_API_KEY, "region": destination_url},
+    )
+    await sync_to_async(instance_filters_set)(
+        instance=instance,
+        actor=olivia,
+        rules=[
+            {"action": "drop_fields", "fields": ["properties.password", "context.ip"]},
+            {
+                "action": "drop",
+                "conditions": [{"field": "event", "op": "equals", "value": "Debug"}],
+            },
+        ],
+    )
+    properties = {"password": "hunter2", "plan": "pro"}
+    context = {"ip": "203.0.113.9", "locale": "fr"}
+    await sync_to_async(post)(
+        "/v1/batch",
+        {"batch": [
+            track(messageId="dropped", event="Debug", properties=properties),
+            track(messageId="sent", properties=properties, context=context),
+        ]},
+    )  # fmt: skip
+
+    summary = await delivery_round(worker_id=WORKER, pool=pool)
+
+    assert summary.outcomes == {"filtered": 1, "success": 1}
+    [received] = [r["body"] for r in Destination.received]
+    assert received["messageId"] == "sent"
+    assert received["properties"] == {"plan": "pro"}
+    assert "ip" not in received["context"] and received["context"]["locale"] == "fr"
+    dropped = await DeliveryJob.objects.aget(instance=instance, event__message_id="dropped")
+    assert (dropped.state, dropped.last_outcome) == (JobState.FILTERED, "filtered")
+    assert dropped.last_error == (
+        'Dropped by the destination filters: rule #2 (drop: event equals "Debug").'
+    )
+    attempt = await DeliveryAttempt.objects.aget(job=dropped)
+    assert (attempt.outcome, attempt.logs, attempt.requests) == ("filtered", [], [])
+    # A filtered job is never claimed again.
+    assert (await delivery_round(worker_id=WORKER, pool=pool)).claimed == 0

@@ -60,6 +60,8 @@ def test_retry_numbers_start_at_one() -> None:
         ("bad_request", 1, JobState.DISCARDED),
         ("invalid_settings", 1, JobState.DISCARDED),
         ("dropped", 1, JobState.DISCARDED),
+        # The instance's destination filters dropped it: never retried, never discarded.
+        ("filtered", 1, JobState.FILTERED),
     ],
 )
 def test_the_verdict_of_each_outcome(outcome: str, attempt: int, state: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from catalog.services import instance_create
@@ -127,3 +129,51 @@ def test_the_source_debugger_page_is_linked_from_the_sources_tab(world: World, l
     html = rita.get(debugger).content.decode()
     assert f'data-socket="/ws{debugger}"' in html and "build/pages/source-debugger." in html
     assert login("gary").get(debugger).status_code == 404
+
+
+def _filters_page(world: World) -> str:
+    return f"/w/acme/instances/{world.instance.pk}/filters/"
+
+
+def test_the_filters_tab_carries_the_saved_rules_and_the_api_routes(world: World, login) -> None:
+    from pipeline.services import instance_filters_set
+
+    rules = [{"action": "drop_fields", "fields": ["context.ip"]}]
+    instance_filters_set(instance=world.instance, rules=rules, actor=world.users["olivia"])
+    response = login("olivia").get(_filters_page(world))
+    assert response.status_code == 200
+    config = json.loads(_json_script(response.content.decode(), "filters-config"))
+    assert config["rules"] == rules and config["canChange"] is True
+    assert (
+        config["previewUrl"]
+        == f"/api/v1/workspaces/acme/instances/{world.instance.pk}/filters/preview/"
+    )
+    assert config["recentEventsUrl"].endswith(f"/sources/{world.source.pk}/recent-events/")
+    page = response.content.decode()
+    assert 'id="save-filters"' in page and "data-readonly" not in page
+    # The tab strip links the page, marked current.
+    assert f'href="{_filters_page(world)}" aria-current="page"' in page
+
+
+@pytest.mark.parametrize("persona", ["adam", "sally", "rita", "ruth", "sam"])
+def test_members_who_may_not_change_the_instance_see_the_filters_read_only(
+    world: World, login, persona: str
+) -> None:
+    response = login(persona).get(_filters_page(world))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "data-readonly" in page and 'id="save-filters"' not in page
+    assert json.loads(_json_script(page, "filters-config"))["canChange"] is False
+
+
+def test_the_filters_tab_is_hidden_from_those_who_may_not_see_the_instance(
+    world: World, login
+) -> None:
+    assert login("audrey").get(_filters_page(world)).status_code == 404
+    assert login("gary").get(_filters_page(world)).status_code == 404
+
+
+def _json_script(page: str, element_id: str) -> str:
+    start = page.index(f'<script id="{element_id}" type="application/json">')
+    body = page[page.index(">", start) + 1 :]
+    return body[: body.index("</script>")]

@@ -6,12 +6,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from catalog.services import instance_update
 from pipeline import services
-from pipeline.models import DeliveryJob, Event, SeenMessageId
+from pipeline.models import DeliveryJob, Event, InstanceFilters, SeenMessageId
+from pipeline.selectors import instance_filters_get
 from pipeline.services import DEDUP_WINDOW, events_store, seen_message_ids_prune
 from pipeline.tracking import event_fill
 from tests.conftest import World
@@ -145,3 +148,102 @@ def test_an_ingest_route_needs_a_known_write_key(world: World) -> None:
     assert ingest_route_for_write_key(write_key=world.source.write_key + "x") is None
     lonely = ingest_route_for_write_key(write_key=world.foreign_source.write_key)
     assert lonely is not None and lonely.instance_ids == (world.foreign_instance.pk,)
+
+
+DROP_DEBUG = [
+    {"action": "drop", "conditions": [{"field": "event", "op": "equals", "value": "Debug"}]}
+]
+
+
+def _filter_audit(world: World) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action="instance.filters_changed").order_by("id"))
+
+
+def test_setting_filters_saves_them_cleaned_with_one_audit_row(world: World) -> None:
+    olivia = world.users["olivia"]
+    row = services.instance_filters_set(instance=world.instance, rules=DROP_DEBUG, actor=olivia)
+    stored = [{**DROP_DEBUG[0], "match": "all"}]
+    assert InstanceFilters.objects.get(instance=world.instance).rules == stored == row.rules
+    assert row.updated_by == olivia and row.updated_at is not None
+    [audit] = _filter_audit(world)
+    assert audit.target_id == str(world.instance.pk) and audit.actor == olivia
+    assert audit.changes == {"rules": {"from": [], "to": stored}}
+    assert instance_filters_get(instance=world.instance).rules == stored
+
+
+def test_setting_the_same_filters_again_writes_nothing(world: World) -> None:
+    olivia = world.users["olivia"]
+    services.instance_filters_set(instance=world.instance, rules=DROP_DEBUG, actor=olivia)
+    # Spelt differently, cleaned the same: no change.
+    services.instance_filters_set(
+        instance=world.instance, rules=[{**DROP_DEBUG[0], "match": "all"}], actor=olivia
+    )
+    services.instance_filters_set(instance=world.instance, rules=[], actor=olivia)
+    services.instance_filters_set(instance=world.instance, rules=[], actor=olivia)
+    assert [a.changes["rules"]["to"] for a in _filter_audit(world)] == [
+        [{**DROP_DEBUG[0], "match": "all"}],
+        [],
+    ]
+    # No row, no rules: setting none writes nothing either.
+    services.instance_filters_set(instance=world.foreign_instance, rules=[], actor=olivia)
+    assert not InstanceFilters.objects.filter(instance=world.foreign_instance).exists()
+
+
+def test_a_change_python_would_call_equal_is_a_change(world: World) -> None:
+    """true and 1 are == in Python, not in JSON nor to the engine."""
+    olivia = world.users["olivia"]
+    rule = {"action": "only_send", "conditions": [{"field": "properties.x", "op": "equals"}]}
+    for value in (True, 1):
+        condition = {**rule["conditions"][0], "value": value}
+        services.instance_filters_set(
+            instance=world.instance, rules=[{**rule, "conditions": [condition]}], actor=olivia
+        )
+    assert len(_filter_audit(world)) == 2
+    stored = InstanceFilters.objects.get(instance=world.instance).rules
+    assert stored[0]["conditions"][0]["value"] == 1
+    assert stored[0]["conditions"][0]["value"] is not True
+
+
+def test_a_bad_rule_list_is_refused_naming_the_rule_and_nothing_is_saved(world: World) -> None:
+    olivia = world.users["olivia"]
+    services.instance_filters_set(instance=world.instance, rules=DROP_DEBUG, actor=olivia)
+    bad = [*DROP_DEBUG, {"action": "drop", "conditions": [{"field": "event", "op": "like"}]}]
+    with pytest.raises(ValidationError) as caught:
+        services.instance_filters_set(instance=world.instance, rules=bad, actor=olivia)
+    [message] = caught.value.message_dict["rules"]
+    assert message.startswith('Rule #2, condition #1: op "like" is not one of equals')
+    assert len(InstanceFilters.objects.get(instance=world.instance).rules) == 1
+    assert len(_filter_audit(world)) == 1
+
+
+def test_the_preview_uses_the_saved_rules_or_the_ones_given(world: World) -> None:
+    olivia = world.users["olivia"]
+    services.instance_filters_set(
+        instance=world.instance,
+        rules=[{"action": "drop_fields", "fields": ["properties.secret"]}, *DROP_DEBUG],
+        actor=olivia,
+    )
+    event = {**track(), "event": "Debug", "properties": {"secret": "s", "plan": "pro"}}
+    before = AuditEvent.objects.count()
+
+    saved = services.instance_filters_preview(instance=world.instance, event=event)
+    assert (saved.send, saved.rule) == (False, 2)
+    assert saved.reason == 'rule #2 (drop: event equals "Debug")'
+    assert saved.event["properties"] == {"plan": "pro"}
+    assert event["properties"] == {"secret": "s", "plan": "pro"}  # the input is left alone
+
+    given = services.instance_filters_preview(instance=world.instance, event=event, rules=[])
+    assert (given.send, given.rule, given.reason, given.event) == (True, None, None, event)
+    with pytest.raises(ValidationError) as caught:
+        services.instance_filters_preview(instance=world.instance, event=event, rules={})
+    assert caught.value.message_dict == {"rules": ["Must be a list of rules, not an object."]}
+    assert AuditEvent.objects.count() == before
+
+
+def test_deleting_an_instance_takes_its_filters(world: World) -> None:
+    from catalog.services import instance_delete
+
+    olivia = world.users["olivia"]
+    services.instance_filters_set(instance=world.instance, rules=DROP_DEBUG, actor=olivia)
+    instance_delete(instance=world.instance, actor=olivia)
+    assert not InstanceFilters.objects.exists()

@@ -2,6 +2,7 @@
 // dialog with a live preview (renderSettingPreview) updated on every keystroke. Changes go
 // into the draft (ctx.draft.setSchema) and are saved with the code, as one new version.
 import { openDialog } from '../lib/dialog.js';
+import { el } from '../lib/dom.js';
 
 export const NAME_PATTERN = /^[a-zA-Z][a-zA-Z0-9]{0,63}$/;
 export const MAX_SETTINGS = 50;
@@ -26,17 +27,6 @@ export function settingNameFromLabel(label) {
   const [first, ...rest] = words;
   const tail = rest.map((word) => word[0].toUpperCase() + word.slice(1).toLowerCase()).join('');
   return (first.toLowerCase() + tail).slice(0, 64);
-}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === 'class') node.className = value;
-    else if (key === 'text') node.textContent = value;
-    else node.setAttribute(key, value);
-  }
-  node.append(...children.filter((child) => child !== null && child !== undefined));
-  return node;
 }
 
 export function initSettingsBuilder(ctx) {

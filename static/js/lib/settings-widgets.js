@@ -15,6 +15,8 @@
 // empty strings, empty lists and empty maps; booleans are always true or false.
 // validate() shows a message next to each invalid field and returns true when all are valid.
 
+import { el } from './dom.js';
+
 let counter = 0;
 
 // How the server shows a write-only value (audit.redaction.MASK, then its last characters).
@@ -22,21 +24,6 @@ const MASK = '••••';
 
 function isMaskedValue(value) {
   return typeof value === 'string' && value.startsWith(MASK);
-}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'class') node.className = value;
-    else if (key === 'text') node.textContent = value;
-    else if (key in node && typeof value !== 'string') node[key] = value;
-    else node.setAttribute(key, value === true ? '' : value);
-  }
-  for (const child of children) {
-    if (child !== null && child !== undefined && child !== false) node.append(child);
-  }
-  return node;
 }
 
 function hasValue(value) {
