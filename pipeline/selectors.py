@@ -98,7 +98,7 @@ def instance_attempts_recent(
     events: the Function Logs tab."""
     limit = max(0, min(limit, RECENT_EVENTS_MAX))
     return list(
-        DeliveryAttempt.objects.filter(job__instance_id=instance_id, finished_at__isnull=False)
+        DeliveryAttempt.objects.filter(instance_id=instance_id, finished_at__isnull=False)
         .select_related("job__event")
         .order_by("-finished_at", "-id")[:limit]
     )

@@ -1,4 +1,4 @@
-"""The benchmarks' server (functions_ide/loopback_serve.py): it stops with them."""
+"""The benchmarks' server (runtime/management/loopback_serve.py): it stops with them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from functions_ide.loopback_serve import free_port, serving
+from runtime.management.loopback_serve import free_port, serving
 
 
 def test_the_server_stops_with_the_benchmark(tmp_path: Path) -> None:

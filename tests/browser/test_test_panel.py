@@ -5,6 +5,7 @@ JSON array runs onBatch, and a read-only member's forged Run is refused by the s
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -193,6 +194,10 @@ def test_a_json_array_runs_on_batch(world: World, f2_asgi_live_server: str, page
     expect(editor).to_be_visible()
     expect(page.locator("#tp-manual")).to_contain_text("onBatch")
     editor.locator(".view-lines").click()
+    # Keys go to Monaco only once it has focus: its input element (an EditContext element
+    # in recent Chromium, a textarea before) is focused directly if the click did not.
+    editor.locator(".native-edit-context, textarea.inputarea").first.focus()
+    expect(editor).to_have_class(re.compile(r"\bfocused\b"))
     page.keyboard.press("ControlOrMeta+a")
     page.keyboard.press("Delete")
     page.keyboard.insert_text(

@@ -74,6 +74,7 @@ def _finish_attempt(world: World, message_id: str) -> None:
     job = DeliveryJob.objects.get(event__message_id=message_id, instance=world.instance)
     DeliveryAttempt.objects.create(
         job=job,
+        instance_id=job.instance_id,
         number=1,
         worker="w",
         started_at=timezone.now(),

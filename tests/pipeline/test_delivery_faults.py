@@ -31,7 +31,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from functions_ide.loopback_serve import free_port, serving
+from runtime.management.loopback_serve import free_port, serving
 from tests.pipeline.conftest import basic_auth
 from tests.runtime.conftest import loopback_server
 

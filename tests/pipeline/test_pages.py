@@ -152,7 +152,7 @@ def test_the_filters_tab_carries_the_saved_rules_and_the_api_routes(world: World
     page = response.content.decode()
     assert 'id="save-filters"' in page and "data-readonly" not in page
     # The tab strip links the page, marked current.
-    assert f'href="{_filters_page(world)}" aria-current="page"' in page
+    assert f'href="{_filters_page(world)}" class="tab active" aria-current="page"' in page
 
 
 @pytest.mark.parametrize("persona", ["adam", "sally", "rita", "ruth", "sam"])

@@ -19,8 +19,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from functions_ide.loopback_serve import free_port, serving
 from runtime.management.commands.bench_runtime import cpu_model, percentile
+from runtime.management.loopback_serve import free_port, serving
 
 RUN_P50_TARGET_MS = 150.0
 USERNAME = "bench-owner"
