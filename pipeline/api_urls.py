@@ -8,4 +8,9 @@ urlpatterns = [
         apis.SourceRecentEventsApi.as_view(),
         name="api-source-recent-events",
     ),
+    path(
+        "instances/<int:instance_id>/batching/",
+        apis.InstanceBatchingApi.as_view(),
+        name="api-instance-batching",
+    ),
 ]

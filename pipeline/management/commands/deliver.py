@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from pipeline.batching import BatchSupport
 from pipeline.delivery import DEFAULT_CONCURRENCY, DEFAULT_LIMIT, RoundSummary, delivery_round
 from runtime.pool import shutdown_pool
 
@@ -48,10 +49,12 @@ class Command(BaseCommand):
             # SIGTERM ends the worker after the round in flight: its results get recorded.
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stopping.set)
+        # What the worker learns of each version's onBatch, kept for its life.
+        support = BatchSupport()
         try:
             while not stopping.is_set():
                 summary = await self._round(
-                    worker_id=worker_id, concurrency=concurrency, limit=limit
+                    worker_id=worker_id, concurrency=concurrency, limit=limit, support=support
                 )
                 if once:
                     if summary is not None:
@@ -68,9 +71,13 @@ class Command(BaseCommand):
         finally:
             await shutdown_pool()
 
-    async def _round(self, *, worker_id: str, concurrency: int, limit: int) -> RoundSummary | None:
+    async def _round(
+        self, *, worker_id: str, concurrency: int, limit: int, support: BatchSupport
+    ) -> RoundSummary | None:
         try:
-            return await delivery_round(worker_id=worker_id, limit=limit, concurrency=concurrency)
+            return await delivery_round(
+                worker_id=worker_id, limit=limit, concurrency=concurrency, support=support
+            )
         except Exception:  # the worker outlives a failed round; its leases expire
             logger.exception("A delivery round failed; trying again in %s s.", ERROR_SLEEP_S)
             return None
