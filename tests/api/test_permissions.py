@@ -250,6 +250,24 @@ ROWS = [
         DEPLOYERS,
         {"audrey"},
     ),
+    # Batch settings: read as the instance, changed as the instance is.
+    Row(
+        "get instance batching",
+        "get",
+        lambda w: f"{BASE}/instances/{w.instance.pk}/batching/",
+        200,
+        SEE_WEBHOOK | {"sam"},
+        {"audrey"},
+    ),
+    Row(
+        "set instance batching",
+        "put",
+        lambda w: f"{BASE}/instances/{w.instance.pk}/batching/",
+        200,
+        DEPLOYERS,
+        {"audrey"},
+        body=lambda w: {"size": 50, "wait_ms": 5000},
+    ),
     Row("list sources", "get", lambda w: f"{BASE}/sources/", 200, MEMBERS),
     Row("get source", "get", lambda w: f"{BASE}/sources/{w.source.pk}/", 200, MEMBERS),
     Row(
@@ -424,6 +442,7 @@ def test_foreign_ids_under_own_workspace_are_404(world: World, api) -> None:
         f"{BASE}/functions/{world.foreign_function.pk}/",
         f"{BASE}/functions/{world.foreign_function.pk}/versions/",
         f"{BASE}/instances/{world.foreign_instance.pk}/",
+        f"{BASE}/instances/{world.foreign_instance.pk}/batching/",
         f"{BASE}/sources/{world.foreign_source.pk}/",
         "/api/v1/workspaces/globex/functions/",
     ]
