@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from catalog.selectors import instance_get, instance_settings_masked
+from pipeline.selectors import instance_batching_get
 from workspaces.pages import render_page, workspace_access
 
 
@@ -21,5 +22,6 @@ def instance_overview(request: HttpRequest, workspace_slug: str, instance_id: in
         "instance": instance,
         "instance_tab": "overview",
         "settings_masked": instance_settings_masked(instance=instance),
+        "batching": instance_batching_get(instance=instance),
     }
     return render_page(request, "pipeline/instance_overview.html", access, context)
