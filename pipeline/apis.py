@@ -5,8 +5,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.models import DestinationInstance
-from catalog.selectors import instance_get, source_get
+from catalog.apis import instance_for_request
+from catalog.selectors import source_get
 from pipeline.models import (
     BATCH_SIZE_MAX,
     BATCH_SIZE_MIN,
@@ -57,23 +57,14 @@ class InstanceBatchingApi(WorkspaceApi):
     ``size`` events or after ``wait_ms``, whichever comes first; at under about one event
     per second, events go to the single-event handlers."""
 
-    def _instance(self, instance_id: int, *, change: bool) -> DestinationInstance:
-        instance = instance_get(access=self.access, instance_id=instance_id)
-        if change:
-            self.require(
-                self.access.can_deploy_function(instance.function_id),
-                "Changing a live destination needs Functions Admin and Source Admin.",
-            )
-        return instance
-
     @extend_schema(responses=BatchingSerializer)
     def get(self, request: Request, workspace_slug: str, instance_id: int) -> Response:
-        instance = self._instance(instance_id, change=False)
+        instance = instance_for_request(self.access, instance_id, change=False)
         return _batching(instance_batching_get(instance=instance))
 
     @extend_schema(request=BatchingSerializer, responses=BatchingSerializer)
     def put(self, request: Request, workspace_slug: str, instance_id: int) -> Response:
-        instance = self._instance(instance_id, change=True)
+        instance = instance_for_request(self.access, instance_id, change=True)
         serializer = BatchingSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         settings = instance_batching_set(
