@@ -270,7 +270,8 @@ def delivery_jobs_claim(
     stamped."""
     now = timezone.now()
     lease_end = now + timedelta(seconds=lease_s)
-    backlog = _backlog(now, limit)
+    # Twice ``limit`` instances: some may be holding their jobs back for a batch to fill.
+    backlog = _backlog(now, 2 * limit)
     batches = planner(backlog, now) if planner is not None and backlog else {}
     with transaction.atomic():
         candidates: list[int] = []
