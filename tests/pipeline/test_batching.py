@@ -18,14 +18,21 @@ from catalog.services import instance_update
 from pipeline.batching import (
     RATE_WINDOW_S,
     Batches,
+    BatchPlanner,
     BatchSupport,
     batch_results,
     batch_take,
 )
 from pipeline.delivery import delivery_round
 from pipeline.models import DeliveryAttempt, DeliveryJob, JobState
-from pipeline.selectors import BatchSettings, ClaimedJob
-from pipeline.services import Backlog, instance_batching_set
+from pipeline.selectors import BatchSettings, ClaimedJob, delivery_batch_load
+from pipeline.services import (
+    Backlog,
+    DeliveryResult,
+    delivery_jobs_claim,
+    delivery_results_record,
+    instance_batching_set,
+)
 from runtime.pool import WorkerPool
 from runtime.services import InvocationError, InvocationResult
 from tests.conftest import SECRET_API_KEY, World
@@ -334,3 +341,27 @@ def test_support_learns_from_the_code_then_from_the_answer() -> None:
     assert support.get(2) is Batches.YES
     refused = InvocationResult(outcome="unsupported_event_type")
     assert support.answered(2, refused) is True and support.get(2) is Batches.NO
+
+
+async def test_a_dead_workers_batch_is_claimed_again_and_its_late_results_ignored(
+    world: World, post: Post, destination_url: str, pool: WorkerPool
+) -> None:
+    """Worker A claims a batch and dies (its lease ends, nothing recorded); worker B claims
+    the same batch again and delivers it; A's results, if they came late, move nothing."""
+    instance = await connected(world, destination_url, batching(), size=4)
+    ids = await send(post, 4)
+    planner = BatchPlanner(BatchSupport())
+    dead = await sync_to_async(delivery_jobs_claim)(
+        worker_id="dead", limit=10, lease_s=60, planner=planner
+    )
+    assert len(dead) == 4 and planner.batched == {instance.pk}
+    claims, _runs = await sync_to_async(delivery_batch_load)(job_ids=dead)
+    await DeliveryJob.objects.filter(pk__in=dead).aupdate(next_attempt_at=timezone.now())
+
+    summary = await delivery_round(worker_id=WORKER, pool=pool)
+
+    assert summary.claimed == 4 and summary.outcomes == {"success": 4}
+    assert batches_received() == [ids]
+    late = [DeliveryResult(job_id=c.job_id, attempt=c.attempt, outcome="retry") for c in claims]
+    assert await sync_to_async(delivery_results_record)(results=late, worker_id="dead") == 0
+    assert set((await states(instance)).values()) == {JobState.DELIVERED}
