@@ -70,6 +70,7 @@ bench: setup browser
 	$(PY) manage.py bench_isolation
 	$(PY) manage.py bench_editor
 	$(PY) manage.py bench_members
+	$(PY) manage.py bench_pipeline
 
 lint: $(VENV)/.installed node_modules/.installed
 	$(VENV)/bin/ruff check .

@@ -45,6 +45,8 @@ def _urls(slug: str, function_id: int | None) -> dict[str, Any]:
         "api_preview": reverse("api-function-preview-new", args=[slug]),
         "api_test_settings": api("api-function-test-settings"),
         "api_test_cases": api("api-function-test-cases"),
+        # A source's recent events are at source_events_base + "<id>/recent-events/".
+        "source_events_base": reverse("api-sources", args=[slug]),
         # Channels routes (editor/routing.py) have no reverse().
         "ws_events": f"/ws/w/{slug}/functions/{function_id}/events/" if function_id else None,
         "ws_test_runs": f"/ws/w/{slug}/test-runs/",

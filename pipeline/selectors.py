@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, QuerySet
 
 from catalog.models import DestinationInstance, FunctionVersion, Source
@@ -21,10 +22,43 @@ from pipeline.models import (
 RECENT_EVENTS_MAX = 100
 
 
-def source_for_write_key(*, write_key: str) -> Source | None:
+@dataclass(frozen=True)
+class IngestRoute:
+    """Where a source's new events go: the source, and its enabled destination instances."""
+
+    source_id: int
+    instance_ids: tuple[int, ...]
+
+
+def ingest_route_for_write_key(*, write_key: str) -> IngestRoute | None:
+    """The route of the source whose write key this is, or None: one indexed query, in
+    SQL rather than through the ORM, whose query building costs more than the query on
+    the Tracking API's path (about 0.6 ms a query, against 0.03 ms)."""
     if not write_key:
         return None
-    return Source.objects.filter(write_key=write_key).first()
+    source, instance = Source._meta, DestinationInstance._meta
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.{quote('id')}, i.{quote('id')} FROM {quote(source.db_table)} s "
+            f"LEFT JOIN {quote(instance.db_table)} i "
+            f"ON i.{quote('source_id')} = s.{quote('id')} AND i.{quote('enabled')} "
+            f"WHERE s.{quote('write_key')} = %s ORDER BY i.{quote('id')}",
+            [write_key],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    return IngestRoute(
+        source_id=rows[0][0], instance_ids=tuple(i for _, i in rows if i is not None)
+    )
+
+
+def ingest_route_for_source(*, source: Source) -> IngestRoute:
+    """The route of events the platform makes itself for ``source`` (user deletion)."""
+    return IngestRoute(
+        source_id=source.pk, instance_ids=tuple(source_enabled_instance_ids(source=source))
+    )
 
 
 def source_enabled_instance_ids(*, source: Source) -> list[int]:

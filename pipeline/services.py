@@ -15,13 +15,14 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from audit.services import audit_record
 from catalog.models import DestinationInstance, Source
 from pipeline.backoff import max_retries, retry_delay
+from pipeline.bulk_insert import rows_insert
 from pipeline.models import (
     BATCH_SIZE_MAX,
     BATCH_SIZE_MIN,
@@ -38,9 +39,10 @@ from pipeline.models import (
 from pipeline.selectors import (
     BatchSettings,
     ClaimedJob,
+    IngestRoute,
+    ingest_route_for_source,
+    ingest_route_for_write_key,
     instance_batching_get,
-    source_enabled_instance_ids,
-    source_for_write_key,
 )
 from pipeline.tracking import (
     body_decode,
@@ -58,8 +60,6 @@ logger = logging.getLogger(__name__)
 DEDUP_WINDOW = timedelta(hours=24)
 PRUNE_EVERY_S = 600.0
 PRUNE_CHUNK = 10_000
-# messageIds per IN (...) list: well under every database's limit on parameters.
-_IN_LIST_MAX = 500
 WRITE_KEY_MISSING = (
     "Send the source's write key: as the user name of HTTP Basic auth, or as "
     '"writeKey" in the body.'
@@ -77,11 +77,11 @@ class EventsStored:
         return self.accepted - self.stored
 
 
-def _source_or_refuse(write_key: str) -> Source:
-    source = source_for_write_key(write_key=write_key)
-    if source is None:
+def _route_or_refuse(write_key: str) -> IngestRoute:
+    route = ingest_route_for_write_key(write_key=write_key)
+    if route is None:
         raise unauthorized("The write key is not valid.")
-    return source
+    return route
 
 
 def tracking_request_accept(
@@ -95,91 +95,88 @@ def tracking_request_accept(
     """Accept a Tracking API request to ``/v1/<path_kind>`` (an event type, or ``batch``)
     whole, or refuse it whole with a ``TrackingRefused``. Once this returns, its events are
     committed: the 200 may be sent."""
-    source = None
+    route = None
     header_key = write_key_from(authorization=authorization)
     if header_key is not None:
         # Basic auth is checked before the body is read: a wrong key costs no parsing.
-        source = _source_or_refuse(header_key)
+        route = _route_or_refuse(header_key)
     document = json_strict_loads(body_decode(body, content_encoding=content_encoding))
-    if source is None:
+    if route is None:
         body_key = document.get("writeKey") if isinstance(document, dict) else None
         if not isinstance(body_key, str):
             raise unauthorized(WRITE_KEY_MISSING)
-        source = _source_or_refuse(body_key)
+        route = _route_or_refuse(body_key)
     events = events_from_body(path_kind=path_kind, body=document, received_at=received_at)
-    return events_store(source=source, events=events, received_at=received_at)
+    return routed_events_store(route=route, events=events, received_at=received_at)
 
 
 def _new_message_ids(
-    *, source: Source, message_ids: Sequence[str], received_at: datetime
+    *, source_id: int, message_ids: Sequence[str], received_at: datetime
 ) -> set[str]:
     """Record ``message_ids`` as seen and return those that were not seen before. Call in
     a transaction.
 
-    Every id is inserted, and an insert that meets the unique constraint is skipped; the
-    rows that carry this call's token are then exactly the ones it inserted. On PostgreSQL
-    an insert that meets another transaction's uncommitted row waits for it, so of two
-    requests carrying the same id exactly one stores it; the ids go in sorted, so that two
-    requests never wait for each other crosswise (a deadlock). On SQLite writers take turns."""
-    token = uuid.uuid4()
-    SeenMessageId.objects.bulk_create(
-        [
-            SeenMessageId(source=source, message_id=mid, seen_at=received_at, accepted_by=token)
-            for mid in sorted(message_ids)
-        ],
+    Every id is inserted, skipping those that meet the unique constraint; the insert
+    returns exactly the ids it stored. On PostgreSQL an insert that meets another
+    transaction's uncommitted row waits for it, so of two requests carrying the same id
+    exactly one stores it; the ids go in sorted, so that two requests never wait for each
+    other crosswise (a deadlock). On SQLite writers take turns."""
+    inserted = rows_insert(
+        SeenMessageId,
+        constant={"source_id": source_id, "seen_at": received_at, "accepted_by": uuid.uuid4()},
+        varying=("message_id",),
+        rows=[(mid,) for mid in sorted(message_ids)],
         ignore_conflicts=True,
+        returning=("message_id",),
     )
-    new: set[str] = set()
-    for start in range(0, len(message_ids), _IN_LIST_MAX):
-        chunk = message_ids[start : start + _IN_LIST_MAX]
-        new.update(
-            SeenMessageId.objects.filter(
-                source=source, message_id__in=chunk, accepted_by=token
-            ).values_list("message_id", flat=True)
-        )
-    return new
+    return {mid for (mid,) in inserted}
 
 
-@transaction.atomic(durable=True)
 def events_store(
     *, source: Source, events: Sequence[dict[str, Any]], received_at: datetime
 ) -> EventsStored:
+    """``routed_events_store`` for events the platform itself makes for ``source``."""
+    route = ingest_route_for_source(source=source)
+    return routed_events_store(route=route, events=events, received_at=received_at)
+
+
+@transaction.atomic(durable=True)
+def routed_events_store(
+    *, route: IngestRoute, events: Sequence[dict[str, Any]], received_at: datetime
+) -> EventsStored:
     """Store the events of one request that were not seen before (by messageId, over
-    DEDUP_WINDOW), each with a pending delivery job per enabled instance of the source, in
-    one transaction of a few bulk queries. ``durable``: it must be the outermost
+    DEDUP_WINDOW), each with a pending delivery job per instance of the route, in
+    one transaction of a few multi-row inserts. ``durable``: it must be the outermost
     transaction, so that returning means committed."""
     first_of: dict[str, dict[str, Any]] = {}
     for event in events:
         first_of.setdefault(event["messageId"], event)
-    new_ids = _new_message_ids(source=source, message_ids=list(first_of), received_at=received_at)
-    fresh = Event.objects.bulk_create(
-        [
-            Event(
-                source=source,
-                type=event["type"],
-                message_id=mid,
-                received_at=received_at,
-                payload=event,
-            )
+    new_ids = _new_message_ids(
+        source_id=route.source_id, message_ids=list(first_of), received_at=received_at
+    )
+    as_json = connection.ops.adapt_json_value
+    fresh = rows_insert(
+        Event,
+        constant={"source_id": route.source_id, "received_at": received_at},
+        varying=("type", "message_id", "payload"),
+        rows=[
+            (event["type"], mid, as_json(event, None))
             for mid, event in first_of.items()
             if mid in new_ids
-        ]
+        ],
+        returning=("id",),
     )
-    instance_ids = source_enabled_instance_ids(source=source) if fresh else []
-    jobs = DeliveryJob.objects.bulk_create(
-        [
-            DeliveryJob(
-                instance_id=instance_id,
-                event=event,
-                next_attempt_at=received_at,
-                created_at=received_at,
-            )
-            for event in fresh
-            for instance_id in instance_ids
-        ]
+    instance_ids = route.instance_ids
+    rows_insert(
+        DeliveryJob,
+        constant={"next_attempt_at": received_at, "created_at": received_at},
+        varying=("instance_id", "event_id"),
+        rows=[(instance_id, event_id) for (event_id,) in fresh for instance_id in instance_ids],
     )
     transaction.on_commit(_prune_now_and_then, robust=True)
-    return EventsStored(accepted=len(events), stored=len(fresh), jobs=len(jobs))
+    return EventsStored(
+        accepted=len(events), stored=len(fresh), jobs=len(fresh) * len(instance_ids)
+    )
 
 
 def seen_message_ids_prune(*, before: datetime, limit: int = PRUNE_CHUNK) -> int:

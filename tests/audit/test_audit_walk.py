@@ -258,7 +258,7 @@ READ_ONLY_ROUTES = {
     "api-schema", "api-docs", "api-workspaces", "api-function-versions", "api-function-version",
     "api-audit-events", "api-members", "home", "dashboard", "members", "member", "tokens",
     "catalog", "function-editor", "function-new", "function-build", "audit", "audit-export",
-    "api-source-recent-events", "instance",
+    "api-source-recent-events", "instance", "instance-new", "instance-configure",
 }  # fmt: skip
 
 
@@ -369,6 +369,8 @@ READ_ONLY_PATHS: dict[str, Callable[[World], str]] = {
     "audit-export": lambda w: f"{W}/audit/export.csv",
     "api-source-recent-events": lambda w: f"{A}/sources/{w.source.pk}/recent-events/",
     "instance": lambda w: f"{W}/instances/{w.instance.pk}/",
+    "instance-new": lambda w: f"{W}/instances/new/",
+    "instance-configure": lambda w: f"{W}/instances/{w.instance.pk}/configure/",
 }
 
 

@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,6 +69,15 @@ def page(browser: object) -> Iterator[object]:
         page.goto("about:blank")  # type: ignore[attr-defined]
     context.close()
     time.sleep(0.2)  # the server threads finish what they had started
+
+
+@pytest.fixture
+def no_page_errors(page: Any) -> Iterator[None]:
+    """Any uncaught error in the page's JavaScript fails the test (``usefixtures``)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield
+    assert not errors, errors
 
 
 # --- F2: a real ASGI server (Daphne) for pages that use websockets ----------------------

@@ -4,7 +4,7 @@ destination; the database and the page agree after each."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -18,7 +18,7 @@ from editor import services as editor_services
 from tests.browser.helpers import screenshot, sign_in
 from tests.conftest import World, build_world
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("no_page_errors")]
 
 V1 = "async function onTrack(event) {\n  // version one\n  return event.event;\n}\n"
 V2 = "async function onTrack(event) {\n  // version two\n  return 'two: ' + event.event;\n}\n"
@@ -60,15 +60,6 @@ def relay(transactional_db: None) -> Relay:
         function=function, source=world.source, name="Relay (staging)", settings={}, actor=olivia
     )
     return Relay(world=world, function=function, prod=prod, staging=staging)
-
-
-@pytest.fixture(autouse=True)
-def no_page_errors(page: Page) -> Iterator[None]:
-    """Any uncaught error in the page's JavaScript fails the test."""
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield
-    assert not errors, errors
 
 
 def deployed(instance: DestinationInstance) -> int:

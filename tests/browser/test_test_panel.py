@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -18,9 +19,10 @@ from catalog.services import function_create
 from editor.models import SavedTestCase, TestSettings
 from tests.browser.helpers import screenshot, sign_in
 from tests.conftest import World, build_world
+from tests.pipeline.conftest import basic_auth
 from tests.runtime.conftest import loopback_server
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("no_page_errors")]
 
 SLOW_ANSWER_S = 2.5
 
@@ -65,15 +67,6 @@ def slow_server() -> Iterator[str]:
 @pytest.fixture
 def world(transactional_db: None) -> World:
     return build_world()
-
-
-@pytest.fixture(autouse=True)
-def no_page_errors(page: Page) -> Iterator[None]:
-    """Any uncaught error in the page's JavaScript fails the test."""
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield
-    assert not errors, errors
 
 
 def test_logs_and_requests_stream_in_before_the_outcome(
@@ -402,3 +395,30 @@ def test_a_test_secret_stays_write_only_after_the_schema_stops_encrypting_it(
     stored = TestSettings.objects.get(user=adam, function=function)
     assert stored.settings == {"region": "eu"}
     assert test_settings_secret_values(test_settings=stored) == {"apiKey": SECRET}
+
+
+def test_the_recent_events_of_a_source_can_be_tested(
+    world: World, f2_asgi_live_server: str, page: Page
+) -> None:
+    """An event sent through the Tracking API is offered as a sample for the next Run."""
+    base = f2_asgi_live_server
+    sent = httpx.post(
+        f"{base}/v1/track",
+        json={"event": "Order Completed", "userId": "u-42", "properties": {"total": 30}},
+        headers={"Authorization": basic_auth(world.source.write_key)},
+    )
+    assert sent.json() == {"success": True}
+    sign_in(page, base, "adam")
+    open_test_tab(page, base, world.function)
+    page.select_option("#tp-source", label="Website")
+    picker = page.locator("#tp-sample-type")
+    expect(picker).to_be_enabled()
+    expect(picker.locator("option")).to_have_count(1)
+    expect(picker.locator("option")).to_contain_text("track · Order Completed")
+    expect(page.locator("#tp-source-empty")).to_be_hidden()
+    preview = page.locator("#tp-sample-preview")
+    expect(preview).to_contain_text('"userId": "u-42"')
+    expect(preview).to_contain_text('"messageId"')
+    screenshot(page, "test-panel-source-events")
+    page.click("#tp-edit-sample")
+    expect(page.locator("#tp-manual")).to_be_visible()

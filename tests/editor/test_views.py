@@ -102,6 +102,7 @@ def test_editor_config_urls(world: World, login: Login) -> None:
         "api_preview": "/api/v1/workspaces/acme/functions/preview/",
         "api_test_settings": f"{api}test-settings/",
         "api_test_cases": f"{api}test-cases/",
+        "source_events_base": "/api/v1/workspaces/acme/sources/",
         "ws_events": f"/ws/w/acme/functions/{world.function.pk}/events/",
         "ws_test_runs": "/ws/w/acme/test-runs/",
         "catalog": "/w/acme/catalog/",

@@ -54,3 +54,54 @@ def test_overview_shows_the_batch_settings(world: World, login) -> None:
     page = login("rita").get(_overview(world)).content.decode()
     assert "<strong data-batch-size>150</strong>" in page
     assert "<strong data-batch-wait>2500 ms</strong>" in page
+
+
+def _config(response) -> dict:
+    import json
+    import re
+
+    found = re.search(
+        r'<script id="instance-form-config" type="application/json">(.*?)</script>',
+        response.content.decode(),
+        re.S,
+    )
+    assert found, "the page carries its configuration"
+    return json.loads(found.group(1))
+
+
+def test_connect_page_lists_the_deployable_functions_and_the_sources(world: World, login) -> None:
+    response = login("dana").get(f"/w/acme/instances/new/?source={world.source.pk}")
+    assert response.status_code == 200
+    config = _config(response)
+    assert config["mode"] == "new" and config["source"] == str(world.source.pk)
+    assert [f["name"] for f in config["functions"]] == ["Mailer", "Webhook"]
+    assert [s["name"] for s in config["sources"]] == ["Website"]
+    webhook = next(f for f in config["functions"] if f["name"] == "Webhook")
+    assert [s["name"] for s in webhook["settings_schema"]] == ["apiKey", "region"]
+
+
+@pytest.mark.parametrize("persona", ["adam", "sally", "rita", "sam", "audrey"])
+def test_connecting_needs_source_admin_and_functions_admin(
+    world: World, login, persona: str
+) -> None:
+    assert login(persona).get("/w/acme/instances/new/").status_code == 403
+
+
+def test_configure_page_keeps_secrets_masked(world: World, login) -> None:
+    response = login("olivia").get(f"/w/acme/instances/{world.instance.pk}/configure/")
+    assert response.status_code == 200
+    assert SECRET_API_KEY not in response.content.decode()
+    instance = _config(response)["instance"]
+    assert instance["write_only"] == ["apiKey"]
+    assert instance["settings"]["region"] == "eu"
+    assert instance["settings"]["apiKey"] != SECRET_API_KEY
+
+
+@pytest.mark.parametrize("persona", ["adam", "rita", "sam"])
+def test_configuring_needs_the_right_to_change_the_destination(
+    world: World, login, persona: str
+) -> None:
+    path = f"/w/acme/instances/{world.instance.pk}/configure/"
+    assert login(persona).get(path).status_code == 403
+    overview = login(persona).get(f"/w/acme/instances/{world.instance.pk}/").content.decode()
+    assert 'id="configure-link"' not in overview

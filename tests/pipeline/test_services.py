@@ -117,3 +117,31 @@ def test_deleting_a_source_or_an_instance_takes_its_events_and_jobs(world: World
     assert not SeenMessageId.objects.filter(source_id=world.source.pk).exists()
     assert Event.objects.filter(source=world.foreign_source).count() == 1
     assert DeliveryJob.objects.count() == 1
+
+
+def test_an_ingest_route_has_the_sources_enabled_instances_only(world: World) -> None:
+    from catalog.services import instance_create, instance_update
+    from pipeline.selectors import ingest_route_for_write_key
+
+    second = instance_create(
+        function=world.other_function,
+        source=world.source,
+        name="Mailer (prod)",
+        settings={},
+        actor=world.users["olivia"],
+    )
+    route = ingest_route_for_write_key(write_key=world.source.write_key)
+    assert route is not None and route.source_id == world.source.pk
+    assert route.instance_ids == (world.instance.pk, second.pk)
+    instance_update(instance=world.instance, enabled=False, actor=world.users["olivia"])
+    route = ingest_route_for_write_key(write_key=world.source.write_key)
+    assert route is not None and route.instance_ids == (second.pk,)
+
+
+def test_an_ingest_route_needs_a_known_write_key(world: World) -> None:
+    from pipeline.selectors import ingest_route_for_write_key
+
+    assert ingest_route_for_write_key(write_key="") is None
+    assert ingest_route_for_write_key(write_key=world.source.write_key + "x") is None
+    lonely = ingest_route_for_write_key(write_key=world.foreign_source.write_key)
+    assert lonely is not None and lonely.instance_ids == (world.foreign_instance.pk,)

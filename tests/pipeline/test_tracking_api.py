@@ -339,7 +339,7 @@ def test_a_database_failure_is_a_503_to_retry(
     def fail(**kwargs: Any) -> None:
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr("pipeline.services.events_store", fail)
+    monkeypatch.setattr("pipeline.services.routed_events_store", fail)
     response = post("/v1/track", track())
     assert response.status_code == 503 and response["Retry-After"] == "1"
     assert response.json()["code"] == "unavailable"

@@ -9,21 +9,17 @@ The server runs on a database of its own in a temporary folder, never on var/.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from functions_ide.loopback_serve import free_port, serving
 from runtime.management.commands.bench_runtime import cpu_model, percentile
 
 RUN_P50_TARGET_MS = 150.0
@@ -63,42 +59,6 @@ RUN_LOOP_JS = """async (count) => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise CommandError("the server exited before it answered")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.1)
-    raise CommandError(f"the server did not answer on port {port} within {seconds:.0f} s")
-
-
-@contextlib.contextmanager
-def _server(env: dict[str, str], port: int) -> Iterator[None]:
-    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-    process = subprocess.Popen(
-        [*manage, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(port, process)
-        yield
-    finally:
-        # Ctrl-C, not SIGTERM: on SIGINT `serve` stops the Daphne it started before it
-        # exits, while SIGTERM ends `serve` alone and leaves Daphne running.
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=15)
-
-
 class Command(BaseCommand):
     help = "Benchmark the browser IDE against a real server on loopback (not a test)."
 
@@ -125,8 +85,8 @@ class Command(BaseCommand):
                 [*manage, "shell", "-c", SEED], env=env, check=True, capture_output=True, text=True
             )
             slug, function_id = seeded.stdout.split()[-2:]
-            port = _free_port()
-            with _server(env, port):
+            port = free_port()
+            with serving(env, port):
                 base = f"http://127.0.0.1:{port}"
                 self.measure(chromium, base, f"{base}/w/{slug}/functions/{function_id}/", runs)
 

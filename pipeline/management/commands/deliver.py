@@ -33,11 +33,27 @@ class Command(BaseCommand):
         )
         parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help="jobs per round")
         parser.add_argument(
+            "--lease",
+            type=float,
+            default=None,
+            help="seconds a claim lasts (default: longer than any round can take); a job "
+            "whose worker died is claimed again after this",
+        )
+        parser.add_argument(
             "--once", action="store_true", help="run one round, print what it did, exit"
         )
 
-    def handle(self, *args: Any, concurrency: int, limit: int, once: bool, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        concurrency: int,
+        limit: int,
+        lease: float | None,
+        once: bool,
+        **options: Any,
+    ) -> None:
         worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.lease_s = lease
         asyncio.run(
             self._work(worker_id=worker_id, concurrency=concurrency, limit=limit, once=once)
         )
@@ -76,7 +92,11 @@ class Command(BaseCommand):
     ) -> RoundSummary | None:
         try:
             return await delivery_round(
-                worker_id=worker_id, limit=limit, concurrency=concurrency, support=support
+                worker_id=worker_id,
+                limit=limit,
+                concurrency=concurrency,
+                lease_s=self.lease_s,
+                support=support,
             )
         except Exception:  # the worker outlives a failed round; its leases expire
             logger.exception("A delivery round failed; trying again in %s s.", ERROR_SLEEP_S)

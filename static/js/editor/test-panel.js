@@ -108,6 +108,7 @@ class TestPanel {
     this.lastOutcome = null;
     this.cases = [];
     this.caseResults = new Map();
+    this.sourceEventCache = new Map(); // source id -> its recent events
     this.runningCases = false;
 
     this.socket = this.config.urls?.ws_test_runs
@@ -137,11 +138,7 @@ class TestPanel {
   initInput() {
     const typeSelect = this.$('#tp-sample-type');
     const sourceSelect = this.$('#tp-source');
-    const samples = this.config.sample_events || {};
-    for (const type of Object.keys(samples)) {
-      typeSelect.append(h('option', { value: type, text: type }));
-    }
-    if (samples.track) typeSelect.value = 'track';
+    this.fillSampleTypes();
     for (const source of this.config.sources || []) {
       sourceSelect.append(h('option', { value: String(source.id), text: source.name }));
     }
@@ -166,38 +163,65 @@ class TestPanel {
     this.renderSample();
   }
 
-  /** Events received from a source (the event pipeline will fill config.source_events). */
+  /** A source's most recent events, loaded when it is chosen (and again when chosen again,
+   * so that events received since appear). Resolves to { ok, events, detail }. */
+  async loadSourceEvents(sourceId) {
+    const base = this.config.urls?.source_events_base;
+    if (!base) return { ok: false, events: [], detail: 'Recent events are not available here.' };
+    const listed = await apiList(this.ctx, `${withSlash(base)}${sourceId}/recent-events/`, {
+      max: 100,
+    });
+    if (!listed.ok) return { ok: false, events: [], detail: errorText(listed.res) };
+    return { ok: true, events: listed.items.map((item) => item.event) };
+  }
+
   sourceEvents(sourceId) {
-    const events = this.config.source_events?.[sourceId];
+    const events = this.sourceEventCache.get(sourceId);
     return Array.isArray(events) ? events : [];
   }
 
-  renderSourceEvents() {
+  fillSampleTypes() {
+    const typeSelect = this.$('#tp-sample-type');
+    for (const type of Object.keys(this.config.sample_events || {})) {
+      typeSelect.append(h('option', { value: type, text: type }));
+    }
+    if (this.config.sample_events?.track) typeSelect.value = 'track';
+  }
+
+  async renderSourceEvents() {
     const sourceId = this.$('#tp-source').value;
     const typeSelect = this.$('#tp-sample-type');
     const empty = this.$('#tp-source-empty');
     clear(typeSelect);
     if (!sourceId) {
       empty.hidden = true;
-      for (const type of Object.keys(this.config.sample_events || {})) {
-        typeSelect.append(h('option', { value: type, text: type }));
-      }
-      if (this.config.sample_events?.track) typeSelect.value = 'track';
       typeSelect.disabled = false;
+      this.fillSampleTypes();
       this.renderSample();
       return;
     }
     const source = (this.config.sources || []).find((s) => String(s.id) === sourceId);
-    const events = this.sourceEvents(sourceId);
-    if (!events.length) {
-      empty.hidden = false;
-      empty.textContent = `No events received from ${source ? source.name : 'this source'} yet.`;
-      typeSelect.disabled = true;
+    const name = source ? source.name : 'this source';
+    typeSelect.disabled = true;
+    typeSelect.append(h('option', { value: '', text: 'Loading…' }));
+    empty.hidden = false;
+    empty.textContent = `Loading the recent events of ${name}…`;
+    this.sourceEventCache.delete(sourceId);
+    this.renderSample();
+    const loaded = await this.loadSourceEvents(sourceId);
+    // The user may have chosen another source meanwhile: that choice wins.
+    if (this.$('#tp-source').value !== sourceId) return;
+    clear(typeSelect);
+    if (loaded.ok) this.sourceEventCache.set(sourceId, loaded.events);
+    if (!loaded.ok || !loaded.events.length) {
+      empty.textContent = loaded.ok
+        ? `No events received from ${name} yet.`
+        : `Could not load the events of ${name}: ${loaded.detail}`;
       typeSelect.append(h('option', { value: '', text: '—' }));
     } else {
       empty.hidden = true;
       typeSelect.disabled = false;
-      events.forEach((event, index) => {
+      loaded.events.forEach((event, index) => {
         const label = [event.type, event.event, formatTime(event.receivedAt || event.timestamp)]
           .filter(Boolean)
           .join(' · ');

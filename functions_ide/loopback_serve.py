@@ -1,0 +1,53 @@
+"""``manage.py serve`` in a child process on a free loopback port: what the benchmarks
+measure against (the real server, as ``make run`` starts it)."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import CommandError
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise CommandError("the server exited before it answered")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.1)
+    raise CommandError(f"the server did not answer on port {port} within {seconds:.0f} s")
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], port: int, *serve_args: str) -> Iterator[None]:
+    """``manage.py serve`` with ``env`` on ``port`` until the block ends."""
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    process = subprocess.Popen(
+        [*manage, "serve", "--host", "127.0.0.1", "--port", str(port), *serve_args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port, process)
+        yield
+    finally:
+        # Ctrl-C, not SIGTERM: on SIGINT `serve` stops the Daphne it started before it
+        # exits, while SIGTERM ends `serve` alone and leaves Daphne running.
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=15)

@@ -1,0 +1,264 @@
+"""python manage.py bench_pipeline (make bench): the event pipeline against a real server.
+
+Ingest: single-event ``/v1/track`` requests and 100-event ``/v1/batch`` requests sent by
+concurrent clients to ``manage.py serve --no-workers`` on loopback, events/s and request
+latency p50 / p99, each beside the same events stored directly (``events_store``, one
+transaction per request, no HTTP) in the same run. End to end: a backlog of events
+delivered by one ``manage.py deliver`` worker to a trivial function, events/s beside the
+runtime's own rate for the same invocations. Not a test: figures beside their limits.
+
+On SQLite the server runs on a database of its own in a temporary folder, never on var/;
+with DATABASE_URL set it runs there, in a workspace of its own that it deletes after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from functions_ide.loopback_serve import free_port, serving
+from runtime.management.commands.bench_runtime import cpu_model, percentile
+
+TRIVIAL_CODE = "async function onTrack(event, settings) {\n  return event.event;\n}\n"
+SEED = f"""
+import uuid
+from django.contrib.auth import get_user_model
+from catalog.services import function_create, instance_create, source_create
+from workspaces.services import workspace_create
+name = "bench-" + uuid.uuid4().hex[:8]
+user = get_user_model().objects.create_user(username=name)
+workspace = workspace_create(name=name, owner=user)
+function = function_create(workspace=workspace, name="Trivial", actor=user, code={TRIVIAL_CODE!r})
+source = source_create(workspace=workspace, name="Bench", actor=user)
+instance_create(function=function, source=source, name="Trivial", settings={{}}, actor=user)
+print(workspace.pk, source.pk, source.write_key)
+"""
+TARGETS = {
+    "single": (1_500, 50.0),  # requests/s at least, p99 ms at most
+    "batch": (10_000, 100.0),  # events/s at least, p99 ms at most
+}
+END_TO_END_TARGET = 5_000
+
+
+def _event(i: int) -> dict[str, Any]:
+    return {
+        "type": "track",
+        "event": "Bench",
+        "userId": f"u-{i % 1000}",
+        "messageId": str(uuid.uuid4()),
+        "properties": {"i": i, "plan": "pro"},
+    }
+
+
+# Run in the bench's database by `manage.py shell`: stores `requests` requests of `size`
+# events directly, one transaction each, and prints the seconds each took.
+DIRECT = """
+import json, time, uuid
+from django.utils import timezone
+from catalog.models import Source
+from pipeline.services import events_store
+source = Source.objects.get(pk={source_id})
+times = []
+for r in range({requests}):
+    events = [dict(type="track", event="Bench", userId="u-1", messageId=str(uuid.uuid4()),
+                   properties=dict(i=i)) for i in range({size})]
+    started = time.perf_counter()
+    events_store(source=source, events=events, received_at=timezone.now())
+    times.append(time.perf_counter() - started)
+print(json.dumps(times))
+"""
+# The runtime's own rate for the end-to-end invocations: the same trivial function, the
+# same events, `concurrency` at once, on a pool of this process.
+RUNTIME_RATE = """
+import asyncio, json, time
+from runtime.pool import shutdown_pool
+from runtime.services import function_invoke
+CODE = {code!r}
+async def main():
+    semaphore = asyncio.Semaphore({concurrency})
+    async def one(i):
+        async with semaphore:
+            await function_invoke(code=CODE, function_id="bench", version_id="v1",
+                settings={{}}, payload=dict(type="track", event="Bench", userId="u-1",
+                messageId=str(i)), workspace_id="ws_bench")
+    await asyncio.gather(*(one(i) for i in range(50)))
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range({count})))
+    print(json.dumps({count} / (time.perf_counter() - started)))
+    await shutdown_pool()
+asyncio.run(main())
+"""
+# Waits until `count` jobs of the source are delivered; prints the monotonic clock then.
+DRAINED = """
+import time
+from pipeline.models import DeliveryJob, JobState
+jobs = DeliveryJob.objects.filter(event__source_id={source_id}, state=JobState.DELIVERED)
+while jobs.count() < {count}:
+    time.sleep(0.05)
+print(time.monotonic())
+"""
+
+
+class Command(BaseCommand):
+    help = "Benchmark ingest and delivery against a real server on loopback (not a test)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--requests", type=int, default=3000, help="single-event requests")
+        parser.add_argument("--batches", type=int, default=150, help="100-event batches")
+        parser.add_argument("--clients", type=int, default=32, help="concurrent senders")
+        parser.add_argument("--deliver", type=int, default=3000, help="end-to-end events")
+
+    def line(self, label: str, value: str) -> None:
+        self.stdout.write(f"  {label:<50} {value}")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            env = dict(os.environ)
+            if not env.get("DATABASE_URL"):
+                env["SQLITE_PATH"] = str(Path(folder) / "bench.sqlite3")
+            self.env = env
+            self.shell(["migrate", "--noinput", "-v", "0"])
+            workspace_id, source_id, write_key = self.shell(["shell", "-c", SEED]).split()[-3:]
+            database = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
+            self.stdout.write(f"Event pipeline benchmark ({database}, manage.py serve on loopback)")
+            self.line("CPU", f"{cpu_model()} ({os.cpu_count()} cores)")
+            try:
+                self.measure(int(source_id), write_key, options)
+            finally:
+                if env.get("DATABASE_URL"):
+                    drop = (
+                        "from workspaces.models import Workspace; "
+                        f"Workspace.objects.filter(pk={workspace_id}).delete()"
+                    )
+                    self.shell(["shell", "-c", drop])
+
+    def shell(self, arguments: list[str]) -> str:
+        manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+        done = subprocess.run(
+            [*manage, *arguments], env=self.env, check=True, capture_output=True, text=True
+        )
+        return done.stdout
+
+    def measure(self, source_id: int, write_key: str, options: dict[str, Any]) -> None:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        clients = options["clients"]
+        with serving(self.env, port, "--no-workers"):
+            single = asyncio.run(self.send(base, write_key, options["requests"], 1, clients))
+            batch = asyncio.run(self.send(base, write_key, options["batches"], 100, clients))
+        direct_single = self.direct(source_id, options["requests"] // 3, 1)
+        direct_batch = self.direct(source_id, options["batches"], 100)
+        self.stdout.write(f"Ingest, {clients} concurrent clients:")
+        self.report("single-event /v1/track", single, direct_single, 1, "single")
+        self.report("100-event /v1/batch", batch, direct_batch, 100, "batch")
+        self.end_to_end(base, port, source_id, write_key, options)
+
+    def report(
+        self, label: str, sent: tuple[float, list[float]], direct: list[float], size: int, key: str
+    ) -> None:
+        elapsed, latencies = sent
+        rate = len(latencies) * size / elapsed
+        direct_rate = len(direct) * size / sum(direct)
+        minimum, p99_limit = TARGETS[key]
+        unit = "requests/s" if size == 1 else "events/s"
+        self.line(
+            f"{label}: {unit}",
+            f"{rate:,.0f} (target >= {minimum:,}; stored directly, one transaction per "
+            f"request: {direct_rate:,.0f})",
+        )
+        self.line(
+            f"{label}: latency p50 / p99",
+            f"{percentile(latencies, 0.5):.1f} / {percentile(latencies, 0.99):.1f} ms "
+            f"(target p99 < {p99_limit:.0f} ms; "
+            f"direct p99 {percentile(direct, 0.99) * 1000:.1f} ms)",
+        )
+
+    async def send(
+        self, base: str, write_key: str, requests: int, size: int, clients: int
+    ) -> tuple[float, list[float]]:
+        """Send ``requests`` requests of ``size`` events from ``clients`` connections; the
+        elapsed seconds and each request's latency in ms. Every answer must be a 200."""
+        import httpx
+
+        latencies: list[float] = []
+        counter = iter(range(requests))
+        path = "/v1/track" if size == 1 else "/v1/batch"
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(
+            base_url=base, auth=(write_key, ""), limits=limits, timeout=60
+        ) as client:
+
+            async def sender() -> None:
+                for i in counter:
+                    body: Any = (
+                        _event(i) if size == 1 else {"batch": [_event(i) for _ in range(size)]}
+                    )
+                    started = time.perf_counter()
+                    answer = await client.post(path, json=body)
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    if answer.status_code != 200:
+                        raise CommandError(f"{path} answered {answer.status_code}: {answer.text}")
+
+            started = time.perf_counter()
+            await asyncio.gather(*(sender() for _ in range(clients)))
+            return time.perf_counter() - started, latencies
+
+    def direct(self, source_id: int, requests: int, size: int) -> list[float]:
+        script = DIRECT.format(source_id=source_id, requests=requests, size=size)
+        return list(json.loads(self.shell(["shell", "-c", script]).split("\n")[-2]))
+
+    def end_to_end(
+        self, base: str, port: int, source_id: int, write_key: str, options: dict[str, Any]
+    ) -> None:
+        """The events of ``--deliver`` 100-event batches' worth, from the first request to
+        the last delivered, with one delivery worker running beside the server."""
+        count = options["deliver"] - options["deliver"] % 100
+        already = self.delivered(source_id)
+        manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+        with serving(self.env, port):  # the server and its one delivery worker
+            waiter = subprocess.Popen(
+                [
+                    *manage,
+                    "shell",
+                    "-c",
+                    DRAINED.format(source_id=source_id, count=already + count),
+                ],
+                env=self.env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            started = time.monotonic()
+            asyncio.run(self.send(base, write_key, count // 100, 100, 8))
+            finished = float((waiter.communicate(timeout=600)[0] or "0").split()[-1])
+        rate = count / (finished - started)
+        runtime = json.loads(
+            self.shell(
+                ["shell", "-c", RUNTIME_RATE.format(code=TRIVIAL_CODE, concurrency=16, count=count)]
+            ).split()[-1]
+        )
+        self.stdout.write(
+            f"End to end, {count:,} events, ingest -> one delivery worker -> function:"
+        )
+        self.line(
+            "events/s",
+            f"{rate:,.0f} (target >= {END_TO_END_TARGET:,}; the runtime alone, same "
+            f"invocations 16 at once: {runtime:,.0f}/s)",
+        )
+
+    def delivered(self, source_id: int) -> int:
+        script = (
+            "from pipeline.models import DeliveryJob, JobState; print(DeliveryJob.objects.filter("
+            f"event__source_id={source_id}, state=JobState.DELIVERED).count())"
+        )
+        return int(self.shell(["shell", "-c", script]).split()[-1])
