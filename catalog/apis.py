@@ -385,6 +385,20 @@ class InstanceListApi(WorkspaceApi):
         return Response(InstanceOutputSerializer(instance).data, status=status.HTTP_201_CREATED)
 
 
+def instance_for_request(
+    access: WorkspaceAccess, instance_id: int, *, change: bool
+) -> DestinationInstance:
+    """The instance, if the member sees it (else 404); with ``change``, 403 unless the
+    member may change it. For every API of an instance and its parts."""
+    instance = selectors.instance_get(access=access, instance_id=instance_id)
+    if change:
+        WorkspaceApi.require(
+            access.can_deploy_function(instance.function_id),
+            "Changing a live destination needs Functions Admin and Source Admin.",
+        )
+    return instance
+
+
 class InstanceDetailApi(WorkspaceApi):
     class InstanceUpdateInput(serializers.Serializer):
         name = serializers.CharField(max_length=100, required=False)
@@ -394,13 +408,7 @@ class InstanceDetailApi(WorkspaceApi):
         )
 
     def _instance(self, instance_id: int, *, change: bool) -> DestinationInstance:
-        instance = selectors.instance_get(access=self.access, instance_id=instance_id)
-        if change:
-            self.require(
-                self.access.can_deploy_function(instance.function_id),
-                "Changing a live destination needs Functions Admin and Source Admin.",
-            )
-        return instance
+        return instance_for_request(self.access, instance_id, change=change)
 
     @extend_schema(responses=InstanceOutputSerializer)
     def get(self, request: Request, workspace_slug: str, instance_id: int) -> Response:

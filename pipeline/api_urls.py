@@ -39,4 +39,9 @@ urlpatterns = [
         apis.InstanceFiltersPreviewApi.as_view(),
         name="api-instance-filters-preview",
     ),
+    path(
+        "instances/<int:instance_id>/batching/",
+        apis.InstanceBatchingApi.as_view(),
+        name="api-instance-batching",
+    ),
 ]

@@ -8,20 +8,31 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.apis import JSONValueField, RefusalSerializer
+from catalog.apis import JSONValueField, RefusalSerializer, instance_for_request
 from catalog.models import DestinationInstance
 from catalog.selectors import instance_get, source_get
 from pipeline.delivery import DELIVERY_ERROR, INSTANCE_DISABLED
-from pipeline.models import DeliveryAttempt, DeliveryJob, Event, InstanceFilters
+from pipeline.models import (
+    BATCH_SIZE_MAX,
+    BATCH_SIZE_MIN,
+    BATCH_WAIT_MS_MAX,
+    BATCH_WAIT_MS_MIN,
+    DeliveryAttempt,
+    DeliveryJob,
+    Event,
+    InstanceFilters,
+)
 from pipeline.selectors import (
     DELIVERY_RANGES,
     FAILED_STATES,
     USAGE_DAYS_DEFAULT,
     USAGE_DAYS_MAX,
+    BatchSettings,
     DeliverySummary,
     FunctionUsage,
     delivery_range_parse,
     function_usage_list,
+    instance_batching_get,
     instance_delivery_failures,
     instance_delivery_summary,
     instance_filters_get,
@@ -30,6 +41,7 @@ from pipeline.selectors import (
 from pipeline.services import (
     ReplayFilter,
     delivery_jobs_replay,
+    instance_batching_set,
     instance_filters_preview,
     instance_filters_set,
     source_user_delete,
@@ -382,3 +394,40 @@ class InstanceFiltersPreviewApi(WorkspaceApi):
             "event": preview.event,
         }
         return Response(FilterPreviewOutputSerializer(body).data)
+
+
+class BatchingSerializer(serializers.Serializer):
+    size = serializers.IntegerField(
+        help_text=f"Events per batch, {BATCH_SIZE_MIN} to {BATCH_SIZE_MAX} (default 20)."
+    )
+    wait_ms = serializers.IntegerField(
+        help_text=(
+            f"Longest wait for a batch to fill, {BATCH_WAIT_MS_MIN} to {BATCH_WAIT_MS_MAX} ms "
+            "(default 10000)."
+        )
+    )
+
+
+def _batching(settings: BatchSettings) -> Response:
+    return Response({"size": settings.size, "wait_ms": settings.wait_ms})
+
+
+class InstanceBatchingApi(WorkspaceApi):
+    """How the instance's batches are flushed when its function defines ``onBatch``: at
+    ``size`` events or after ``wait_ms``, whichever comes first; at under about one event
+    per second, events go to the single-event handlers."""
+
+    @extend_schema(responses=BatchingSerializer)
+    def get(self, request: Request, workspace_slug: str, instance_id: int) -> Response:
+        instance = instance_for_request(self.access, instance_id, change=False)
+        return _batching(instance_batching_get(instance=instance))
+
+    @extend_schema(request=BatchingSerializer, responses=BatchingSerializer)
+    def put(self, request: Request, workspace_slug: str, instance_id: int) -> Response:
+        instance = instance_for_request(self.access, instance_id, change=True)
+        serializer = BatchingSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        settings = instance_batching_set(
+            instance=instance, actor=self.access.user, **serializer.validated_data
+        )
+        return _batching(settings)

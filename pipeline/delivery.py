@@ -17,6 +17,10 @@ A round:
 4. ``delivery_results_record`` completes the attempts and moves each job on, if it is
    still this worker's claim.
 
+Instances whose function defines ``onBatch`` have their jobs claimed in batches (planned
+in step 1 by ``pipeline.batching.BatchPlanner``) and each batch runs as one invocation
+(``_run_batch``); see pipeline/batching.py.
+
 A job of a disabled instance is not delivered: it is discarded ``instance_disabled``
 without running code (jobs are only created for enabled instances; one disabled since is
 not sent later, as with Segment). An event the instance's destination filters drop
@@ -29,12 +33,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 
-from pipeline.filters import filters_apply
+from pipeline.batching import BatchPlanner, BatchSupport, batch_results
+from pipeline.filters import FilterDecision, filters_apply
 from pipeline.selectors import ClaimedJob, InstanceRun, delivery_batch_load
 from pipeline.services import (
     CLAIM_PER_INSTANCE,
@@ -74,6 +79,15 @@ def lease_seconds(*, per_instance: int = DEFAULT_PER_INSTANCE) -> float:
     return 2 * waves * (MAX_TIMEOUT_MS / 1000 + KILL_GRACE_S + ANSWER_GRACE_S) + 30
 
 
+def _filtered(claim: ClaimedJob, decision: FilterDecision) -> DeliveryResult:
+    return DeliveryResult(
+        job_id=claim.job_id,
+        attempt=claim.attempt,
+        outcome=FILTERED,
+        error_message=f"Dropped by the destination filters: {decision.reason}.",
+    )
+
+
 async def _run_one(
     claim: ClaimedJob, run: InstanceRun | None, *, pool: WorkerPool | None
 ) -> DeliveryResult:
@@ -86,12 +100,7 @@ async def _run_one(
         )
     decision = filters_apply(run.filters, claim.payload)
     if not decision.send:
-        return DeliveryResult(
-            job_id=claim.job_id,
-            attempt=claim.attempt,
-            outcome=FILTERED,
-            error_message=f"Dropped by the destination filters: {decision.reason}.",
-        )
+        return _filtered(claim, decision)
     if run.problem is not None:
         return DeliveryResult(
             job_id=claim.job_id,
@@ -120,6 +129,16 @@ async def _run_one(
     )
 
 
+def _engine_error(claim: ClaimedJob, error: Exception) -> DeliveryResult:
+    return DeliveryResult(
+        job_id=claim.job_id,
+        attempt=claim.attempt,
+        outcome=DELIVERY_ERROR,
+        error_type=type(error).__name__,
+        error_message=str(error),
+    )
+
+
 async def _run_guarded(
     claim: ClaimedJob,
     run: InstanceRun | None,
@@ -133,13 +152,63 @@ async def _run_guarded(
             return await _run_one(claim, run, pool=pool)
         except Exception as error:  # one bad job must not end the round
             logger.exception("Delivering job %s failed in the engine.", claim.job_id)
-            return DeliveryResult(
-                job_id=claim.job_id,
-                attempt=claim.attempt,
-                outcome=DELIVERY_ERROR,
-                error_type=type(error).__name__,
-                error_message=str(error),
+            return _engine_error(claim, error)
+
+
+async def _run_batch(
+    claims: Sequence[ClaimedJob],
+    run: InstanceRun,
+    *,
+    overall: asyncio.Semaphore,
+    instance: asyncio.Semaphore,
+    pool: WorkerPool | None,
+    support: BatchSupport,
+) -> list[DeliveryResult]:
+    """One ``onBatch`` call for an instance's claimed jobs that pass its destination
+    filters (``batch_results`` maps its answer to each job; the others are filtered). An
+    ``onBatch`` that does not take batches sends them one by one."""
+    decisions = [(claim, filters_apply(run.filters, claim.payload)) for claim in claims]
+    filtered = [_filtered(claim, decision) for claim, decision in decisions if not decision.send]
+    passed = [(claim, decision.event) for claim, decision in decisions if decision.send]
+    if not passed:
+        return filtered
+    claims = [claim for claim, _ in passed]
+    async with instance, overall:
+        try:
+            result = await function_version_invoke(
+                version=run.version,
+                settings=run.settings,
+                payload=[event for _, event in passed],
+                timeout_ms=run.version.timeout_ms,
+                pool=pool,
+                workspace_id=f"ws_{run.workspace_id}",
             )
+        except Exception as error:  # one bad batch must not end the round
+            logger.exception("Delivering a batch of instance %s failed.", run.instance_id)
+            return filtered + [_engine_error(claim, error) for claim in claims]
+    if support.answered(run.version.pk, result):
+        # One by one through _run_one, which applies the filters again (they pass).
+        singles = await _run_singles(claims, run, overall=overall, instance=instance, pool=pool)
+        return filtered + singles
+    return filtered + batch_results(claims, result)
+
+
+async def _run_singles(
+    claims: Sequence[ClaimedJob],
+    run: InstanceRun | None,
+    *,
+    overall: asyncio.Semaphore,
+    instance: asyncio.Semaphore,
+    pool: WorkerPool | None,
+) -> list[DeliveryResult]:
+    return list(
+        await asyncio.gather(
+            *(
+                _run_guarded(claim, run, overall=overall, instance=instance, pool=pool)
+                for claim in claims
+            )
+        )
+    )
 
 
 async def deliveries_run(
@@ -149,24 +218,35 @@ async def deliveries_run(
     concurrency: int = DEFAULT_CONCURRENCY,
     per_instance: int = DEFAULT_PER_INSTANCE,
     pool: WorkerPool | None = None,
+    batched: Collection[int] = (),
+    support: BatchSupport | None = None,
 ) -> list[DeliveryResult]:
-    """Run the claimed jobs, bounded overall and per instance; never raises for a job."""
+    """Run the claimed jobs, bounded overall and per instance; never raises for a job.
+    The jobs of the ``batched`` instances run as one batch per instance (one invocation,
+    taking one slot)."""
     overall = asyncio.Semaphore(max(1, concurrency))
     per: dict[int, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(max(1, per_instance)))
-    return list(
-        await asyncio.gather(
-            *(
-                _run_guarded(
-                    claim,
-                    runs.get(claim.instance_id),
+    groups: dict[int, list[ClaimedJob]] = defaultdict(list)
+    for claim in claims:
+        groups[claim.instance_id].append(claim)
+    work = []
+    for instance_id, group in groups.items():
+        run, slot = runs.get(instance_id), per[instance_id]
+        # A disabled or unreadable instance is refused job by job (_run_one says why).
+        if instance_id in batched and run is not None and run.enabled and run.problem is None:
+            work.append(
+                _run_batch(
+                    group,
+                    run,
                     overall=overall,
-                    instance=per[claim.instance_id],
+                    instance=slot,
                     pool=pool,
+                    support=support or BatchSupport(),
                 )
-                for claim in claims
             )
-        )
-    )
+        else:
+            work.append(_run_singles(group, run, overall=overall, instance=slot, pool=pool))
+    return [result for results in await asyncio.gather(*work) for result in results]
 
 
 async def delivery_round(
@@ -177,19 +257,29 @@ async def delivery_round(
     per_instance: int = DEFAULT_PER_INSTANCE,
     lease_s: float | None = None,
     pool: WorkerPool | None = None,
+    support: BatchSupport | None = None,
 ) -> RoundSummary:
-    """One claim -> run -> record round (see the module's docstring)."""
+    """One claim -> run -> record round (see the module's docstring). Pass the worker's
+    ``support`` (one for its life): what it learned of each version's ``onBatch``."""
     if lease_s is None:
         lease_s = lease_seconds(per_instance=per_instance)
+    support = support or BatchSupport()
+    planner = BatchPlanner(support)
     job_ids = await sync_to_async(delivery_jobs_claim)(
-        worker_id=worker_id, limit=limit, lease_s=lease_s
+        worker_id=worker_id, limit=limit, lease_s=lease_s, planner=planner
     )
     if not job_ids:
         return RoundSummary(claimed=0, recorded=0, outcomes={})
     claims, runs = await sync_to_async(delivery_batch_load)(job_ids=job_ids)
     await sync_to_async(delivery_attempts_start)(claims=claims, worker_id=worker_id)
     results = await deliveries_run(
-        claims, runs, concurrency=concurrency, per_instance=per_instance, pool=pool
+        claims,
+        runs,
+        concurrency=concurrency,
+        per_instance=per_instance,
+        pool=pool,
+        batched=planner.batched,
+        support=support,
     )
     recorded = await sync_to_async(delivery_results_record)(results=results, worker_id=worker_id)
     outcomes: dict[str, int] = defaultdict(int)

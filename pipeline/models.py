@@ -108,7 +108,11 @@ class DeliveryJob(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["instance", "event"], name="unique_delivery_job")
         ]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="pipeline_job_claim")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="pipeline_job_claim"),
+            # An instance's recent arrival rate: batches, or single events at low volume.
+            models.Index(fields=["instance", "created_at"], name="pipeline_job_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"job {self.pk}: event {self.event_id} to instance {self.instance_id}"
@@ -214,3 +218,28 @@ class InstanceFilters(models.Model):
 
     def __str__(self) -> str:
         return f"filters of instance {self.instance_id}"
+
+
+# Segment's batch defaults and ceiling (GUIDE.md, delivery facts).
+BATCH_SIZE_DEFAULT = 20
+BATCH_SIZE_MIN = 1
+BATCH_SIZE_MAX = 400
+BATCH_WAIT_MS_DEFAULT = 10_000
+BATCH_WAIT_MS_MIN = 100
+BATCH_WAIT_MS_MAX = 60_000
+
+
+class InstanceBatching(models.Model):
+    """How an instance's events are batched when its function defines ``onBatch``: flushed
+    at ``size`` events or after ``wait_ms``, whichever comes first. An instance without a
+    row uses the defaults. Owned by the pipeline: the catalog knows nothing of it."""
+
+    instance = models.OneToOneField(
+        DestinationInstance, on_delete=models.CASCADE, related_name="batching"
+    )
+    size = models.PositiveIntegerField(default=BATCH_SIZE_DEFAULT)
+    wait_ms = models.PositiveIntegerField(default=BATCH_WAIT_MS_DEFAULT)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"batching of instance {self.instance_id}: {self.size} / {self.wait_ms} ms"

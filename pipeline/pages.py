@@ -33,6 +33,7 @@ from pipeline.selectors import (
     DeliverySummary,
     delivery_range_parse,
     function_usage_list,
+    instance_batching_get,
     instance_delivery_failures,
     instance_delivery_summary,
     instance_filters_get,
@@ -61,6 +62,7 @@ def instance_overview(request: HttpRequest, workspace_slug: str, instance_id: in
     instance = instance_get(access=access, instance_id=instance_id)
     context = _instance_page(access, instance, "overview") | {
         "settings_masked": instance_settings_masked(instance=instance),
+        "batching": instance_batching_get(instance=instance),
         "can_change": access.can_deploy_function(instance.function_id),
     }
     return render_page(request, "pipeline/instance_overview.html", access, context)

@@ -12,11 +12,14 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from catalog.models import DestinationInstance, FunctionVersion, Source
 from catalog.selectors import function_list, instance_secret_values
 from pipeline.models import (
+    BATCH_SIZE_DEFAULT,
+    BATCH_WAIT_MS_DEFAULT,
     DeliveryAttempt,
     DeliveryJob,
     DeliveryMinute,
     Event,
     FunctionUsageDay,
+    InstanceBatching,
     InstanceFilters,
     JobState,
 )
@@ -395,4 +398,63 @@ def instance_delivery_failures(*, instance: DestinationInstance) -> QuerySet[Del
             Prefetch("delivery_attempts", queryset=DeliveryAttempt.objects.order_by("number"))
         )
         .order_by("-last_attempt_at", "-pk")
+    )
+
+
+# --- Batching (see pipeline/batching.py)
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    size: int
+    wait_ms: int
+
+
+@dataclass(frozen=True)
+class BatchTarget:
+    """What planning an instance's batches reads: its deployed version and settings."""
+
+    instance_id: int
+    version_id: int
+    settings: BatchSettings
+
+
+def instance_batching_get(*, instance: DestinationInstance) -> BatchSettings:
+    row = InstanceBatching.objects.filter(instance=instance).first()
+    if row is None:
+        return BatchSettings(size=BATCH_SIZE_DEFAULT, wait_ms=BATCH_WAIT_MS_DEFAULT)
+    return BatchSettings(size=row.size, wait_ms=row.wait_ms)
+
+
+def batch_targets(*, instance_ids: Collection[int]) -> dict[int, BatchTarget]:
+    """Each enabled instance's deployed version and batch settings, in one query."""
+    rows = DestinationInstance.objects.filter(pk__in=instance_ids, enabled=True).values_list(
+        "pk", "deployed_version_id", "batching__size", "batching__wait_ms"
+    )
+    return {
+        pk: BatchTarget(
+            instance_id=pk,
+            version_id=version_id,
+            settings=BatchSettings(
+                size=size if size is not None else BATCH_SIZE_DEFAULT,
+                wait_ms=wait_ms if wait_ms is not None else BATCH_WAIT_MS_DEFAULT,
+            ),
+        )
+        for pk, version_id, size, wait_ms in rows
+    }
+
+
+def version_codes(*, version_ids: Collection[int]) -> dict[int, str]:
+    return dict(FunctionVersion.objects.filter(pk__in=version_ids).values_list("pk", "code"))
+
+
+def instances_recent_job_counts(
+    *, instance_ids: Collection[int], since: datetime
+) -> dict[int, int]:
+    """Jobs created since ``since`` per instance: its recent arrival rate."""
+    return dict(
+        DeliveryJob.objects.filter(instance_id__in=instance_ids, created_at__gte=since)
+        .values("instance_id")
+        .annotate(n=Count("pk"))
+        .values_list("instance_id", "n")
     )

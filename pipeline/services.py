@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -21,7 +21,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Mod
 from django.utils import timezone
 
@@ -32,12 +32,17 @@ from pipeline.backoff import max_retries, retry_delay
 from pipeline.bulk_insert import rows_insert
 from pipeline.filters import filters_apply, filters_clean
 from pipeline.models import (
+    BATCH_SIZE_MAX,
+    BATCH_SIZE_MIN,
+    BATCH_WAIT_MS_MAX,
+    BATCH_WAIT_MS_MIN,
     CLAIMABLE_STATES,
     DeliveryAttempt,
     DeliveryJob,
     DeliveryMinute,
     Event,
     FunctionUsageDay,
+    InstanceBatching,
     InstanceFilters,
     JobState,
     SeenMessageId,
@@ -47,11 +52,13 @@ from pipeline.selectors import (
     GOOD_OUTCOMES,
     HEALTH_WINDOW,
     RECENT_EVENTS_MAX,
+    BatchSettings,
     ClaimedJob,
     IngestRoute,
     ingest_route_for_source,
     ingest_route_for_write_key,
     instance_attempt_tallies,
+    instance_batching_get,
     instance_filters_get,
     instance_flagged_ids,
 )
@@ -268,38 +275,71 @@ def _claimable(now: datetime) -> Q:
     return Q(state__in=CLAIMABLE_STATES, next_attempt_at__lte=now)
 
 
-def delivery_jobs_claim(
-    *, worker_id: str, limit: int, lease_s: float, per_instance: int = CLAIM_PER_INSTANCE
-) -> list[int]:
-    """Lease up to ``limit`` claimable jobs to ``worker_id`` for ``lease_s`` seconds and
-    return their ids; each claim counts one attempt. Instances take turns, the one whose
-    oldest claimable job waited longest first, at most ``per_instance`` jobs each.
+@dataclass(frozen=True)
+class Backlog:
+    """An instance with claimable jobs, as a claim sees it."""
 
-    One short transaction. On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``,
-    so concurrent workers claim different jobs; SQLite ignores the lock clause, its
-    writers take turns (``BEGIN IMMEDIATE``). The update is conditional either way and the
-    ids returned are the rows it stamped."""
+    instance_id: int
+    oldest: datetime  # the next_attempt_at of its longest-waiting claimable job
+    waiting: int  # its claimable jobs
+
+
+# Given the instances with work, how many jobs to take from each as one batch (0: none
+# yet, the batch is still filling); an instance left out is claimed as single events.
+ClaimPlanner = Callable[[Sequence[Backlog], datetime], Mapping[int, int]]
+
+
+def _backlog(now: datetime, limit: int) -> list[Backlog]:
+    return [
+        Backlog(instance_id=row["instance_id"], oldest=row["oldest"], waiting=row["waiting"])
+        for row in DeliveryJob.objects.filter(_claimable(now))
+        .values("instance_id")
+        .annotate(oldest=Min("next_attempt_at"), waiting=Count("pk"))
+        .order_by("oldest", "instance_id")[: max(1, limit)]
+    ]
+
+
+def delivery_jobs_claim(
+    *,
+    worker_id: str,
+    limit: int,
+    lease_s: float,
+    per_instance: int = CLAIM_PER_INSTANCE,
+    planner: ClaimPlanner | None = None,
+) -> list[int]:
+    """Lease claimable jobs to ``worker_id`` for ``lease_s`` seconds and return their ids;
+    each claim counts one attempt. Instances take turns, the one whose oldest claimable
+    job waited longest first, at most ``per_instance`` jobs each, up to ``limit``
+    invocations: single jobs, or batches of the size ``planner`` asks for (one each).
+
+    The backlog is read and planned before the claim's transaction, which stays short. On
+    PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``, so concurrent workers claim
+    different jobs; SQLite ignores the lock clause, its writers take turns (``BEGIN
+    IMMEDIATE``). The update is conditional either way and the ids returned are the rows it
+    stamped."""
     now = timezone.now()
     lease_end = now + timedelta(seconds=lease_s)
+    # Twice ``limit`` instances: some may be holding their jobs back for a batch to fill.
+    backlog = _backlog(now, 2 * limit)
+    batches = planner(backlog, now) if planner is not None and backlog else {}
     with transaction.atomic():
-        instance_ids = list(
-            DeliveryJob.objects.filter(_claimable(now))
-            .values("instance_id")
-            .annotate(oldest=Min("next_attempt_at"))
-            .order_by("oldest", "instance_id")
-            .values_list("instance_id", flat=True)[: max(1, limit)]
-        )
         candidates: list[int] = []
-        for instance_id in instance_ids:
-            take = min(per_instance, limit - len(candidates))
-            if take <= 0:
+        invocations = 0
+        for entry in backlog:
+            batch = batches.get(entry.instance_id)
+            if batch == 0:
+                continue
+            take = batch or min(per_instance, limit - invocations)
+            if take <= 0 or invocations >= limit:
                 break
-            candidates += list(
+            taken = list(
                 DeliveryJob.objects.select_for_update(skip_locked=True)
-                .filter(_claimable(now), instance_id=instance_id)
+                .filter(_claimable(now), instance_id=entry.instance_id)
                 .order_by("next_attempt_at", "pk")
                 .values_list("pk", flat=True)[:take]
             )
+            candidates += taken
+            invocations += 1 if batch else len(taken)
         if not candidates:
             return []
         DeliveryJob.objects.filter(_claimable(now), pk__in=candidates).update(
@@ -903,3 +943,39 @@ def instance_filters_preview(
         reason=decision.reason,
         event=decision.event,
     )
+
+
+# --- Batching settings of an instance (how its batches are flushed: pipeline/batching.py)
+
+
+@transaction.atomic
+def instance_batching_set(
+    *, instance: DestinationInstance, actor: User, size: int, wait_ms: int
+) -> BatchSettings:
+    """Set how the instance's batches are flushed; one audit row when anything changed."""
+    if not BATCH_SIZE_MIN <= size <= BATCH_SIZE_MAX:
+        raise ValidationError({"size": f"Between {BATCH_SIZE_MIN} and {BATCH_SIZE_MAX} events."})
+    if not BATCH_WAIT_MS_MIN <= wait_ms <= BATCH_WAIT_MS_MAX:
+        raise ValidationError(
+            {"wait_ms": f"Between {BATCH_WAIT_MS_MIN} and {BATCH_WAIT_MS_MAX} ms."}
+        )
+    before = instance_batching_get(instance=instance)
+    after = BatchSettings(size=size, wait_ms=wait_ms)
+    if after == before:
+        return after
+    InstanceBatching.objects.update_or_create(
+        instance=instance, defaults={"size": size, "wait_ms": wait_ms}
+    )
+    changes = {
+        name: {"from": getattr(before, name), "to": getattr(after, name)}
+        for name in ("size", "wait_ms")
+        if getattr(before, name) != getattr(after, name)
+    }
+    audit_record(
+        action="instance.batching_changed",
+        actor=actor,
+        workspace=instance.workspace,
+        target=instance,
+        changes=changes,
+    )
+    return after

@@ -250,6 +250,24 @@ ROWS = [
         DEPLOYERS,
         {"audrey"},
     ),
+    # Batch settings: read as the instance, changed as the instance is.
+    Row(
+        "get instance batching",
+        "get",
+        lambda w: f"{BASE}/instances/{w.instance.pk}/batching/",
+        200,
+        SEE_WEBHOOK | {"sam"},
+        {"audrey"},
+    ),
+    Row(
+        "set instance batching",
+        "put",
+        lambda w: f"{BASE}/instances/{w.instance.pk}/batching/",
+        200,
+        DEPLOYERS,
+        {"audrey"},
+        body=lambda w: {"size": 50, "wait_ms": 5000},
+    ),
     # Destination filters: read by whoever sees the instance, changed as the instance is;
     # testing them on an event changes nothing.
     Row(

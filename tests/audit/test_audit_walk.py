@@ -125,6 +125,10 @@ RECIPES: dict[tuple[str, str], Recipe] = {
     ("api-instance", "delete"): Recipe(
         "delete", lambda w: f"{A}/instances/{w.instance.pk}/", expect_action="instance.deleted"
     ),
+    ("api-instance-batching", "put"): Recipe(
+        "put", lambda w: f"{A}/instances/{w.instance.pk}/batching/",
+        lambda w: {"size": 100, "wait_ms": 2000}, expect_action="instance.batching_changed",
+    ),
     ("api-instance-rollback", "post"): Recipe(
         "post", lambda w: _rollback_path(w), expect_action="instance.rolled_back"
     ),

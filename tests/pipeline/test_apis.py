@@ -178,3 +178,55 @@ def test_a_bad_preview_is_a_400(world: World, body: dict[str, Any], field: str) 
     response = _client(world).post(_filters(world) + "preview/", body, format="json")
     assert response.status_code == 400
     assert list(response.json()["errors"]) == [field]
+
+
+def _batching(world: World) -> str:
+    return f"{A}/instances/{world.instance.pk}/batching/"
+
+
+def _olivia() -> APIClient:
+    from django.contrib.auth.models import User
+
+    client = APIClient()
+    client.force_authenticate(user=User.objects.get(username="olivia"))
+    return client
+
+
+def test_batching_defaults_then_a_change_with_one_audit_row(world: World) -> None:
+    from audit.models import AuditEvent
+
+    client = _olivia()
+    assert client.get(_batching(world)).json() == {"size": 20, "wait_ms": 10000}
+    before = AuditEvent.objects.count()
+    response = client.put(_batching(world), {"size": 400, "wait_ms": 100}, format="json")
+    assert response.status_code == 200 and response.json() == {"size": 400, "wait_ms": 100}
+    assert client.get(_batching(world)).json() == {"size": 400, "wait_ms": 100}
+    row = AuditEvent.objects.order_by("-id").first()
+    assert AuditEvent.objects.count() == before + 1 and row is not None
+    assert row.action == "instance.batching_changed"
+    assert row.changes == {"size": {"from": 20, "to": 400}, "wait_ms": {"from": 10000, "to": 100}}
+    # The same values again change nothing: no audit row.
+    client.put(_batching(world), {"size": 400, "wait_ms": 100}, format="json")
+    assert AuditEvent.objects.count() == before + 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"size": 0, "wait_ms": 1000}, "size", "Between 1 and 400 events."),
+        ({"size": 401, "wait_ms": 1000}, "size", "Between 1 and 400 events."),
+        ({"size": 20, "wait_ms": 99}, "wait_ms", "Between 100 and 60000 ms."),
+        ({"size": 20, "wait_ms": 60001}, "wait_ms", "Between 100 and 60000 ms."),
+        ({"size": "many", "wait_ms": 1000}, "size", "A valid integer is required."),
+        ({"wait_ms": 1000}, "size", "This field is required."),
+    ],
+)
+def test_bad_batching_is_a_400_naming_the_field(
+    world: World, body: dict[str, object], field: str, message: str
+) -> None:
+    from pipeline.models import InstanceBatching
+
+    response = _olivia().put(_batching(world), body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][field] == [message]
+    assert not InstanceBatching.objects.exists()

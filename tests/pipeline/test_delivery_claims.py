@@ -150,3 +150,24 @@ def test_the_batch_carries_each_instance_once_with_its_secret_settings(world: Wo
     assert run.settings == {"apiKey": SECRET_API_KEY, "region": "eu"}
     assert (run.workspace_id, run.enabled) == (world.acme.pk, True)
     assert run.version.pk == world.instance.deployed_version_id
+
+
+def test_a_planned_batch_is_claimed_whole_as_one_invocation(world: World) -> None:
+    """A planner's batch takes more than CLAIM_PER_INSTANCE jobs and counts once toward
+    ``limit``; an instance it holds back (0: its batch still fills) keeps its jobs."""
+    filling = second_instance(world)
+    batch = pending_jobs(world.instance, CLAIM_PER_INSTANCE + 15)
+    held = pending_jobs(filling, 3, prefix="held")
+    seen: list[tuple[int, int]] = []
+
+    def planner(backlog, now):
+        seen.extend(sorted((entry.instance_id, entry.waiting) for entry in backlog))
+        return {world.instance.pk: CLAIM_PER_INSTANCE + 12, filling.pk: 0}
+
+    claimed = delivery_jobs_claim(worker_id="w1", limit=1, lease_s=60, planner=planner)
+
+    assert seen == sorted([(world.instance.pk, len(batch)), (filling.pk, 3)])
+    assert claimed == batch[: CLAIM_PER_INSTANCE + 12]
+    assert set(DeliveryJob.objects.filter(pk__in=held).values_list("state", flat=True)) == {
+        JobState.PENDING
+    }

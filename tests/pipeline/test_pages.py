@@ -47,6 +47,17 @@ def test_foreign_members_get_404(world: World, login) -> None:
     assert login("olivia").get(foreign).status_code == 404
 
 
+def test_overview_shows_the_batch_settings(world: World, login) -> None:
+    from pipeline.services import instance_batching_set
+
+    instance_batching_set(
+        instance=world.instance, actor=world.users["olivia"], size=150, wait_ms=2500
+    )
+    page = login("rita").get(_overview(world)).content.decode()
+    assert "<strong data-batch-size>150</strong>" in page
+    assert "<strong data-batch-wait>2500 ms</strong>" in page
+
+
 def _config(response) -> dict:
     import json
     import re

@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from pipeline.batching import BatchSupport
 from pipeline.delivery import DEFAULT_CONCURRENCY, DEFAULT_LIMIT, RoundSummary, delivery_round
 from pipeline.services import delivery_housekeep
 from runtime.pool import shutdown_pool
@@ -71,13 +72,15 @@ class Command(BaseCommand):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stopping.set)
         housekeep_at = time.monotonic()  # at start too: a worker restarted often still cleans
+        # What the worker learns of each version's onBatch, kept for its life.
+        support = BatchSupport()
         try:
             while not stopping.is_set():
                 if not once and time.monotonic() >= housekeep_at:
                     housekeep_at = time.monotonic() + HOUSEKEEP_EVERY_S
                     await self._housekeep()
                 summary = await self._round(
-                    worker_id=worker_id, concurrency=concurrency, limit=limit
+                    worker_id=worker_id, concurrency=concurrency, limit=limit, support=support
                 )
                 if once:
                     if summary is not None:
@@ -94,10 +97,16 @@ class Command(BaseCommand):
         finally:
             await shutdown_pool()
 
-    async def _round(self, *, worker_id: str, concurrency: int, limit: int) -> RoundSummary | None:
+    async def _round(
+        self, *, worker_id: str, concurrency: int, limit: int, support: BatchSupport
+    ) -> RoundSummary | None:
         try:
             return await delivery_round(
-                worker_id=worker_id, limit=limit, concurrency=concurrency, lease_s=self.lease_s
+                worker_id=worker_id,
+                limit=limit,
+                concurrency=concurrency,
+                lease_s=self.lease_s,
+                support=support,
             )
         except Exception:  # the worker outlives a failed round; its leases expire
             logger.exception("A delivery round failed; trying again in %s s.", ERROR_SLEEP_S)
