@@ -5,7 +5,8 @@ and every discarded job is kept ``failures`` (7 days). Successes are the bulk of
 and rarely looked at after a day: delivered and filtered jobs and successful attempts are
 kept ``successes`` (24 hours), except a sample, 1 delivered job in ``success_sample`` (by
 id), kept with its attempts as long as failures, so that old successes can still be seen.
-Unfinished jobs and their events are never deleted, whatever their age.
+Unfinished jobs and their events are never deleted, whatever their age. Event Delivery's
+per-minute counts are kept ``MINUTES_KEPT``: its longest range (a week) and a day more.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ DEFAULT_SUCCESS_SAMPLE = 100
 # Rows per delete: each chunk is its own short transaction, so that cleaning a large
 # backlog never holds SQLite's write lock (or PostgreSQL's row locks) for long.
 CLEAN_CHUNK = 1000
+MINUTES_KEPT = timedelta(days=8)
 
 
 @dataclass(frozen=True)

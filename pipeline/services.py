@@ -47,7 +47,7 @@ from pipeline.models import (
     JobState,
     SeenMessageId,
 )
-from pipeline.retention import CLEAN_CHUNK, Retention, retention
+from pipeline.retention import CLEAN_CHUNK, MINUTES_KEPT, Retention, retention
 from pipeline.selectors import (
     GOOD_OUTCOMES,
     HEALTH_WINDOW,
@@ -640,6 +640,7 @@ class CleanCounts:
     jobs: int
     events: int
     message_ids: int
+    minutes: int  # Event Delivery's per-minute counts
 
 
 def _delete_in_chunks(queryset: QuerySet[Any], *, chunk: int, deleted: Counter[str]) -> None:
@@ -738,11 +739,14 @@ def delivery_data_clean(
         message_ids += pruned
         if pruned < chunk:
             break
+    stale_minutes = DeliveryMinute.objects.filter(minute__lt=now - MINUTES_KEPT)
+    _delete_in_chunks(stale_minutes, chunk=chunk, deleted=deleted)
     return CleanCounts(
         attempts=deleted[DeliveryAttempt._meta.label],
         jobs=deleted[DeliveryJob._meta.label],
         events=deleted[Event._meta.label],
         message_ids=message_ids,
+        minutes=deleted[DeliveryMinute._meta.label],
     )
 
 
@@ -755,7 +759,8 @@ class HousekeepingDone:
         c = self.cleaned
         return (
             f"Deleted {c.attempts} attempts, {c.jobs} jobs, {c.events} events, "
-            f"{c.message_ids} messageIds; {self.health_changed} instances changed health."
+            f"{c.message_ids} messageIds, {c.minutes} minutes of counts; "
+            f"{self.health_changed} instances changed health."
         )
 
 

@@ -1,10 +1,12 @@
-"""Posting to the Tracking API as a sender does: real requests through Django's stack."""
+"""Posting to the Tracking API as a sender does: real requests through Django's stack; and
+a destination on loopback that records what functions post to it."""
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.conftest import World
+from tests.runtime.conftest import loopback_server
 
 Post = Callable[..., HttpResponse]
 
@@ -62,3 +65,27 @@ def api(world: World) -> Callable[[str], APIClient]:
         return client
 
     return _client
+
+
+class JsonRecorder(BaseHTTPRequestHandler):
+    """A destination: records each JSON body posted to it (in ``received``); answers 200."""
+
+    received: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        JsonRecorder.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder_url() -> Iterator[str]:
+    """The URL of a JsonRecorder on loopback, its ``received`` emptied."""
+    JsonRecorder.received = []
+    with loopback_server(JsonRecorder) as url:
+        yield url

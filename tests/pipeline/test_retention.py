@@ -244,5 +244,27 @@ def test_clean_delivery_prints_what_it_deleted(world: World, now: datetime) -> N
     call_command("clean_delivery", stdout=out)
 
     assert out.getvalue().strip() == (
-        "Deleted 1 attempts, 1 jobs, 1 events, 0 messageIds; 0 instances changed health."
+        "Deleted 1 attempts, 1 jobs, 1 events, 0 messageIds, 0 minutes of counts; "
+        "0 instances changed health."
     )
+
+
+def test_event_deliverys_minutes_are_kept_a_week_and_a_day(world: World, now: datetime) -> None:
+    from pipeline.models import DeliveryMinute
+    from pipeline.retention import MINUTES_KEPT
+    from pipeline.services import delivery_data_clean
+
+    for age in (MINUTES_KEPT + timedelta(minutes=1), MINUTES_KEPT - timedelta(minutes=1)):
+        DeliveryMinute.objects.create(
+            instance=world.instance,
+            minute=(now - age).replace(second=0, microsecond=0),
+            state=JobState.DELIVERED,
+            category="success",
+            count=3,
+        )
+
+    counts = delivery_data_clean(now=now, chunk=1)
+
+    assert counts.minutes == 1
+    [kept] = DeliveryMinute.objects.all()
+    assert kept.minute > now - MINUTES_KEPT

@@ -5,10 +5,7 @@ to a recording server on loopback. Only the host is pointed here: nothing else c
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,8 @@ from catalog.services import function_create, instance_create, instance_update
 from pipeline.delivery import RoundSummary, delivery_round
 from runtime.config import node_binary
 from tests.conftest import World, build_world
-from tests.runtime.conftest import loopback_server, make_pool
+from tests.pipeline.conftest import JsonRecorder
+from tests.runtime.conftest import make_pool
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,26 +36,6 @@ async function on{Name}(event, settings) {{
 """
 CODE = "".join(HANDLER.format(Name=t.capitalize()) for t in TYPES)
 NODE_SENDER = Path(__file__).with_name("segment_node_sender.mjs")
-
-
-class Recorder(BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:
-        Recorder.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def recorder_url(transactional_db: None) -> Iterator[str]:
-    Recorder.received = []
-    with loopback_server(Recorder) as url:
-        yield url
 
 
 @pytest.fixture
@@ -94,7 +72,7 @@ def _deliver() -> RoundSummary:
 
 
 def _delivered() -> list[tuple[str, str]]:
-    return sorted((r["type"], r["userId"]) for r in Recorder.received)
+    return sorted((r["type"], r["userId"]) for r in JsonRecorder.received)
 
 
 def test_segments_python_library_events_are_delivered(world: World, live_server: Any) -> None:
@@ -111,7 +89,7 @@ def test_segments_python_library_events_are_delivered(world: World, live_server:
     summary = _deliver()
     assert summary.outcomes == {"success": 6}
     assert _delivered() == sorted((t, "p-1") for t in TYPES)
-    assert {r["library"] for r in Recorder.received} == {"analytics-python"}
+    assert {r["library"] for r in JsonRecorder.received} == {"analytics-python"}
 
 
 def test_segments_node_library_events_are_delivered(world: World, live_server: Any) -> None:
@@ -126,4 +104,4 @@ def test_segments_node_library_events_are_delivered(world: World, live_server: A
     summary = _deliver()
     assert summary.outcomes == {"success": 6}
     assert _delivered() == sorted((t, "n-1") for t in TYPES)
-    assert {r["library"] for r in Recorder.received} == {"@segment/analytics-node"}
+    assert {r["library"] for r in JsonRecorder.received} == {"@segment/analytics-node"}

@@ -3,9 +3,7 @@ Sources tab's form send a ``delete`` event that reaches the destinations' ``onDe
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Callable, Iterator
-from http.server import BaseHTTPRequestHandler
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -20,8 +18,8 @@ from pipeline.delivery import delivery_round
 from pipeline.models import DeliveryJob, Event, EventType, JobState
 from runtime.pool import WorkerPool
 from tests.conftest import SCHEMA, SECRET_API_KEY, World, build_world
-from tests.pipeline.conftest import Post, track
-from tests.runtime.conftest import loopback_server, make_pool
+from tests.pipeline.conftest import JsonRecorder, Post, track
+from tests.runtime.conftest import make_pool
 
 A = "/api/v1/workspaces/acme"
 
@@ -30,26 +28,6 @@ async function onDelete(event, settings) {
   await fetch(settings.region, { method: "POST", body: JSON.stringify(event) });
 }
 """
-
-
-class Recorder(BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:
-        Recorder.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def recorder() -> Iterator[str]:
-    Recorder.received = []
-    with loopback_server(Recorder) as url:
-        yield url
 
 
 @pytest_asyncio.fixture
@@ -66,7 +44,7 @@ def api(world: World, persona: str) -> Callable[[str, Any], Any]:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_delete_event_reaches_on_delete(recorder: str, pool: WorkerPool) -> None:
+async def test_the_delete_event_reaches_on_delete(recorder_url: str, pool: WorkerPool) -> None:
     world = await sync_to_async(build_world)()
     olivia = world.users["olivia"]
 
@@ -83,7 +61,7 @@ async def test_the_delete_event_reaches_on_delete(recorder: str, pool: WorkerPoo
             function=fn,
             source=world.source,
             name="Eraser (prod)",
-            settings={"apiKey": SECRET_API_KEY, "region": recorder},
+            settings={"apiKey": SECRET_API_KEY, "region": recorder_url},
             actor=olivia,
         )
 
@@ -98,7 +76,7 @@ async def test_the_delete_event_reaches_on_delete(recorder: str, pool: WorkerPoo
     summary = await delivery_round(worker_id="deleter", pool=pool)
 
     assert summary.outcomes == {"success": 1}
-    [received] = Recorder.received
+    [received] = JsonRecorder.received
     assert received["type"] == "delete" and received["userId"] == "u-42"
     assert received["messageId"] == event["messageId"] and received["receivedAt"]
     assert received["context"]["library"] == {"name": "unknown", "version": "unknown"}
