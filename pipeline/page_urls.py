@@ -7,6 +7,11 @@ from pipeline import pages
 
 urlpatterns = [
     path("instances/new/", pages.instance_new, name="instance-new"),
+    path(
+        "instances/<int:instance_id>/batching/",
+        pages.instance_batching,
+        name="instance-batching",
+    ),
     path("instances/<int:instance_id>/", pages.instance_overview, name="instance"),
     path(
         "instances/<int:instance_id>/delivery/",

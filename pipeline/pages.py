@@ -38,7 +38,7 @@ from pipeline.selectors import (
     instance_delivery_summary,
     instance_filters_get,
 )
-from pipeline.services import source_user_delete
+from pipeline.services import instance_batching_set, source_user_delete
 from workspaces.pages import SignedInRequest, render_page, require, workspace_access
 from workspaces.permissions import WorkspaceAccess
 
@@ -66,6 +66,46 @@ def instance_overview(request: HttpRequest, workspace_slug: str, instance_id: in
         "can_change": access.can_deploy_function(instance.function_id),
     }
     return render_page(request, "pipeline/instance_overview.html", access, context)
+
+
+@login_required
+@require_POST
+def instance_batching(
+    request: SignedInRequest, workspace_slug: str, instance_id: int
+) -> HttpResponse:
+    """The Overview's batch settings form: size and wait, in whole numbers."""
+    access = workspace_access(request, workspace_slug)
+    instance = instance_get(access=access, instance_id=instance_id)
+    require(
+        access.can_deploy_function(instance.function_id),
+        "Changing a live destination needs Functions Admin and Source Admin.",
+    )
+    try:
+        instance_batching_set(
+            instance=instance,
+            actor=access.user,
+            size=_whole_number(request.POST.get("size"), "size"),
+            wait_ms=_whole_number(request.POST.get("wait_ms"), "wait_ms"),
+        )
+    except ValidationError as error:
+        labels = {"size": "Batch size", "wait_ms": "Wait"}
+        messages.error(
+            request,
+            " ".join(
+                f"{labels.get(field, field)}: {' '.join(problems)}"
+                for field, problems in error.message_dict.items()
+            ),
+        )
+    else:
+        messages.success(request, "Batch settings saved.")
+    return redirect(reverse("instance", args=[workspace_slug, instance.pk]))
+
+
+def _whole_number(value: str | None, field: str) -> int:
+    try:
+        return int((value or "").strip())
+    except ValueError:
+        raise ValidationError({field: "Give a whole number."}) from None
 
 
 def _form_page(

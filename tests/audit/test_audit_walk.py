@@ -240,6 +240,11 @@ RECIPES: dict[tuple[str, str], Recipe] = {
         "post", lambda w: f"{W}/sources/{w.source.pk}/rotate-write-key/",
         api=False, expect_action="source.write_key_rotated",
     ),
+    ("instance-batching", "post"): Recipe(
+        "post", lambda w: f"{W}/instances/{w.instance.pk}/batching/",
+        lambda w: {"size": "50", "wait_ms": "2500"}, api=False,
+        expect_action="instance.batching_changed",
+    ),
     ("source-delete-user", "post"): Recipe(
         "post", lambda w: f"{W}/sources/{w.source.pk}/delete-user/",
         lambda w: {"userId": "u-1"}, api=False, expect_action="source.user_deleted",

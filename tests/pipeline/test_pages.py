@@ -188,3 +188,41 @@ def _json_script(page: str, element_id: str) -> str:
     start = page.index(f'<script id="{element_id}" type="application/json">')
     body = page[page.index(">", start) + 1 :]
     return body[: body.index("</script>")]
+
+
+def test_the_overview_saves_batch_settings_with_one_audit_row(world: World, login) -> None:
+    from audit.models import AuditEvent
+    from pipeline.selectors import instance_batching_get
+
+    client = login("dana")
+    path = f"/w/acme/instances/{world.instance.pk}/batching/"
+    response = client.post(path, {"size": "50", "wait_ms": "2500"}, follow=True)
+    assert "Batch settings saved." in response.content.decode()
+    settings = instance_batching_get(instance=world.instance)
+    assert (settings.size, settings.wait_ms) == (50, 2500)
+    assert AuditEvent.objects.filter(action="instance.batching_changed").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("size", "wait_ms", "message"),
+    [("401", "1000", "Batch size: Between 1 and 400"), ("ten", "1000", "Batch size: Give a whole")],
+)
+def test_bad_batch_settings_are_explained_and_nothing_changes(
+    world: World, login, size: str, wait_ms: str, message: str
+) -> None:
+    from pipeline.selectors import instance_batching_get
+
+    path = f"/w/acme/instances/{world.instance.pk}/batching/"
+    response = login("olivia").post(path, {"size": size, "wait_ms": wait_ms}, follow=True)
+    assert message in response.content.decode()
+    assert instance_batching_get(instance=world.instance).size == 20
+
+
+@pytest.mark.parametrize("persona", ["adam", "rita", "sam"])
+def test_batch_settings_need_the_right_to_change_the_destination(
+    world: World, login, persona: str
+) -> None:
+    path = f"/w/acme/instances/{world.instance.pk}/batching/"
+    assert login(persona).post(path, {"size": "50", "wait_ms": "2500"}).status_code == 403
+    page = login(persona).get(f"/w/acme/instances/{world.instance.pk}/").content.decode()
+    assert 'id="batching-form"' not in page
