@@ -166,11 +166,12 @@ def batch_results(claims: Sequence[ClaimedJob], result: InvocationResult) -> lis
     one that succeeded without them counts every job delivered.
 
     Every job keeps its own attempt row, and those of one batch share the invocation's
-    logs, request traces and duration: one call served them all."""
+    logs, request traces and duration: one call served them all (usage counts it once)."""
     shared: dict[str, Any] = {
         "logs": result.logs,
         "requests": result.requests,
         "duration_ms": round(result.duration_ms),
+        "batch_size": len(claims),
     }
     if result.outcome != SUCCESS or not _has_statuses(result.result):
         error = result.error

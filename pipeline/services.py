@@ -394,6 +394,8 @@ class DeliveryResult:
     logs: list[dict[str, str]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     duration_ms: int | None = None
+    # The jobs one invocation served (an onBatch call's): its duration is theirs together.
+    batch_size: int = 1
 
 
 @dataclass(frozen=True)
@@ -545,16 +547,17 @@ def _usage_of(
 ) -> dict[int, tuple[int, int]]:
     """Function id -> (invocations, execution ms) of the results that ran code. Only the
     runtime's results carry a duration: the engine's own (instance disabled, settings
-    unreadable, filtered...) ran nothing and count nothing."""
-    invocations: Counter[int] = Counter()
-    execution_ms: Counter[int] = Counter()
+    unreadable, filtered...) ran nothing and count nothing. The jobs of one onBatch call
+    share it: together they count one invocation and its duration once."""
+    invocations: defaultdict[int, float] = defaultdict(float)
+    execution_ms: defaultdict[int, float] = defaultdict(float)
     for result in results:
         owner = owners.get(result.job_id)
         if owner is None or result.duration_ms is None:
             continue
-        invocations[owner.function_id] += 1
-        execution_ms[owner.function_id] += result.duration_ms
-    return {fid: (invocations[fid], execution_ms[fid]) for fid in invocations}
+        invocations[owner.function_id] += 1 / result.batch_size
+        execution_ms[owner.function_id] += result.duration_ms / result.batch_size
+    return {fid: (round(invocations[fid]), round(execution_ms[fid])) for fid in invocations}
 
 
 def function_usage_add(*, usage: Mapping[int, tuple[int, int]], day: date) -> None:

@@ -126,6 +126,22 @@ async def test_a_full_batch_is_one_onbatch_call_with_every_event(
     assert all(a.logs == [{"level": "log", "message": "batch of 5"}] for a in attempts)
 
 
+async def test_a_batch_counts_one_invocation_in_usage(
+    world: World, post: Post, destination_url: str, pool: WorkerPool
+) -> None:
+    from pipeline.models import FunctionUsageDay
+
+    instance = await connected(world, destination_url, batching(), size=5)
+    await send(post, 5)
+
+    assert (await delivery_round(worker_id=WORKER, pool=pool)).outcomes == {"success": 5}
+
+    usage = await FunctionUsageDay.objects.aget(function_id=instance.function_id)
+    attempt = await DeliveryAttempt.objects.filter(job__instance=instance).afirst()
+    assert attempt is not None and usage.invocations == 1
+    assert usage.execution_ms == attempt.duration_ms
+
+
 async def test_destination_filters_apply_to_each_event_of_a_batch(
     world: World, post: Post, destination_url: str, pool: WorkerPool
 ) -> None:
