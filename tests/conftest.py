@@ -7,6 +7,7 @@ see or touch anything of acme's (and vice versa).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -143,3 +144,15 @@ def _empty_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture
+def rate_window_middle(monkeypatch: pytest.MonkeyPatch) -> float:
+    """Pins the test-run rate limiter's clock 30 s into a window, so that a test's runs
+    never straddle a window boundary (where the counts start again) and Retry-After
+    is known: the seconds returned."""
+    from catalog import preview
+
+    now = 1_000 * preview.PREVIEW_RATE_WINDOW_S + 30.0
+    monkeypatch.setattr(preview, "time", SimpleNamespace(time=lambda: now))
+    return preview.PREVIEW_RATE_WINDOW_S - 30.0
