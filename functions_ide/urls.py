@@ -15,6 +15,5 @@ urlpatterns = [
     path("api/v1/", include("functions_ide.api_urls")),
     # Where the demo destination of `make run` delivers (functions_ide/echo.py).
     path("demo/echo/", demo_echo, name="demo-echo"),
-    # The Tracking API (Segment's HTTP API): /v1/track, /v1/batch...
-    path("", include("pipeline.urls")),
+    # The Tracking API (/v1/track...) is not here: functions_ide/asgi.py routes it.
 ]

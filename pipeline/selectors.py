@@ -49,27 +49,41 @@ class IngestRoute:
 
 
 def ingest_route_for_write_key(*, write_key: str) -> IngestRoute | None:
-    """The route of the source whose write key this is, or None: one indexed query, in
-    SQL rather than through the ORM, whose query building costs more than the query on
-    the Tracking API's path (about 0.6 ms a query, against 0.03 ms)."""
-    if not write_key:
-        return None
+    """The route of the source whose write key this is, or None."""
+    return ingest_routes_for_write_keys(write_keys=[write_key]).get(write_key)
+
+
+def ingest_routes_for_write_keys(*, write_keys: Collection[str]) -> dict[str, IngestRoute]:
+    """The routes of the sources whose write keys these are (unknown keys are left out):
+    one indexed query, in SQL rather than through the ORM, whose query building costs
+    more than the query on the Tracking API's path (about 0.6 ms a query, against
+    0.03 ms)."""
+    keys = sorted({key for key in write_keys if key})
+    if not keys:
+        return {}
     source, instance = Source._meta, DestinationInstance._meta
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT s.{quote('id')}, i.{quote('id')} FROM {quote(source.db_table)} s "
-            f"LEFT JOIN {quote(instance.db_table)} i "
+            f"SELECT s.{quote('write_key')}, s.{quote('id')}, i.{quote('id')} "
+            f"FROM {quote(source.db_table)} s LEFT JOIN {quote(instance.db_table)} i "
             f"ON i.{quote('source_id')} = s.{quote('id')} AND i.{quote('enabled')} "
-            f"WHERE s.{quote('write_key')} = %s ORDER BY i.{quote('id')}",
-            [write_key],
+            f"WHERE s.{quote('write_key')} IN ({', '.join(['%s'] * len(keys))}) "
+            f"ORDER BY i.{quote('id')}",
+            keys,
         )
         rows = cursor.fetchall()
-    if not rows:
-        return None
-    return IngestRoute(
-        source_id=rows[0][0], instance_ids=tuple(i for _, i in rows if i is not None)
-    )
+    instances: dict[str, list[int]] = {}
+    sources: dict[str, int] = {}
+    for key, source_id, instance_id in rows:
+        sources[key] = source_id
+        found = instances.setdefault(key, [])
+        if instance_id is not None:
+            found.append(instance_id)
+    return {
+        key: IngestRoute(source_id=source_id, instance_ids=tuple(instances[key]))
+        for key, source_id in sources.items()
+    }
 
 
 def ingest_route_for_source(*, source: Source) -> IngestRoute:

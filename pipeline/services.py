@@ -1,4 +1,4 @@
-"""Writes of the event pipeline: accepting Tracking API requests, storing each event once
+"""Writes of the event pipeline: storing the events of Tracking API requests, each once
 with its delivery jobs, forgetting old messageIds; claiming delivery jobs, recording their
 attempts and counting them per minute; replaying discarded jobs; setting and previewing an
 instance's destination filters; retention, usage and Connection Health."""
@@ -20,7 +20,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Mod
 from django.utils import timezone
@@ -56,19 +56,18 @@ from pipeline.selectors import (
     ClaimedJob,
     IngestRoute,
     ingest_route_for_source,
-    ingest_route_for_write_key,
+    ingest_routes_for_write_keys,
     instance_attempt_tallies,
     instance_batching_get,
     instance_filters_get,
     instance_flagged_ids,
 )
 from pipeline.tracking import (
-    body_decode,
-    events_from_body,
-    json_strict_loads,
+    WRITE_KEY_INVALID,
+    TrackingRefused,
+    TrackingRequest,
     unauthorized,
     user_deletion_event,
-    write_key_from,
 )
 from runtime.services import RETRYABLE_OUTCOMES, SUCCESS
 
@@ -79,10 +78,6 @@ logger = logging.getLogger(__name__)
 DEDUP_WINDOW = timedelta(hours=24)
 PRUNE_EVERY_S = 600.0
 PRUNE_CHUNK = 10_000
-WRITE_KEY_MISSING = (
-    "Send the source's write key: as the user name of HTTP Basic auth, or as "
-    '"writeKey" in the body.'
-)
 
 
 @dataclass(frozen=True)
@@ -96,44 +91,68 @@ class EventsStored:
         return self.accepted - self.stored
 
 
-def _route_or_refuse(write_key: str) -> IngestRoute:
-    route = ingest_route_for_write_key(write_key=write_key)
-    if route is None:
-        raise unauthorized("The write key is not valid.")
-    return route
+# What one request of a group commit came to: stored, refused (its write key), or failed
+# with the database (the sender retries).
+StoreOutcome = EventsStored | TrackingRefused | DatabaseError
 
 
-def tracking_request_accept(
-    *,
-    path_kind: str,
-    body: bytes,
-    content_encoding: str,
-    authorization: str,
-    received_at: datetime,
-) -> EventsStored:
-    """Accept a Tracking API request to ``/v1/<path_kind>`` (an event type, or ``batch``)
-    whole, or refuse it whole with a ``TrackingRefused``. Once this returns, its events are
-    committed: the 200 may be sent."""
-    route = None
-    header_key = write_key_from(authorization=authorization)
-    if header_key is not None:
-        # Basic auth is checked before the body is read: a wrong key costs no parsing.
-        route = _route_or_refuse(header_key)
-    document = json_strict_loads(body_decode(body, content_encoding=content_encoding))
-    if route is None:
-        body_key = document.get("writeKey") if isinstance(document, dict) else None
-        if not isinstance(body_key, str):
-            raise unauthorized(WRITE_KEY_MISSING)
-        route = _route_or_refuse(body_key)
-    events = events_from_body(path_kind=path_kind, body=document, received_at=received_at)
-    return routed_events_store(route=route, events=events, received_at=received_at)
+def tracking_requests_store(*, requests: Sequence[TrackingRequest]) -> list[StoreOutcome]:
+    """Store the events of Tracking API requests that arrived together, in one transaction
+    (a group commit: one commit's cost shared by all), each request's outcome in its place.
+    A request whose write key is not valid is refused without failing the others. When the
+    database fails the group, each request is tried again alone, so that one the database
+    cannot take fails by itself. Once this returns, what was stored is committed."""
+    if not connection.in_atomic_block:
+        # What a request's start does on Django's own path: let go of a connection that
+        # broke or outlived CONN_MAX_AGE (this path serves many requests on one thread).
+        close_old_connections()
+    try:
+        return _requests_store(requests)
+    except DatabaseError:
+        if len(requests) == 1:
+            logger.exception("Tracking API: could not store events")
+            return [DatabaseError("could not store events")]
+        logger.warning("Tracking API: a group of %d requests failed; storing each alone",
+                       len(requests))  # fmt: skip
+    outcomes: list[StoreOutcome] = []
+    for request in requests:
+        try:
+            outcomes.extend(_requests_store([request]))
+        except DatabaseError as exc:
+            logger.exception("Tracking API: could not store events")
+            outcomes.append(exc)
+    return outcomes
 
 
-def _new_message_ids(
-    *, source_id: int, message_ids: Sequence[str], received_at: datetime
-) -> set[str]:
-    """Record ``message_ids`` as seen and return those that were not seen before. Call in
-    a transaction.
+@transaction.atomic(durable=True)
+def _requests_store(requests: Sequence[TrackingRequest]) -> list[StoreOutcome]:
+    routes = ingest_routes_for_write_keys(write_keys=[r.write_key for r in requests])
+    outcomes: list[StoreOutcome] = [unauthorized(WRITE_KEY_INVALID)] * len(requests)
+    # The requests of one source go in together: a few inserts for all of them.
+    by_source: dict[int, list[int]] = defaultdict(list)
+    for index, request in enumerate(requests):
+        route = routes.get(request.write_key)
+        if route is not None:
+            by_source[route.source_id].append(index)
+    for indexes in by_source.values():
+        route = routes[requests[indexes[0]].write_key]
+        parts = [Arrived(requests[i].events, requests[i].received_at) for i in indexes]
+        for index, stored in zip(indexes, _events_store(route=route, parts=parts), strict=True):
+            outcomes[index] = stored
+    return outcomes
+
+
+@dataclass(frozen=True)
+class Arrived:
+    """The events of one request, and when it arrived."""
+
+    events: Sequence[dict[str, Any]]
+    received_at: datetime
+
+
+def _new_message_ids(*, source_id: int, seen: Sequence[tuple[str, Any]]) -> set[str]:
+    """Record the messageIds of ``seen`` (each with when it arrived, ready for the
+    database) and return those that were not seen before. Call in a transaction.
 
     Every id is inserted, skipping those that meet the unique constraint; the insert
     returns exactly the ids it stored. On PostgreSQL an insert that meets another
@@ -142,9 +161,9 @@ def _new_message_ids(
     other crosswise (a deadlock). On SQLite writers take turns."""
     inserted = rows_insert(
         SeenMessageId,
-        constant={"source_id": source_id, "seen_at": received_at, "accepted_by": uuid.uuid4()},
-        varying=("message_id",),
-        rows=[(mid,) for mid in sorted(message_ids)],
+        constant={"source_id": source_id, "accepted_by": uuid.uuid4()},
+        varying=("message_id", "seen_at"),
+        rows=sorted(seen),
         ignore_conflicts=True,
         returning=("message_id",),
     )
@@ -167,41 +186,56 @@ def routed_events_store(
     DEDUP_WINDOW), each with a pending delivery job per instance of the route, in
     one transaction of a few multi-row inserts. ``durable``: it must be the outermost
     transaction, so that returning means committed."""
-    return _events_store(route=route, events=events, received_at=received_at)
+    (stored,) = _events_store(route=route, parts=[Arrived(events, received_at)])
+    return stored
 
 
-def _events_store(
-    *, route: IngestRoute, events: Sequence[dict[str, Any]], received_at: datetime
-) -> EventsStored:
-    first_of: dict[str, dict[str, Any]] = {}
-    for event in events:
-        first_of.setdefault(event["messageId"], event)
+def _events_store(*, route: IngestRoute, parts: Sequence[Arrived]) -> list[EventsStored]:
+    """Store the events of ``parts`` (requests to one source, in arrival order) that were
+    not seen before, each with its jobs: three multi-row inserts for them all. A messageId
+    repeated within or across the parts is stored with its first part."""
+    adapt_time = connection.ops.adapt_datetimefield_value
+    first_of: dict[str, tuple[dict[str, Any], Any, int]] = {}
+    for index, part in enumerate(parts):
+        at = adapt_time(part.received_at)
+        for event in part.events:
+            first_of.setdefault(event["messageId"], (event, at, index))
     new_ids = _new_message_ids(
-        source_id=route.source_id, message_ids=list(first_of), received_at=received_at
+        source_id=route.source_id, seen=[(mid, at) for mid, (_, at, _) in first_of.items()]
     )
     as_json = connection.ops.adapt_json_value
     fresh = rows_insert(
         Event,
-        constant={"source_id": route.source_id, "received_at": received_at},
-        varying=("type", "message_id", "payload"),
+        constant={"source_id": route.source_id},
+        varying=("type", "message_id", "payload", "received_at"),
         rows=[
-            (event["type"], mid, as_json(event, None))
-            for mid, event in first_of.items()
+            (event["type"], mid, as_json(event, None), at)
+            for mid, (event, at, _) in first_of.items()
             if mid in new_ids
         ],
-        returning=("id",),
+        returning=("id", "message_id"),
     )
     instance_ids = route.instance_ids
     rows_insert(
         DeliveryJob,
-        constant={"next_attempt_at": received_at, "created_at": received_at},
-        varying=("instance_id", "event_id"),
-        rows=[(instance_id, event_id) for (event_id,) in fresh for instance_id in instance_ids],
+        constant={},
+        varying=("instance_id", "event_id", "next_attempt_at", "created_at"),
+        rows=[
+            (instance_id, event_id, first_of[mid][1], first_of[mid][1])
+            for (event_id, mid) in fresh
+            for instance_id in instance_ids
+        ],
     )
     transaction.on_commit(_prune_now_and_then, robust=True)
-    return EventsStored(
-        accepted=len(events), stored=len(fresh), jobs=len(fresh) * len(instance_ids)
-    )
+    stored_per_part = Counter(index for mid, (_, _, index) in first_of.items() if mid in new_ids)
+    return [
+        EventsStored(
+            accepted=len(part.events),
+            stored=stored_per_part[index],
+            jobs=stored_per_part[index] * len(instance_ids),
+        )
+        for index, part in enumerate(parts)
+    ]
 
 
 @transaction.atomic(durable=True)
@@ -212,7 +246,7 @@ def source_user_delete(*, source: Source, user_id: Any, actor: User) -> dict[str
     received_at = timezone.now()
     event = user_deletion_event(user_id=user_id, received_at=received_at)
     route = ingest_route_for_source(source=source)
-    stored = _events_store(route=route, events=[event], received_at=received_at)
+    (stored,) = _events_store(route=route, parts=[Arrived([event], received_at)])
     audit_record(
         action="source.user_deleted",
         actor=actor,

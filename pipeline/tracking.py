@@ -1,6 +1,6 @@
 """The Tracking API's rules, as Segment's: what a request may carry, and how an accepted
-event is filled in. Pure functions, no database: ``services.tracking_request_accept`` puts
-them together.
+event is filled in. Pure functions, no database: ``tracking_request_read`` puts them
+together, and ``services.tracking_requests_store`` stores what it read.
 
 Every refusal is a ``TrackingRefused`` with the HTTP status and a message naming the
 problem, and, in a batch, the element (``batch[3]: track needs "event"``).
@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -48,6 +49,11 @@ SHORT_PATHS = {
 BATCH = "batch"
 # Segment's own value for events whose sender names no library.
 UNKNOWN_LIBRARY = {"name": "unknown", "version": "unknown"}
+WRITE_KEY_MISSING = (
+    "Send the source's write key: as the user name of HTTP Basic auth, or as "
+    '"writeKey" in the body.'
+)
+WRITE_KEY_INVALID = "The write key is not valid."
 OBJECT_FIELDS = ("properties", "traits", "integrations")
 DATE_FIELDS = ("timestamp", "originalTimestamp", "sentAt")
 
@@ -61,6 +67,9 @@ class TrackingRefused(Exception):
         self.code = code
         self.message = message
         self.problems = list(problems[:MAX_PROBLEMS_LISTED])
+        # The write key of a request refused for what it carries: when that key is not
+        # valid, the answer is a 401 instead (a sender must learn of its key first).
+        self.write_key: str | None = None
 
     def body(self) -> dict[str, Any]:
         """Segment's error shape ({code, message}), which its libraries read."""
@@ -205,6 +214,8 @@ def _parse_date(event: dict[str, Any], name: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+# The same moments come again and again (a request's arrival, a batch's sentAt).
+@lru_cache(maxsize=1024)
 def iso(moment: datetime) -> str:
     """Segment's spelling of a time: UTC, milliseconds, Z."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -258,14 +269,33 @@ def _message_id(event: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
+class BodyFacts:
+    """What a request's JSON text rules out for every event in it, so that the checks it
+    makes needless are skipped (the busiest path of the platform runs them per event).
+    By default nothing is ruled out."""
+
+    # NUL and lone surrogates can only come from \u escapes: valid UTF-8 cannot carry a
+    # surrogate, and JSON refuses a raw control character.
+    bad_text_possible: bool = True
+    # No event of a body within MAX_EVENT_BYTES can be larger than that.
+    large_event_possible: bool = True
+
+    @classmethod
+    def of(cls, text: bytes) -> BodyFacts:
+        return cls(b"\\u" in text, len(text) > MAX_EVENT_BYTES)
+
+
+@dataclass(frozen=True)
 class Arrival:
     """What a request says about all of its events: when it arrived, the batch's sentAt,
-    and the batch-level context and integrations each event inherits."""
+    and the batch-level context and integrations each event inherits; and what its text
+    rules out."""
 
     received_at: datetime
     sent_at: datetime | None = None
     context: dict[str, Any] = field(default_factory=dict)
     integrations: dict[str, Any] = field(default_factory=dict)
+    facts: BodyFacts = BodyFacts()
 
 
 def _times(event: dict[str, Any], arrival: Arrival) -> dict[str, str]:
@@ -307,9 +337,9 @@ def event_fill(raw: Any, *, kind: str | None, arrival: Arrival, depth: int) -> d
     except ValidationError as exc:
         raise _Problem(JSON_TOO_DEEP) from exc
     # Both walk the event iteratively; the size check after them encodes it recursively.
-    if contains_bad_text(raw):
+    if arrival.facts.bad_text_possible and contains_bad_text(raw):
         raise _Problem("text cannot contain NUL characters or lone surrogates")
-    if event_size(raw) > MAX_EVENT_BYTES:
+    if arrival.facts.large_event_possible and event_size(raw) > MAX_EVENT_BYTES:
         raise _Problem(f"the event is larger than {MAX_EVENT_BYTES // 1024} KB")
     if kind is None:
         kind = raw.get("type")
@@ -351,7 +381,7 @@ def user_deletion_event(*, user_id: Any, received_at: datetime) -> dict[str, Any
         raise ValidationError({"userId": f"The userId cannot be used: {exc}."}) from exc
 
 
-def _batch_arrival(body: dict[str, Any], received_at: datetime) -> Arrival:
+def _batch_arrival(body: dict[str, Any], received_at: datetime, facts: BodyFacts) -> Arrival:
     """What a batch says for all its events; its ``sentAt``, ``context`` and
     ``integrations`` are checked once, here."""
     for key, value in body.items():
@@ -372,23 +402,27 @@ def _batch_arrival(body: dict[str, Any], received_at: datetime) -> Arrival:
         sent_at = _parse_date(body, "sentAt")
     except _Problem as exc:
         raise bad_request(f"{exc}.") from exc
-    return Arrival(received_at, sent_at, shared["context"], shared["integrations"])
+    return Arrival(received_at, sent_at, shared["context"], shared["integrations"], facts)
 
 
-def events_from_body(*, path_kind: str, body: Any, received_at: datetime) -> list[dict[str, Any]]:
+def events_from_body(
+    *, path_kind: str, body: Any, received_at: datetime, facts: BodyFacts = BodyFacts()
+) -> list[dict[str, Any]]:
     """The filled-in events of a request to ``/v1/<path_kind>`` (``batch`` for batch and
-    import): all of them, or a ``TrackingRefused`` naming every problem found."""
+    import): all of them, or a ``TrackingRefused`` naming every problem found. ``facts``:
+    what the request's text rules out."""
     if not isinstance(body, dict):
         raise bad_request("The body must be a JSON object.")
     if path_kind != BATCH:
         try:
-            return [event_fill(body, kind=path_kind, arrival=Arrival(received_at), depth=0)]
+            arrival = Arrival(received_at, facts=facts)
+            return [event_fill(body, kind=path_kind, arrival=arrival, depth=0)]
         except _Problem as exc:
             raise bad_request(str(exc)) from exc
     batch = body.get(BATCH)
     if not isinstance(batch, list):
         raise bad_request('A batch needs "batch", a list of events.')
-    arrival = _batch_arrival(body, received_at)
+    arrival = _batch_arrival(body, received_at, facts)
     events, problems = [], []
     for index, raw in enumerate(batch):
         try:
@@ -398,3 +432,42 @@ def events_from_body(*, path_kind: str, body: Any, received_at: datetime) -> lis
     if problems:
         raise bad_request(problems[0], problems)
     return events
+
+
+@dataclass(frozen=True)
+class TrackingRequest:
+    """A Tracking API request, read and checked: its filled-in events, and the write key of
+    the source they must go to (not yet looked up)."""
+
+    write_key: str
+    events: list[dict[str, Any]]
+    received_at: datetime
+
+
+def tracking_request_read(
+    *,
+    path_kind: str,
+    body: bytes,
+    content_encoding: str,
+    header_write_key: str | None,
+    received_at: datetime,
+) -> TrackingRequest:
+    """Read a request to ``/v1/<path_kind>`` (an event type, or ``batch``) whole, or refuse
+    it whole with a ``TrackingRefused``. ``header_write_key`` is the key of its Basic auth
+    (``write_key_from``); without one, the body must carry ``writeKey``."""
+    write_key = header_write_key
+    try:
+        text = body_decode(body, content_encoding=content_encoding)
+        document = json_strict_loads(text)
+        if write_key is None:
+            body_key = document.get("writeKey") if isinstance(document, dict) else None
+            if not isinstance(body_key, str) or not body_key:
+                raise unauthorized(WRITE_KEY_MISSING)
+            write_key = body_key
+        events = events_from_body(
+            path_kind=path_kind, body=document, received_at=received_at, facts=BodyFacts.of(text)
+        )
+    except TrackingRefused as refusal:
+        refusal.write_key = write_key
+        raise
+    return TrackingRequest(write_key=write_key, events=events, received_at=received_at)

@@ -6,6 +6,7 @@ see or touch anything of acme's (and vice versa).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -156,3 +157,76 @@ def rate_window_middle(monkeypatch: pytest.MonkeyPatch) -> float:
     now = 1_000 * preview.PREVIEW_RATE_WINDOW_S + 30.0
     monkeypatch.setattr(preview, "time", SimpleNamespace(time=lambda: now))
     return preview.PREVIEW_RATE_WINDOW_S - 30.0
+
+
+# --- a real ASGI server (Daphne), for websockets and the Tracking API ------------------------
+# Django's live_server is WSGI: it cannot answer websockets, nor the Tracking API (an ASGI
+# application of its own, routed by functions_ide/asgi.py). This runs Daphne in a thread
+# of the test process against the test database (the in-memory SQLite database is shared
+# by the connections of one process; a subprocess would not see it), serving pages, the
+# API, static files and websockets from one origin. Twisted's reactor cannot be started
+# twice in a process, so the server lives for the whole session; tests using it need
+# `transactional_db` (the server's connections only see committed rows). Its runtime pool
+# may reach 127.0.0.1, for the loopback servers that tests answer functions' fetches with.
+
+
+@pytest.fixture(scope="session")
+def asgi_live_server(django_db_setup: None) -> Iterator[str]:
+    import asyncio
+    import dataclasses
+    import threading
+    import time
+
+    from asgiref.sync import SyncToAsync
+    from daphne.server import Server
+    from django.db import connections
+    from twisted.internet import reactor
+
+    from functions_ide.asgi import application
+    from runtime import pool as runtime_pool
+    from runtime.egress import EgressPolicy
+
+    server = Server(
+        application,
+        endpoints=["tcp:port=0:interface=127.0.0.1"],
+        signal_handlers=False,
+        verbosity=0,
+    )
+    thread = threading.Thread(target=server.run, name="test-daphne", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.listening_addresses:
+        assert time.monotonic() < deadline, "Daphne did not start listening"
+        assert thread.is_alive(), "Daphne stopped while starting"
+        time.sleep(0.05)
+    host, port = server.listening_addresses[0]
+    loop = reactor._asyncioEventloop  # type: ignore[attr-defined]
+
+    async def pool_with_loopback() -> None:
+        # The server loop's pool is made now, while the override is in place; other
+        # pools (other tests' loops) keep the settings' allowlist.
+        config = dataclasses.replace(
+            runtime_pool.PoolConfig.from_settings(),
+            egress=EgressPolicy.from_allowlist(["127.0.0.1"]),
+        )
+        runtime_pool.configure(config)
+        try:
+            runtime_pool.get_pool()
+        finally:
+            runtime_pool.configure(None)
+
+    asyncio.run_coroutine_threadsafe(pool_with_loopback(), loop).result(timeout=15)
+    yield f"http://{host}:{port}"
+
+    async def stop_pool() -> None:
+        await runtime_pool.shutdown_pool()
+
+    try:
+        asyncio.run_coroutine_threadsafe(stop_pool(), loop).result(timeout=15)
+        # The Tracking API's database work runs on asgiref's one thread-sensitive thread
+        # (pipeline/group_commit.py), whose connection would keep PostgreSQL from
+        # dropping the test database.
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=15)
+    finally:
+        reactor.callFromThread(reactor.stop)  # type: ignore[attr-defined]
+        thread.join(timeout=15)

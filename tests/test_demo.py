@@ -7,7 +7,7 @@ import json
 import shlex
 import subprocess
 from collections.abc import AsyncIterator
-from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
@@ -59,10 +59,16 @@ def test_serve_lets_functions_reach_its_echo_endpoint_only() -> None:
     assert demo_echo_url(host="::", port=80) == "http://[::1]:80/demo/echo/"
 
 
+def _host_and_port(url: str) -> tuple[str, int]:
+    address = urlsplit(url)
+    assert address.hostname is not None and address.port is not None
+    return address.hostname, address.port
+
+
 @pytest_asyncio.fixture
-async def echo_pool(live_server: Any) -> AsyncIterator[WorkerPool]:
+async def echo_pool(asgi_live_server: str) -> AsyncIterator[WorkerPool]:
     """The delivery worker's pool as serve configures it for the live server."""
-    host, port = live_server.thread.host, live_server.thread.port
+    host, port = _host_and_port(asgi_live_server)
     policy = EgressPolicy.from_allowlist([], urls=[demo_echo_url(host=host, port=port)])
     pool = WorkerPool(PoolConfig(workers=1, egress=policy))
     yield pool
@@ -71,9 +77,9 @@ async def echo_pool(live_server: Any) -> AsyncIterator[WorkerPool]:
 
 @pytest.mark.django_db(transaction=True)
 async def test_the_printed_curl_event_is_delivered_to_the_echo(
-    live_server: Any, echo_pool: WorkerPool
+    asgi_live_server: str, echo_pool: WorkerPool
 ) -> None:
-    host, port = live_server.thread.host, live_server.thread.port
+    host, port = _host_and_port(asgi_live_server)
     await sync_to_async(call_command)("seed_demo", host=host, port=port)
     curl = await sync_to_async(demo_curl_line)(host=host, port=port)
     assert curl is not None and f"http://{host}:{port}/v1/track" in curl

@@ -37,11 +37,17 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float =
 def serving(env: dict[str, str], port: int, *serve_args: str) -> Iterator[None]:
     """``manage.py serve`` with ``env`` on ``port`` until the block ends."""
     manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    serve = [*manage, "serve", "--host", "127.0.0.1", "--port", str(port), *serve_args]
+    with serving_command(serve, env, port):
+        yield
+
+
+@contextlib.contextmanager
+def serving_command(command: list[str], env: dict[str, str], port: int) -> Iterator[None]:
+    """A server ``command`` (``manage.py serve``, or Daphne itself) answering on ``port``
+    until the block ends."""
     process = subprocess.Popen(
-        [*manage, "serve", "--host", "127.0.0.1", "--port", str(port), *serve_args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         _wait_for_port(port, process)

@@ -68,7 +68,7 @@ def deployed(instance: DestinationInstance) -> int:
 
 
 def test_save_and_deploy_to_one_of_two_destinations(
-    relay: Relay, f2_asgi_live_server: str, page: Page
+    relay: Relay, asgi_live_server: str, page: Page
 ) -> None:
     dana = relay.world.users["dana"]
     payload = {"type": "track", "event": "Checked"}
@@ -82,7 +82,7 @@ def test_save_and_deploy_to_one_of_two_destinations(
         payload=payload,
         expected_outcome="dropped",
     )
-    base = f2_asgi_live_server
+    base = asgi_live_server
     sign_in(page, base, "dana")
     open_editor(page, base, relay.function)
 
@@ -148,9 +148,9 @@ def test_save_and_deploy_to_one_of_two_destinations(
 
 
 def test_a_user_without_source_admin_sees_why_nothing_can_be_deployed(
-    relay: Relay, f2_asgi_live_server: str, page: Page
+    relay: Relay, asgi_live_server: str, page: Page
 ) -> None:
-    base = f2_asgi_live_server
+    base = asgi_live_server
     sign_in(page, base, "adam")  # Functions Admin, not Source Admin
     open_editor(page, base, relay.function)
     page.click("#save-deploy-button")  # nothing changed: the dialog opens on LATEST
@@ -164,9 +164,7 @@ def test_a_user_without_source_admin_sees_why_nothing_can_be_deployed(
     expect(dialog.locator("#deploy-submit")).to_be_hidden()
 
 
-def test_diff_two_versions_and_restore_one(
-    relay: Relay, f2_asgi_live_server: str, page: Page
-) -> None:
+def test_diff_two_versions_and_restore_one(relay: Relay, asgi_live_server: str, page: Page) -> None:
     olivia = relay.world.users["olivia"]
     off_loop(function_update, function=relay.function, actor=olivia, code=V2)
     off_loop(
@@ -176,7 +174,7 @@ def test_diff_two_versions_and_restore_one(
         code=V3,
         settings_schema=[{"label": "Tag", "type": "string"}],
     )
-    base = f2_asgi_live_server
+    base = asgi_live_server
     sign_in(page, base, "adam")
     open_editor(page, base, relay.function)
     page.click("#tab-versions")
@@ -226,7 +224,7 @@ def test_diff_two_versions_and_restore_one(
     screenshot(page, "versions-restored")
 
 
-def test_roll_back_one_destination(relay: Relay, f2_asgi_live_server: str, page: Page) -> None:
+def test_roll_back_one_destination(relay: Relay, asgi_live_server: str, page: Page) -> None:
     olivia = relay.world.users["olivia"]
     off_loop(function_update, function=relay.function, actor=olivia, code=V2)
     off_loop(
@@ -236,7 +234,7 @@ def test_roll_back_one_destination(relay: Relay, f2_asgi_live_server: str, page:
         instances=[relay.prod, relay.staging],
         actor=olivia,
     )
-    base = f2_asgi_live_server
+    base = asgi_live_server
     sign_in(page, base, "dana")
     open_editor(page, base, relay.function)
     page.click("#tab-versions")

@@ -350,11 +350,11 @@ def test_read_only_member_gets_a_read_only_editor(
 
 
 def test_someone_elses_save_shows_a_banner_and_keeps_unsaved_text(
-    transactional_db: None, f2_asgi_live_server: str, browser: Any, page: Page
+    transactional_db: None, asgi_live_server: str, browser: Any, page: Page
 ) -> None:
     # A real ASGI server: the events websocket needs one (live_server is WSGI).
     world = build_world()
-    base = f2_asgi_live_server
+    base = asgi_live_server
     sign_in(page, base, "olivia")
     page.goto(editor_url(base, world.function))
     wait_for_editor(page)

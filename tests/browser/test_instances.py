@@ -20,9 +20,9 @@ def world(transactional_db: None) -> World:
 
 
 def test_connect_then_configure_a_destination(
-    world: World, f2_asgi_live_server: str, page: Page
+    world: World, asgi_live_server: str, page: Page
 ) -> None:
-    base = f2_asgi_live_server
+    base = asgi_live_server
     sign_in(page, base, "dana")
     page.goto(f"{base}/w/acme/catalog/?tab=sources")
     page.get_by_role("link", name="Connect a function").click()
@@ -65,9 +65,9 @@ def test_connect_then_configure_a_destination(
 
 
 def test_a_taken_name_is_refused_and_explained(
-    world: World, f2_asgi_live_server: str, page: Page
+    world: World, asgi_live_server: str, page: Page
 ) -> None:
-    base = f2_asgi_live_server
+    base = asgi_live_server
     sign_in(page, base, "olivia")
     page.goto(f"{base}/w/acme/instances/new/?function={world.function.pk}")
     page.select_option("#instance-source", label="Website")

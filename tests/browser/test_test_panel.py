@@ -71,7 +71,7 @@ def world(transactional_db: None) -> World:
 
 
 def test_logs_and_requests_stream_in_before_the_outcome(
-    world: World, f2_asgi_live_server: str, page: Page, slow_server: str
+    world: World, asgi_live_server: str, page: Page, slow_server: str
 ) -> None:
     code = (
         "async function onTrack(event, settings) {\n"
@@ -89,7 +89,7 @@ def test_logs_and_requests_stream_in_before_the_outcome(
     function = function_create(
         workspace=world.acme, name="Streamer", actor=world.users["olivia"], code=code
     )
-    base = f2_asgi_live_server
+    base = asgi_live_server
     sign_in(page, base, "adam")
     open_test_tab(page, base, function)
 
@@ -146,7 +146,7 @@ def test_logs_and_requests_stream_in_before_the_outcome(
 
 
 def test_an_endless_function_stops_at_its_time_limit(
-    world: World, f2_asgi_live_server: str, page: Page
+    world: World, asgi_live_server: str, page: Page
 ) -> None:
     function = function_create(
         workspace=world.acme,
@@ -155,7 +155,7 @@ def test_an_endless_function_stops_at_its_time_limit(
         code="async function onTrack(event) {\n  console.log('looping');\n  while (true) {}\n}\n",
         timeout_ms=500,
     )
-    base = f2_asgi_live_server
+    base = asgi_live_server
     sign_in(page, base, "adam")
     open_test_tab(page, base, function)
 
@@ -172,7 +172,7 @@ def test_an_endless_function_stops_at_its_time_limit(
     expect(outcome).to_contain_text("Timeout", timeout=15_000)
 
 
-def test_a_json_array_runs_on_batch(world: World, f2_asgi_live_server: str, page: Page) -> None:
+def test_a_json_array_runs_on_batch(world: World, asgi_live_server: str, page: Page) -> None:
     function = function_create(
         workspace=world.acme,
         name="Batcher",
@@ -185,7 +185,7 @@ def test_a_json_array_runs_on_batch(world: World, f2_asgi_live_server: str, page
             "}\n"
         ),
     )
-    base = f2_asgi_live_server
+    base = asgi_live_server
     sign_in(page, base, "adam")
     open_test_tab(page, base, function)
 
@@ -249,9 +249,9 @@ async ({ url, functionId }) => {
 
 
 def test_a_read_only_members_forged_run_is_refused(
-    world: World, f2_asgi_live_server: str, page: Page
+    world: World, asgi_live_server: str, page: Page
 ) -> None:
-    base = f2_asgi_live_server
+    base = asgi_live_server
     sign_in(page, base, "rita")
     open_test_tab(page, base, world.function)
     expect(page.locator("#tp-run")).to_be_hidden()
@@ -273,7 +273,7 @@ SECRET = "sk_test_0123456789"
 
 
 def test_test_settings_and_saved_test_cases(
-    world: World, f2_asgi_live_server: str, page: Page
+    world: World, asgi_live_server: str, page: Page
 ) -> None:
     function = function_create(
         workspace=world.acme,
@@ -291,7 +291,7 @@ def test_test_settings_and_saved_test_cases(
             "}\n"
         ),
     )
-    base = f2_asgi_live_server
+    base = asgi_live_server
     sign_in(page, base, "adam")
     open_test_tab(page, base, function)
 
@@ -347,9 +347,9 @@ def test_test_settings_and_saved_test_cases(
 
 
 def test_a_new_function_can_be_tested_before_it_is_created(
-    world: World, f2_asgi_live_server: str, page: Page
+    world: World, asgi_live_server: str, page: Page
 ) -> None:
-    base = f2_asgi_live_server
+    base = asgi_live_server
     sign_in(page, base, "adam")
     page.goto(f"{base}/w/acme/functions/new/build/?template=default")
     expect(page.locator("#code-editor .monaco-editor")).to_be_visible()
@@ -369,7 +369,7 @@ def test_a_new_function_can_be_tested_before_it_is_created(
 
 
 def test_a_test_secret_stays_write_only_after_the_schema_stops_encrypting_it(
-    world: World, f2_asgi_live_server: str, page: Page
+    world: World, asgi_live_server: str, page: Page
 ) -> None:
     from editor.selectors import test_settings_secret_values
 
@@ -384,7 +384,7 @@ def test_a_test_secret_stays_write_only_after_the_schema_stops_encrypting_it(
     TestSettings.objects.create(
         user=adam, function=function, encrypted_settings=json.dumps({"apiKey": SECRET})
     )
-    base = f2_asgi_live_server
+    base = asgi_live_server
     sign_in(page, base, "adam")
     open_test_tab(page, base, function)
 
@@ -403,10 +403,10 @@ def test_a_test_secret_stays_write_only_after_the_schema_stops_encrypting_it(
 
 
 def test_the_recent_events_of_a_source_can_be_tested(
-    world: World, f2_asgi_live_server: str, page: Page
+    world: World, asgi_live_server: str, page: Page
 ) -> None:
     """An event sent through the Tracking API is offered as a sample for the next Run."""
-    base = f2_asgi_live_server
+    base = asgi_live_server
     sent = httpx.post(
         f"{base}/v1/track",
         json={"event": "Order Completed", "userId": "u-42", "properties": {"total": 30}},

@@ -1,5 +1,5 @@
-"""Posting to the Tracking API as a sender does: real requests through Django's stack; and
-a destination on loopback that records what functions post to it."""
+"""Posting to the Tracking API as a sender does: real requests through the server's ASGI
+application; and a destination on loopback that records what functions post to it."""
 
 from __future__ import annotations
 
@@ -10,14 +10,13 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
-from django.http import HttpResponse
-from django.test import Client
 from rest_framework.test import APIClient
 
+from tests.asgi_client import AsgiAnswer, AsgiClient
 from tests.conftest import World
 from tests.runtime.conftest import loopback_server
 
-Post = Callable[..., HttpResponse]
+Post = Callable[..., AsgiAnswer]
 
 
 def basic_auth(write_key: str) -> str:
@@ -30,10 +29,15 @@ def encoded(body: Any) -> bytes:
 
 
 @pytest.fixture
-def post(world: World) -> Post:
+def tracking() -> AsgiClient:
+    """Requests to the Tracking API, as a sender's reach the server."""
+    return AsgiClient()
+
+
+@pytest.fixture
+def post(world: World, tracking: AsgiClient) -> Post:
     """``post("/v1/track", body)`` sends ``body`` (an object, or raw bytes) with the write
     key of acme's Website source; ``key=None`` sends none, ``key="..."`` another one."""
-    client = Client()
 
     def _post(
         path: str,
@@ -42,10 +46,10 @@ def post(world: World) -> Post:
         key: str | None = world.source.write_key,
         content_type: str = "application/json",
         **headers: str,
-    ) -> HttpResponse:
+    ) -> AsgiAnswer:
         if key is not None:
             headers.setdefault("HTTP_AUTHORIZATION", basic_auth(key))
-        return client.post(path, data=encoded(body), content_type=content_type, **headers)
+        return tracking.post(path, data=encoded(body), content_type=content_type, **headers)
 
     return _post
 

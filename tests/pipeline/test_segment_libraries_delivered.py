@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.conf import settings
@@ -75,8 +74,8 @@ def _delivered() -> list[tuple[str, str]]:
     return sorted((r["type"], r["userId"]) for r in JsonRecorder.received)
 
 
-def test_segments_python_library_events_are_delivered(world: World, live_server: Any) -> None:
-    client = SegmentClient(world.source.write_key, host=live_server.url, sync_mode=True)
+def test_segments_python_library_events_are_delivered(world: World, asgi_live_server: str) -> None:
+    client = SegmentClient(world.source.write_key, host=asgi_live_server, sync_mode=True)
     try:
         client.identify("p-1", {"email": "ada@example.com"})
         client.track("p-1", "Order Completed", {"revenue": 9.99})
@@ -92,9 +91,9 @@ def test_segments_python_library_events_are_delivered(world: World, live_server:
     assert {r["library"] for r in JsonRecorder.received} == {"analytics-python"}
 
 
-def test_segments_node_library_events_are_delivered(world: World, live_server: Any) -> None:
+def test_segments_node_library_events_are_delivered(world: World, asgi_live_server: str) -> None:
     sent = subprocess.run(
-        [node_binary(), str(NODE_SENDER), live_server.url, world.source.write_key],
+        [node_binary(), str(NODE_SENDER), asgi_live_server, world.source.write_key],
         cwd=settings.BASE_DIR,
         capture_output=True,
         text=True,

@@ -3,6 +3,7 @@ loopback HTTP, and concurrent senders racing with one messageId."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -10,12 +11,12 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client
 from segment.analytics import Client as SegmentClient
 from segment.analytics import request as segment_request
 from segment.analytics.request import APIError
 
 from pipeline.models import DeliveryJob, Event
+from tests.asgi_client import AsgiClient
 from tests.conftest import World, build_world
 from tests.pipeline.conftest import basic_auth, track
 
@@ -36,11 +37,11 @@ def _no_kept_alive_connection() -> Iterator[None]:
     segment_request._session.close()
 
 
-def _segment(live_server: Any, write_key: str, **options: Any) -> SegmentClient:
+def _segment(server: str, write_key: str, **options: Any) -> SegmentClient:
     errors: list[Exception] = []
     client = SegmentClient(
         write_key,
-        host=live_server.url,
+        host=server,
         max_retries=0,
         on_error=lambda error, batch: errors.append(error),
         **options,
@@ -50,8 +51,8 @@ def _segment(live_server: Any, write_key: str, **options: Any) -> SegmentClient:
 
 
 @pytest.mark.parametrize("use_gzip", [False, True])
-def test_segments_library_in_sync_mode(world: World, live_server: Any, use_gzip: bool) -> None:
-    client = _segment(live_server, world.source.write_key, sync_mode=True, gzip=use_gzip)
+def test_segments_library_in_sync_mode(world: World, asgi_live_server: str, use_gzip: bool) -> None:
+    client = _segment(asgi_live_server, world.source.write_key, sync_mode=True, gzip=use_gzip)
     _, sent = client.track("u-1", "Order Completed", {"revenue": 9.99, "items": ["a", "b"]})
     client.identify("u-1", {"email": "ada@example.com"})
     client.page("u-1", "Docs", "Install")
@@ -76,8 +77,8 @@ def test_segments_library_in_sync_mode(world: World, live_server: Any, use_gzip:
     assert DeliveryJob.objects.count() == 6
 
 
-def test_segments_library_batches_in_the_background(world: World, live_server: Any) -> None:
-    client = _segment(live_server, world.source.write_key, upload_size=50)
+def test_segments_library_batches_in_the_background(world: World, asgi_live_server: str) -> None:
+    client = _segment(asgi_live_server, world.source.write_key, upload_size=50)
     for i in range(120):
         client.track(f"u-{i}", "Clicked", {"i": i})
     client.flush()
@@ -87,8 +88,8 @@ def test_segments_library_batches_in_the_background(world: World, live_server: A
     assert sorted(e.payload["properties"]["i"] for e in Event.objects.all()) == list(range(120))
 
 
-def test_segments_library_reads_our_refusals(world: World, live_server: Any) -> None:
-    client = _segment(live_server, "wrong-key", sync_mode=True)
+def test_segments_library_reads_our_refusals(world: World, asgi_live_server: str) -> None:
+    client = _segment(asgi_live_server, "wrong-key", sync_mode=True)
     with pytest.raises(APIError) as refused:
         client.track("u-1", "Clicked")
     assert refused.value.status == 401 and refused.value.code == "invalid_write_key"
@@ -110,8 +111,8 @@ def test_concurrent_senders_of_one_message_id_store_it_once(world: World) -> Non
         body = {"batch": [track(messageId=mid) for mid in [*shared, f"own-{n}"]]}
         try:
             start.wait()
-            response = Client().post(
-                "/v1/batch", body, content_type="application/json", HTTP_AUTHORIZATION=auth
+            response = AsgiClient().post(
+                "/v1/batch", json.dumps(body).encode(), HTTP_AUTHORIZATION=auth
             )
             statuses[n] = response.status_code
         finally:

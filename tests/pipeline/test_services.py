@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, OperationalError, transaction
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -16,7 +16,7 @@ from pipeline import services
 from pipeline.models import DeliveryJob, Event, InstanceFilters, SeenMessageId
 from pipeline.selectors import instance_filters_get
 from pipeline.services import DEDUP_WINDOW, events_store, seen_message_ids_prune
-from pipeline.tracking import event_fill
+from pipeline.tracking import TrackingRefused, TrackingRequest, event_fill
 from tests.conftest import World
 from tests.pipeline.conftest import track
 
@@ -157,6 +157,61 @@ DROP_DEBUG = [
 
 def _filter_audit(world: World) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action="instance.filters_changed").order_by("id"))
+
+
+def _request(write_key: str, *message_ids: str, at: Any = None) -> TrackingRequest:
+    return TrackingRequest(
+        write_key=write_key, events=_events(*message_ids), received_at=at or timezone.now()
+    )
+
+
+def test_requests_stored_together_each_get_their_outcome(
+    world: World, django_assert_max_num_queries: Any
+) -> None:
+    """A group commit: one transaction and a few inserts per source for all its requests;
+    a wrong write key is refused alone; a messageId repeated across the requests is stored
+    once, with the request that came first."""
+    key, foreign = world.source.write_key, world.foreign_source.write_key
+    earlier = timezone.now() - timedelta(seconds=3)
+    requests = [
+        _request(key, "a", "b", at=earlier),
+        _request("wrong", "c"),
+        _request(foreign, "a"),
+        _request(key, "b", "d"),
+    ]
+    with django_assert_max_num_queries(9):  # routes, then 3 inserts per source, + savepoint
+        outcomes = services.tracking_requests_store(requests=requests)
+    first, refused, other_source, last = outcomes
+    assert isinstance(refused, TrackingRefused) and refused.status == 401
+    assert (first.accepted, first.stored, first.jobs) == (2, 2, 2)
+    assert (other_source.stored, other_source.jobs) == (1, 1)
+    assert (last.accepted, last.stored, last.duplicates) == (2, 1, 1)
+    ours = Event.objects.filter(source=world.source).order_by("message_id")
+    assert [e.message_id for e in ours] == ["a", "b", "d"]
+    # Each event keeps its own request's arrival, and so do its jobs.
+    assert ours[0].received_at == earlier and ours[2].received_at > earlier
+    job = DeliveryJob.objects.get(event=ours[0])
+    assert job.created_at == job.next_attempt_at == earlier
+
+
+def test_a_group_the_database_fails_is_stored_request_by_request(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = services._events_store
+
+    def fails_on_poison(*, route: Any, parts: Any) -> Any:
+        if any(e["messageId"] == "poison" for part in parts for e in part.events):
+            raise OperationalError("value too long")
+        return real(route=route, parts=parts)
+
+    monkeypatch.setattr(services, "_events_store", fails_on_poison)
+    key = world.source.write_key
+    outcomes = services.tracking_requests_store(
+        requests=[_request(key, "a"), _request(key, "poison"), _request(key, "b")]
+    )
+    assert isinstance(outcomes[1], DatabaseError)
+    assert [o.stored for o in (outcomes[0], outcomes[2])] == [1, 1]
+    assert sorted(Event.objects.values_list("message_id", flat=True)) == ["a", "b"]
 
 
 def test_setting_filters_saves_them_cleaned_with_one_audit_row(world: World) -> None:

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog.services import instance_create, instance_update, source_create
 from pipeline.models import DeliveryJob, Event, JobState
 from pipeline.tracking import MAX_BATCH_BYTES, MAX_EVENT_BYTES
+from tests.asgi_client import AsgiClient
 from tests.conftest import SECRET_API_KEY, World
 from tests.pipeline.conftest import Post, track
 
@@ -327,8 +328,8 @@ def test_bad_encodings_are_400s(post: Post, body: bytes, encoding: str, message:
     _refused(post("/v1/track", body, HTTP_CONTENT_ENCODING=encoding), 400, message)
 
 
-def test_only_post_and_preflight(post: Post, client: Any) -> None:
-    response = client.get("/v1/track")
+def test_only_post_and_preflight(post: Post, tracking: AsgiClient) -> None:
+    response = tracking.get("/v1/track")
     assert response.status_code == 405 and response["Allow"] == "POST, OPTIONS"
     assert response.json()["code"] == "method_not_allowed"
 
@@ -339,17 +340,50 @@ def test_a_database_failure_is_a_503_to_retry(
     def fail(**kwargs: Any) -> None:
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr("pipeline.services.routed_events_store", fail)
+    monkeypatch.setattr("pipeline.services._events_store", fail)
     response = post("/v1/track", track())
     assert response.status_code == 503 and response["Retry-After"] == "1"
     assert response.json()["code"] == "unavailable"
 
 
+def test_concurrent_requests_share_a_commit(
+    world: World, tracking: AsgiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import tracking_app
+
+    groups: list[int] = []
+
+    def store(*, requests: Any) -> Any:
+        groups.append(len(requests))
+        return tracking_app_store(requests=requests)
+
+    tracking_app_store = tracking_app.tracking_requests_store
+    monkeypatch.setattr(tracking_app, "tracking_requests_store", store)
+    key = world.source.write_key
+    bodies = [json.dumps(track(messageId=f"m-{n}", writeKey=key)).encode() for n in range(12)]
+    bodies.append(json.dumps(track(writeKey="wrong")).encode())
+    answers = tracking.post_together("/v1/track", bodies)
+    assert [a.status_code for a in answers] == [200] * 12 + [401]
+    assert sum(groups) == 13 and len(groups) < 13, groups
+    assert Event.objects.count() == 12 and DeliveryJob.objects.count() == 12
+
+
+def test_unknown_paths_and_hosts_are_refused_in_json(world: World, post: Post) -> None:
+    missing = post("/v1/trak", track())
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    assert "/v1/track" in missing.json()["message"]
+    foreign = AsgiClient(host="evil.example").post(
+        "/v1/track", json.dumps(track(writeKey=world.source.write_key)).encode()
+    )
+    assert foreign.status_code == 400 and foreign.json()["code"] == "invalid_host"
+    assert Event.objects.count() == 0
+
+
 # --- CORS -----------------------------------------------------------------------------------
 
 
-def test_the_cors_preflight_is_answered_for_any_origin(client: Any) -> None:
-    response = client.options(
+def test_the_cors_preflight_is_answered_for_any_origin(tracking: AsgiClient) -> None:
+    response = tracking.options(
         "/v1/t",
         HTTP_ORIGIN="https://shop.example",
         HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
@@ -362,7 +396,7 @@ def test_the_cors_preflight_is_answered_for_any_origin(client: Any) -> None:
     assert response["Access-Control-Max-Age"] == "86400"
     assert "Origin" in response["Vary"]
     # Requested headers that are not a list of names are not echoed.
-    odd = client.options(
+    odd = tracking.options(
         "/v1/batch", HTTP_ORIGIN="https://a.example", HTTP_ACCESS_CONTROL_REQUEST_HEADERS="a\rb"
     )
     assert odd["Access-Control-Allow-Headers"].startswith("Content-Type, Content-Encoding")

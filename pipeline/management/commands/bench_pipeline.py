@@ -23,12 +23,14 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from runtime.management.commands.bench_runtime import cpu_model, percentile
-from runtime.management.loopback_serve import free_port, serving
+from runtime.management.loopback_load import UnexpectedAnswer, load_run, post_request
+from runtime.management.loopback_serve import free_port, serving, serving_command
 
 TRIVIAL_CODE = "async function onTrack(event, settings) {\n  return event.event;\n}\n"
 SEED = f"""
@@ -116,7 +118,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--requests", type=int, default=3000, help="single-event requests")
         parser.add_argument("--batches", type=int, default=150, help="100-event batches")
-        parser.add_argument("--clients", type=int, default=32, help="concurrent senders")
+        parser.add_argument(
+            "--clients", type=int, default=32, help="concurrent single-event senders"
+        )
+        # Each in-flight batch adds its 100 events to every other's wait: with 32 of them
+        # a request's latency is 3,200 events' storing, whatever the server does.
+        parser.add_argument("--batch-clients", type=int, default=4, help="concurrent batches")
         parser.add_argument("--deliver", type=int, default=3000, help="end-to-end events")
 
     def line(self, label: str, value: str) -> None:
@@ -153,16 +160,34 @@ class Command(BaseCommand):
     def measure(self, source_id: int, write_key: str, options: dict[str, Any]) -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        clients = options["clients"]
+        clients, batch_clients = options["clients"], options["batch_clients"]
         with serving(self.env, port, "--no-workers"):
             single = asyncio.run(self.send(base, write_key, options["requests"], 1, clients))
-            batch = asyncio.run(self.send(base, write_key, options["batches"], 100, clients))
+            batch = asyncio.run(self.send(base, write_key, options["batches"], 100, batch_clients))
+        ceiling = self.server_ceiling(options["requests"], clients)
         direct_single = self.direct(source_id, options["requests"] // 3, 1)
         direct_batch = self.direct(source_id, options["batches"], 100)
-        self.stdout.write(f"Ingest, {clients} concurrent clients:")
-        self.report("single-event /v1/track", single, direct_single, 1, "single")
-        self.report("100-event /v1/batch", batch, direct_batch, 100, "batch")
+        self.stdout.write("Ingest (the server: Daphne, one process):")
+        self.report(f"single-event /v1/track, {clients} clients", single, direct_single, 1,
+                    "single")  # fmt: skip
+        self.line(
+            "  the same requests answered by an empty ASGI app",
+            f"{ceiling:,.0f} requests/s (the server's own ceiling on this machine)",
+        )
+        self.report(f"100-event /v1/batch, {batch_clients} clients", batch, direct_batch, 100,
+                    "batch")  # fmt: skip
         self.end_to_end(base, port, source_id, write_key, options)
+
+    def server_ceiling(self, requests: int, clients: int) -> float:
+        """Requests/s of Daphne, started as serve starts it, answering with an application
+        that does nothing: what no Tracking API on this server can exceed."""
+        port = free_port()
+        app = "runtime.management.loopback_load:ok_application"
+        daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+        with serving_command(daphne, self.env, port):
+            elapsed, _ = asyncio.run(self.send(f"http://127.0.0.1:{port}", "-", requests, 1,
+                                               clients))  # fmt: skip
+        return requests / elapsed
 
     def report(
         self, label: str, sent: tuple[float, list[float]], direct: list[float], size: int, key: str
@@ -189,30 +214,27 @@ class Command(BaseCommand):
     ) -> tuple[float, list[float]]:
         """Send ``requests`` requests of ``size`` events from ``clients`` connections; the
         elapsed seconds and each request's latency in ms. Every answer must be a 200."""
-        import httpx
-
-        latencies: list[float] = []
-        counter = iter(range(requests))
         path = "/v1/track" if size == 1 else "/v1/batch"
-        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-        async with httpx.AsyncClient(
-            base_url=base, auth=(write_key, ""), limits=limits, timeout=60
-        ) as client:
+        host = urlsplit(base)
 
-            async def sender() -> None:
-                for i in counter:
-                    body: Any = (
-                        _event(i) if size == 1 else {"batch": [_event(i) for _ in range(size)]}
-                    )
-                    started = time.perf_counter()
-                    answer = await client.post(path, json=body)
-                    latencies.append((time.perf_counter() - started) * 1000)
-                    if answer.status_code != 200:
-                        raise CommandError(f"{path} answered {answer.status_code}: {answer.text}")
+        def request(i: int) -> bytes:
+            body: Any = _event(i) if size == 1 else {"batch": [_event(i) for _ in range(size)]}
+            return post_request(
+                host=host.netloc, path=path, body=json.dumps(body).encode(), write_key=write_key
+            )
 
-            started = time.perf_counter()
-            await asyncio.gather(*(sender() for _ in range(clients)))
-            return time.perf_counter() - started, latencies
+        # Prepared before the clock starts: the figures are the server's, not the client's.
+        prepared = [request(i) for i in range(requests)]
+        try:
+            done = await load_run(
+                port=int(host.port or 80),
+                requests=requests,
+                connections=clients,
+                request_bytes=prepared.__getitem__,
+            )
+        except UnexpectedAnswer as exc:
+            raise CommandError(f"{path} {exc}") from exc
+        return done.elapsed_s, done.latencies_ms
 
     def direct(self, source_id: int, requests: int, size: int) -> list[float]:
         script = DIRECT.format(source_id=source_id, requests=requests, size=size)
