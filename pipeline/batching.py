@@ -28,7 +28,7 @@ from pipeline.selectors import (
     instances_recent_job_counts,
     version_codes,
 )
-from pipeline.services import CLAIM_PER_INSTANCE, Backlog, DeliveryResult
+from pipeline.services import Backlog, DeliveryResult
 from runtime.services import (
     BAD_REQUEST,
     RETRY,
@@ -48,6 +48,10 @@ _RETRYABLE_STATUSES = frozenset({408, 429})
 STATUS_ERROR = "EventStatus"
 
 
+# The largest batch sent to an onBatch that has not answered one yet.
+PROBE_SIZE = 10
+
+
 class Batches(Enum):
     NO = "no"
     PROBE = "probe"  # the code names onBatch; it has not answered a batch yet
@@ -57,8 +61,8 @@ class Batches(Enum):
 class BatchSupport:
     """Which function versions take batches, as this worker learned (versions are
     immutable, so what is learned stays true). Code that never names ``onBatch`` does not.
-    Code that names it is sent small batches first (at most CLAIM_PER_INSTANCE events, so
-    that falling back to single events fits the claim's lease) until ``onBatch`` has
+    Code that names it is sent small batches first (at most PROBE_SIZE events, so that
+    falling back to single events costs little) until ``onBatch`` has
     answered once; an ``onBatch`` that throws ``EventNotSupported`` (the default
     template's) sends its batch, and every later event, one by one. Keep one per worker
     process for its whole life."""
@@ -98,7 +102,7 @@ class BatchPlanner:
     """A claim's planner (``ClaimPlanner``) for one round. ``batched`` names the instances
     it planned batches for: their claimed jobs run as one ``onBatch`` call."""
 
-    def __init__(self, support: BatchSupport, *, probe_size: int = CLAIM_PER_INSTANCE) -> None:
+    def __init__(self, support: BatchSupport, *, probe_size: int = PROBE_SIZE) -> None:
         self.support = support
         self.probe_size = probe_size
         self.batched: set[int] = set()

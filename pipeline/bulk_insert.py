@@ -52,6 +52,21 @@ def _adding_tail(
     return f" ON CONFLICT ({', '.join(column[k] for k in keys)}) DO UPDATE SET {sums}"
 
 
+def _replacing_tail(
+    model: type[models.Model],
+    table: str,
+    keys: Sequence[str],
+    replaced: Sequence[str],
+    same: Sequence[str],
+) -> str:
+    column = {f.attname: connection.ops.quote_name(f.column) for f in model._meta.concrete_fields}
+    sets = ", ".join(f"{column[a]} = excluded.{column[a]}" for a in replaced)
+    where = " AND ".join(f"{table}.{column[a]} = excluded.{column[a]}" for a in same)
+    return f" ON CONFLICT ({', '.join(column[k] for k in keys)}) DO UPDATE SET {sets}" + (
+        f" WHERE {where}" if where else ""
+    )
+
+
 def rows_insert(
     model: type[models.Model],
     *,
@@ -61,6 +76,7 @@ def rows_insert(
     ignore_conflicts: bool = False,
     returning: Sequence[str] = (),
     add_on_conflict: tuple[Sequence[str], Sequence[str]] | None = None,
+    replace_on_conflict: tuple[Sequence[str], Sequence[str], Sequence[str]] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Insert one row per item of ``rows`` (values of the ``varying`` attnames, ready for
     the database); every other column gets its ``constant`` value or its default.
@@ -70,7 +86,11 @@ def rows_insert(
     ``add_on_conflict=(keys, added)``: a row whose ``keys`` (the columns of a unique
     constraint) meet an existing row adds its ``added`` columns to that row's instead
     (counters: PostgreSQL and SQLite both take ``ON CONFLICT (...) DO UPDATE``). One
-    statement must not carry the same keys twice: sum such rows first."""
+    statement must not carry the same keys twice: sum such rows first.
+
+    ``replace_on_conflict=(keys, replaced, same)``: a row whose ``keys`` meet an existing
+    row sets that row's ``replaced`` columns to its own instead, where the two agree on
+    the ``same`` columns (elsewhere the existing row is kept)."""
     fixed_names, fixed_values, varying_names = _columns(model, constant, varying)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(name) for name in [*varying_names, *fixed_names])
@@ -80,6 +100,8 @@ def rows_insert(
     tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     if add_on_conflict is not None:
         tail = _adding_tail(model, table, *add_on_conflict)
+    if replace_on_conflict is not None:
+        tail = _replacing_tail(model, table, *replace_on_conflict)
     if returning:
         tail += " RETURNING " + ", ".join(quote(name) for name in returning)
     inserted: list[tuple[Any, ...]] = []

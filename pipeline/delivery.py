@@ -14,8 +14,16 @@ A round:
    per job;
 3. the jobs run on the runtime, at most ``concurrency`` at once and at most
    ``per_instance`` at once per instance (a slow destination does not take every slot);
-4. ``delivery_results_record`` completes the attempts and moves each job on, if it is
-   still this worker's claim.
+   meanwhile the round extends its leases every third of ``lease_s``, so that a lease
+   can be short (a dead worker's jobs are soon claimable again) whatever a round takes;
+4. as each instance's jobs finish, ``delivery_results_record`` completes their attempts
+   and moves each job on, if it is still this worker's claim.
+
+A worker runs a few rounds at once (``WorkerSlots``, shared by them, bounds the
+invocations overall and per instance): while one round waits for a slow destination,
+the next ones go on with the others, and the database work of one round overlaps the
+invocations of another. A round skips the instances of which the worker already holds
+``MAX_HELD_PER_INSTANCE`` unrecorded jobs.
 
 Instances whose function defines ``onBatch`` have their jobs claimed in batches (planned
 in step 1 by ``pipeline.batching.BatchPlanner``) and each batch runs as one invocation
@@ -32,9 +40,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
 
@@ -47,9 +55,9 @@ from pipeline.services import (
     DeliveryResult,
     delivery_attempts_start,
     delivery_jobs_claim,
+    delivery_leases_extend,
     delivery_results_record,
 )
-from runtime.limits import ANSWER_GRACE_S, KILL_GRACE_S, MAX_TIMEOUT_MS
 from runtime.pool import WorkerPool
 from runtime.services import function_version_invoke
 
@@ -58,9 +66,39 @@ logger = logging.getLogger(__name__)
 INSTANCE_DISABLED = "instance_disabled"
 # An outcome of the engine's own: running the job raised (a bug, not the function's).
 DELIVERY_ERROR = "delivery_error"
-DEFAULT_LIMIT = 100
-DEFAULT_CONCURRENCY = 16
-DEFAULT_PER_INSTANCE = 4
+DEFAULT_LIMIT = 400
+DEFAULT_CONCURRENCY = 64
+DEFAULT_PER_INSTANCE = 16
+DEFAULT_ROUNDS = 2
+# Leases are extended while their round runs: this only bounds how long a dead worker's
+# jobs wait before another worker claims them.
+DEFAULT_LEASE_S = 60.0
+# Unrecorded jobs of one instance a worker holds at most, over its rounds in flight.
+MAX_HELD_PER_INSTANCE = 2 * CLAIM_PER_INSTANCE
+
+
+@dataclass
+class WorkerSlots:
+    """What a worker's rounds in flight share: the invocations at once, overall and per
+    instance, and the jobs each instance has claimed and not yet recorded."""
+
+    concurrency: int = DEFAULT_CONCURRENCY
+    per_instance: int = DEFAULT_PER_INSTANCE
+    held: Counter[int] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.overall = asyncio.Semaphore(max(1, self.concurrency))
+        self.instances: dict[int, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(max(1, self.per_instance))
+        )
+
+    def full(self) -> set[int]:
+        return {iid for iid, count in self.held.items() if count >= MAX_HELD_PER_INSTANCE}
+
+    def hold(self, claims: Sequence[ClaimedJob], sign: int) -> None:
+        for claim in claims:
+            self.held[claim.instance_id] += sign
+        self.held = +self.held  # drops the instances down to none
 
 
 @dataclass(frozen=True)
@@ -68,15 +106,6 @@ class RoundSummary:
     claimed: int
     recorded: int  # jobs moved on (the others were claimed again meanwhile)
     outcomes: dict[str, int]
-
-
-def lease_seconds(*, per_instance: int = DEFAULT_PER_INSTANCE) -> float:
-    """A lease that outlasts any round: an instance's jobs (at most CLAIM_PER_INSTANCE)
-    run ``per_instance`` at a time, each answered by the longest time limit plus the
-    runtime's graces; doubled, for the database work around. A worker that dies leaves
-    its jobs claimable again after this."""
-    waves = -(-CLAIM_PER_INSTANCE // max(1, per_instance))
-    return 2 * waves * (MAX_TIMEOUT_MS / 1000 + KILL_GRACE_S + ANSWER_GRACE_S) + 30
 
 
 def _filtered(claim: ClaimedJob, decision: FilterDecision) -> DeliveryResult:
@@ -211,77 +240,113 @@ async def _run_singles(
     )
 
 
+Record = Callable[[list[DeliveryResult]], Awaitable[object]]
+
+
 async def deliveries_run(
     claims: Sequence[ClaimedJob],
     runs: dict[int, InstanceRun],
     *,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    per_instance: int = DEFAULT_PER_INSTANCE,
+    slots: WorkerSlots | None = None,
     pool: WorkerPool | None = None,
     batched: Collection[int] = (),
     support: BatchSupport | None = None,
+    record: Record | None = None,
 ) -> list[DeliveryResult]:
-    """Run the claimed jobs, bounded overall and per instance; never raises for a job.
-    The jobs of the ``batched`` instances run as one batch per instance (one invocation,
-    taking one slot)."""
-    overall = asyncio.Semaphore(max(1, concurrency))
-    per: dict[int, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(max(1, per_instance)))
+    """Run the claimed jobs, bounded overall and per instance (``slots``); never raises
+    for a job. The jobs of the ``batched`` instances run as one batch per instance (one
+    invocation, taking one slot). ``record`` is given each instance's results as soon as
+    they are all in; what it raises is raised once every instance is done."""
+    slots = slots or WorkerSlots()
     groups: dict[int, list[ClaimedJob]] = defaultdict(list)
     for claim in claims:
         groups[claim.instance_id].append(claim)
-    work = []
-    for instance_id, group in groups.items():
-        run, slot = runs.get(instance_id), per[instance_id]
+
+    async def one_instance(instance_id: int, group: list[ClaimedJob]) -> list[DeliveryResult]:
+        run, slot, overall = runs.get(instance_id), slots.instances[instance_id], slots.overall
         # A disabled or unreadable instance is refused job by job (_run_one says why).
         if instance_id in batched and run is not None and run.enabled and run.problem is None:
-            work.append(
-                _run_batch(
-                    group,
-                    run,
-                    overall=overall,
-                    instance=slot,
-                    pool=pool,
-                    support=support or BatchSupport(),
-                )
-            )
+            results = await _run_batch(
+                group, run, overall=overall, instance=slot, pool=pool,
+                support=support or BatchSupport(),
+            )  # fmt: skip
         else:
-            work.append(_run_singles(group, run, overall=overall, instance=slot, pool=pool))
-    return [result for results in await asyncio.gather(*work) for result in results]
+            results = await _run_singles(group, run, overall=overall, instance=slot, pool=pool)
+        if record is not None:
+            await record(results)
+        return results
+
+    done = await asyncio.gather(
+        *(one_instance(iid, group) for iid, group in groups.items()), return_exceptions=True
+    )
+    for outcome in done:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return [result for results in done for result in results]  # type: ignore[union-attr]
+
+
+async def _leases_keep(job_ids: Sequence[int], *, worker_id: str, lease_s: float) -> None:
+    """Extend the round's leases every third of their length, until cancelled."""
+    while True:
+        await asyncio.sleep(lease_s / 3)
+        try:
+            await sync_to_async(delivery_leases_extend)(
+                job_ids=job_ids, worker_id=worker_id, lease_s=lease_s
+            )
+        except Exception:  # the next try may succeed; if none does, the leases expire
+            logger.exception("Extending the leases of a round failed.")
 
 
 async def delivery_round(
     *,
     worker_id: str,
     limit: int = DEFAULT_LIMIT,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    per_instance: int = DEFAULT_PER_INSTANCE,
-    lease_s: float | None = None,
+    lease_s: float = DEFAULT_LEASE_S,
+    slots: WorkerSlots | None = None,
     pool: WorkerPool | None = None,
     support: BatchSupport | None = None,
 ) -> RoundSummary:
     """One claim -> run -> record round (see the module's docstring). Pass the worker's
-    ``support`` (one for its life): what it learned of each version's ``onBatch``."""
-    if lease_s is None:
-        lease_s = lease_seconds(per_instance=per_instance)
+    ``slots`` (shared by its rounds in flight) and ``support`` (one for its life: what it
+    learned of each version's ``onBatch``)."""
+    slots = slots or WorkerSlots()
     support = support or BatchSupport()
     planner = BatchPlanner(support)
     job_ids = await sync_to_async(delivery_jobs_claim)(
-        worker_id=worker_id, limit=limit, lease_s=lease_s, planner=planner
+        worker_id=worker_id,
+        limit=limit,
+        lease_s=lease_s,
+        planner=planner,
+        skip_instances=slots.full(),
     )
     if not job_ids:
         return RoundSummary(claimed=0, recorded=0, outcomes={})
-    claims, runs = await sync_to_async(delivery_batch_load)(job_ids=job_ids)
-    await sync_to_async(delivery_attempts_start)(claims=claims, worker_id=worker_id)
-    results = await deliveries_run(
-        claims,
-        runs,
-        concurrency=concurrency,
-        per_instance=per_instance,
-        pool=pool,
-        batched=planner.batched,
-        support=support,
-    )
-    recorded = await sync_to_async(delivery_results_record)(results=results, worker_id=worker_id)
+    keeper = asyncio.create_task(_leases_keep(job_ids, worker_id=worker_id, lease_s=lease_s))
+    recorded = 0
+
+    async def record(results: list[DeliveryResult]) -> None:
+        nonlocal recorded
+        recorded += await sync_to_async(delivery_results_record)(
+            results=results, worker_id=worker_id
+        )
+
+    claims: Sequence[ClaimedJob] = ()
+    try:
+        claims, runs = await sync_to_async(delivery_batch_load)(job_ids=job_ids)
+        slots.hold(claims, +1)
+        await sync_to_async(delivery_attempts_start)(claims=claims, worker_id=worker_id)
+        results = await deliveries_run(
+            claims,
+            runs,
+            slots=slots,
+            pool=pool,
+            batched=planner.batched,
+            support=support,
+            record=record,
+        )
+    finally:
+        keeper.cancel()
+        slots.hold(claims, -1)
     outcomes: dict[str, int] = defaultdict(int)
     for result in results:
         outcomes[result.outcome] += 1

@@ -110,6 +110,12 @@ class DeliveryJob(models.Model):
         ]
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="pipeline_job_claim"),
+            # The backlog per instance (one range per claimable state, never the finished
+            # jobs), and a claim's jobs of one instance in the order it takes them.
+            models.Index(
+                fields=["state", "instance", "next_attempt_at", "id"],
+                name="pipeline_job_instance_claim",
+            ),
             # An instance's recent arrival rate: batches, or single events at low volume.
             models.Index(fields=["instance", "created_at"], name="pipeline_job_recent"),
         ]

@@ -301,7 +301,7 @@ FILTERED = "filtered"
 
 # Jobs one claim takes from one instance: an instance with a large backlog, or one that
 # hangs, gets this many per round while every other instance with work gets its turn.
-CLAIM_PER_INSTANCE = 10
+CLAIM_PER_INSTANCE = 100
 
 
 def _claimable(now: datetime) -> Q:
@@ -333,6 +333,21 @@ def _backlog(now: datetime, limit: int) -> list[Backlog]:
     ]
 
 
+def _instance_claimable(instance_id: int, *, now: datetime, take: int) -> list[int]:
+    """The ``take`` longest-waiting claimable jobs of one instance, locked (skipping those
+    another claim holds): one index range per claimable state, each read in order and
+    cut at ``take``, then merged; never a sort of the instance's whole backlog."""
+    found: list[tuple[datetime, int]] = []
+    for state in CLAIMABLE_STATES:
+        found += (
+            DeliveryJob.objects.select_for_update(skip_locked=True)
+            .filter(instance_id=instance_id, state=state, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")
+            .values_list("next_attempt_at", "pk")[:take]
+        )
+    return [pk for _, pk in sorted(found)[:take]]
+
+
 def delivery_jobs_claim(
     *,
     worker_id: str,
@@ -340,11 +355,13 @@ def delivery_jobs_claim(
     lease_s: float,
     per_instance: int = CLAIM_PER_INSTANCE,
     planner: ClaimPlanner | None = None,
+    skip_instances: Collection[int] = (),
 ) -> list[int]:
     """Lease claimable jobs to ``worker_id`` for ``lease_s`` seconds and return their ids;
     each claim counts one attempt. Instances take turns, the one whose oldest claimable
     job waited longest first, at most ``per_instance`` jobs each, up to ``limit``
     invocations: single jobs, or batches of the size ``planner`` asks for (one each).
+    ``skip_instances`` get none (the worker has enough of theirs in hand).
 
     The backlog is read and planned before the claim's transaction, which stays short. On
     PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``, so concurrent workers claim
@@ -354,7 +371,7 @@ def delivery_jobs_claim(
     now = timezone.now()
     lease_end = now + timedelta(seconds=lease_s)
     # Twice ``limit`` instances: some may be holding their jobs back for a batch to fill.
-    backlog = _backlog(now, 2 * limit)
+    backlog = [b for b in _backlog(now, 2 * limit) if b.instance_id not in skip_instances]
     batches = planner(backlog, now) if planner is not None and backlog else {}
     with transaction.atomic():
         candidates: list[int] = []
@@ -366,12 +383,7 @@ def delivery_jobs_claim(
             take = batch or min(per_instance, limit - invocations)
             if take <= 0 or invocations >= limit:
                 break
-            taken = list(
-                DeliveryJob.objects.select_for_update(skip_locked=True)
-                .filter(_claimable(now), instance_id=entry.instance_id)
-                .order_by("next_attempt_at", "pk")
-                .values_list("pk", flat=True)[:take]
-            )
+            taken = _instance_claimable(entry.instance_id, now=now, take=take)
             candidates += taken
             invocations += 1 if batch else len(taken)
         if not candidates:
@@ -393,6 +405,16 @@ def delivery_jobs_claim(
             .order_by("pk")
             .values_list("pk", flat=True)
         )
+
+
+def delivery_leases_extend(*, job_ids: Collection[int], worker_id: str, lease_s: float) -> int:
+    """Extend this worker's leases of ``job_ids`` (those still its own) to ``lease_s`` from
+    now: a round in progress keeps its jobs while a dead worker's expire soon. Returns
+    how many were extended."""
+    lease_end = timezone.now() + timedelta(seconds=lease_s)
+    return DeliveryJob.objects.filter(
+        pk__in=sorted(job_ids), state=JobState.LEASED, leased_by=worker_id
+    ).update(lease_expires_at=lease_end, next_attempt_at=lease_end)
 
 
 def delivery_attempts_start(*, claims: Sequence[ClaimedJob], worker_id: str) -> None:
@@ -461,70 +483,92 @@ def delivery_verdict(
     return JobVerdict(JobState.DISCARDED, None, error_message)
 
 
-def _attempts_complete(*, results: Sequence[DeliveryResult], worker_id: str, now: datetime) -> None:
-    rows = {
-        (a.job_id, a.number): a
-        for a in DeliveryAttempt.objects.filter(
-            job_id__in=[r.job_id for r in results], worker=worker_id
-        )
-    }
-    done = []
-    for result in results:
-        row = rows.get((result.job_id, result.attempt))
-        if row is None:
-            continue
-        row.finished_at = now
-        row.outcome = result.outcome
-        row.error_type = result.error_type
-        row.error_message = result.error_message
-        row.logs = result.logs
-        row.requests = result.requests
-        row.duration_ms = result.duration_ms
-        done.append(row)
-    DeliveryAttempt.objects.bulk_update(
-        done,
-        [
-            "finished_at",
-            "outcome",
-            "error_type",
-            "error_message",
-            "logs",
-            "requests",
-            "duration_ms",
+# What an attempt's row gets when its job's result comes in.
+_ATTEMPT_RESULT = (
+    "finished_at", "outcome", "error_type", "error_message", "logs", "requests", "duration_ms",
+)  # fmt: skip
+
+
+def _attempts_complete(
+    *,
+    results: Sequence[DeliveryResult],
+    owners: Mapping[int, JobOwner],
+    worker_id: str,
+    now: datetime,
+) -> None:
+    """Fill in each result's attempt row, this worker's (one written at the claim by
+    another worker, which raced this one, is kept): one statement per 500 rows."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    as_json = connection.ops.adapt_json_value
+    rows_insert(
+        DeliveryAttempt,
+        constant={"worker": worker_id},
+        varying=("job_id", "number", "instance_id", "started_at", *_ATTEMPT_RESULT),
+        rows=[
+            (
+                r.job_id,
+                r.attempt,
+                owners[r.job_id].instance_id,
+                at,
+                at,
+                r.outcome,
+                r.error_type,
+                r.error_message,
+                as_json(r.logs, None),
+                as_json(r.requests, None),
+                r.duration_ms,
+            )
+            for r in results
+            if r.job_id in owners
         ],
+        replace_on_conflict=(("job_id", "number"), _ATTEMPT_RESULT, ("worker",)),
     )
 
 
-def _job_move_on(
-    *, result: DeliveryResult, owner: JobOwner, worker_id: str, now: datetime
-) -> str | None:
-    """Move the job on by its verdict if it is still this worker's claim; the state it
-    moved to, or None. A replayed job's retries count from its replay."""
-    verdict = delivery_verdict(
-        outcome=result.outcome,
-        error_message=result.error_message,
-        attempt=result.attempt - owner.replayed_after,
-        now=now,
+def _jobs_move_on(
+    *,
+    results: Sequence[DeliveryResult],
+    owners: Mapping[int, JobOwner],
+    worker_id: str,
+    now: datetime,
+) -> list[tuple[DeliveryResult, str]]:
+    """Move each job on by its verdict if it is still this worker's claim (leased to it,
+    for that attempt); the results that moved their job, each with the state it moved
+    to. A replayed job's retries count from its replay. One UPDATE per distinct verdict:
+    a round's successes all go in one."""
+    ours = dict(
+        DeliveryJob.objects.select_for_update()
+        .filter(pk__in=sorted(owners), state=JobState.LEASED, leased_by=worker_id)
+        .values_list("pk", "attempts")
     )
-    # For a finished job next_attempt_at becomes the time it finished: retention reads it
-    # on the claim index.
-    moved = bool(
-        DeliveryJob.objects.filter(
-            pk=result.job_id,
-            state=JobState.LEASED,
-            leased_by=worker_id,
-            attempts=result.attempt,
-        ).update(
-            state=verdict.state,
-            next_attempt_at=verdict.next_attempt_at or now,
+    by_verdict: dict[tuple[str, datetime, str, str], list[int]] = defaultdict(list)
+    moved: list[tuple[DeliveryResult, str]] = []
+    for result in results:
+        owner = owners.get(result.job_id)
+        if owner is None or ours.get(result.job_id) != result.attempt:
+            continue
+        verdict = delivery_verdict(
+            outcome=result.outcome,
+            error_message=result.error_message,
+            attempt=result.attempt - owner.replayed_after,
+            now=now,
+        )
+        # For a finished job next_attempt_at becomes the time it finished: retention reads
+        # it on the claim index.
+        key = (verdict.state, verdict.next_attempt_at or now, result.outcome, verdict.error)
+        by_verdict[key].append(result.job_id)
+        moved.append((result, verdict.state))
+    for (state, next_attempt_at, outcome, error), job_ids in by_verdict.items():
+        DeliveryJob.objects.filter(pk__in=job_ids).update(
+            state=state,
+            next_attempt_at=next_attempt_at,
             lease_expires_at=None,
             leased_by="",
             last_attempt_at=now,
-            last_outcome=result.outcome,
-            last_error=verdict.error,
+            last_outcome=outcome,
+            last_error=error,
         )
-    )
-    return verdict.state if moved else None
+    return moved
 
 
 def delivery_results_record(*, results: Sequence[DeliveryResult], worker_id: str) -> int:
@@ -536,22 +580,16 @@ def delivery_results_record(*, results: Sequence[DeliveryResult], worker_id: str
     on. One transaction; the round's instances' health is judged after it commits."""
     now = timezone.now()
     with transaction.atomic():
-        _attempts_complete(results=results, worker_id=worker_id, now=now)
         owners = _job_owners(job_ids=[r.job_id for r in results])
-        moved: list[DeliveryResult] = []
-        counted: list[MinuteCount] = []
-        for result in results:
-            owner = owners.get(result.job_id)
-            if owner is None:
-                continue
-            state = _job_move_on(result=result, owner=owner, worker_id=worker_id, now=now)
-            if state is None:
-                continue
-            moved.append(result)
-            counted.append(
-                MinuteCount(owner.instance_id, state, result.outcome, result.duration_ms or 0)
-            )
-        function_usage_add(usage=_usage_of(results=moved, owners=owners), day=now.date())
+        _attempts_complete(results=results, owners=owners, worker_id=worker_id, now=now)
+        moved = _jobs_move_on(results=results, owners=owners, worker_id=worker_id, now=now)
+        counted = [
+            MinuteCount(owners[r.job_id].instance_id, state, r.outcome, r.duration_ms or 0)
+            for r, state in moved
+        ]
+        function_usage_add(
+            usage=_usage_of(results=[r for r, _ in moved], owners=owners), day=now.date()
+        )
         delivery_minutes_add(counts=counted, at=now)
         transaction.on_commit(
             partial(_health_after_round, results=results, owners=owners), robust=True

@@ -121,7 +121,7 @@ def test_an_instance_with_a_backlog_does_not_keep_another_waiting(world: World) 
     # The other instance's single job arrived after the whole backlog.
     [single] = pending_jobs(other, 1, prefix="other")
 
-    claimed = delivery_jobs_claim(worker_id="w1", limit=50, lease_s=60)
+    claimed = delivery_jobs_claim(worker_id="w1", limit=2 * CLAIM_PER_INSTANCE, lease_s=60)
 
     assert single in claimed
     assert len([pk for pk in claimed if pk in set(backlog)]) == CLAIM_PER_INSTANCE

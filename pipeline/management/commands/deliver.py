@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import socket
-import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -16,14 +15,22 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from pipeline.batching import BatchSupport
-from pipeline.delivery import DEFAULT_CONCURRENCY, DEFAULT_LIMIT, RoundSummary, delivery_round
+from pipeline.delivery import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_LEASE_S,
+    DEFAULT_LIMIT,
+    DEFAULT_ROUNDS,
+    RoundSummary,
+    WorkerSlots,
+    delivery_round,
+)
 from pipeline.services import delivery_housekeep
 from runtime.pool import shutdown_pool
 
 logger = logging.getLogger(__name__)
 
 # Pause after a round that found nothing to do; a busy worker goes straight on.
-IDLE_SLEEP_S = 1.0
+IDLE_SLEEP_S = 0.2
 # Pause after a round that failed as a whole (the database away...), before trying again.
 ERROR_SLEEP_S = 5.0
 # Retention and the recovery of instances that stopped receiving events, between rounds.
@@ -39,11 +46,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help="jobs per round")
         parser.add_argument(
+            "--rounds", type=int, default=DEFAULT_ROUNDS, help="rounds in flight at once"
+        )
+        parser.add_argument(
             "--lease",
             type=float,
-            default=None,
-            help="seconds a claim lasts (default: longer than any round can take); a job "
-            "whose worker died is claimed again after this",
+            default=DEFAULT_LEASE_S,
+            help="seconds a claim lasts unless its round extends it (rounds in progress "
+            "do); a job whose worker died is claimed again after this",
         )
         parser.add_argument(
             "--once", action="store_true", help="run one round, print what it did, exit"
@@ -54,59 +64,65 @@ class Command(BaseCommand):
         *args: Any,
         concurrency: int,
         limit: int,
-        lease: float | None,
+        rounds: int,
+        lease: float,
         once: bool,
         **options: Any,
     ) -> None:
-        worker_id = f"{socket.gethostname()}:{os.getpid()}"
-        self.lease_s = lease
-        asyncio.run(
-            self._work(worker_id=worker_id, concurrency=concurrency, limit=limit, once=once)
-        )
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.limit, self.lease_s = limit, lease
+        asyncio.run(self._work(concurrency=concurrency, rounds=1 if once else rounds, once=once))
 
-    async def _work(self, *, worker_id: str, concurrency: int, limit: int, once: bool) -> None:
+    async def _work(self, *, concurrency: int, rounds: int, once: bool) -> None:
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            # SIGTERM ends the worker after the round in flight: its results get recorded.
+            # SIGTERM ends the worker after the rounds in flight: their results get recorded.
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stopping.set)
-        housekeep_at = time.monotonic()  # at start too: a worker restarted often still cleans
+        self.slots = WorkerSlots(concurrency=concurrency)
         # What the worker learns of each version's onBatch, kept for its life.
-        support = BatchSupport()
+        self.support = BatchSupport()
         try:
-            while not stopping.is_set():
-                if not once and time.monotonic() >= housekeep_at:
-                    housekeep_at = time.monotonic() + HOUSEKEEP_EVERY_S
-                    await self._housekeep()
-                summary = await self._round(
-                    worker_id=worker_id, concurrency=concurrency, limit=limit, support=support
-                )
-                if once:
-                    if summary is not None:
-                        self._report(summary)
-                    return
-                if summary is None:
-                    pause = ERROR_SLEEP_S
-                elif summary.claimed == 0:
-                    pause = IDLE_SLEEP_S
-                else:
-                    continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), timeout=pause)
+            if once:
+                summary = await self._round()
+                if summary is not None:
+                    self._report(summary)
+                return
+            await asyncio.gather(
+                self._housekeeping(stopping), *(self._rounds(stopping) for _ in range(rounds))
+            )
         finally:
             await shutdown_pool()
 
-    async def _round(
-        self, *, worker_id: str, concurrency: int, limit: int, support: BatchSupport
-    ) -> RoundSummary | None:
+    async def _rounds(self, stopping: asyncio.Event) -> None:
+        """Round after round until stopped, pausing when there was nothing to do."""
+        while not stopping.is_set():
+            summary = await self._round()
+            if summary is None:
+                pause = ERROR_SLEEP_S
+            elif summary.claimed == 0:
+                pause = IDLE_SLEEP_S
+            else:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=pause)
+
+    async def _housekeeping(self, stopping: asyncio.Event) -> None:
+        # At start too: a worker restarted often still cleans.
+        while not stopping.is_set():
+            await self._housekeep()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=HOUSEKEEP_EVERY_S)
+
+    async def _round(self) -> RoundSummary | None:
         try:
             return await delivery_round(
-                worker_id=worker_id,
-                limit=limit,
-                concurrency=concurrency,
+                worker_id=self.worker_id,
+                limit=self.limit,
                 lease_s=self.lease_s,
-                support=support,
+                slots=self.slots,
+                support=self.support,
             )
         except Exception:  # the worker outlives a failed round; its leases expire
             logger.exception("A delivery round failed; trying again in %s s.", ERROR_SLEEP_S)
