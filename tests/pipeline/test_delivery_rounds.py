@@ -1,0 +1,127 @@
+"""A worker's rounds (pipeline/delivery.py): a round keeps its leases while it runs however
+long it takes, and a slow destination does not hold up a healthy one: its results are
+recorded as they come, and the next round goes on beside the slow one. On the real Node
+runtime; ``transactional_db`` as in test_delivery.py."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+import pytest_asyncio
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from catalog.models import DestinationInstance
+from catalog.services import function_create, instance_create, instance_update
+from pipeline.delivery import WorkerSlots, delivery_round
+from pipeline.models import DeliveryJob, JobState
+from pipeline.services import delivery_jobs_claim, delivery_leases_extend
+from runtime.pool import WorkerPool
+from tests.conftest import World
+from tests.pipeline.conftest import Post, track
+from tests.runtime.conftest import make_pool
+
+WORKER = "rounds-worker"
+QUICK = "async function onTrack(event) { return 1 }"
+
+
+def _slow(ms: int) -> str:
+    return f"async function onTrack(event) {{ await new Promise(r => setTimeout(r, {ms})); }}"
+
+
+@pytest.fixture
+def world(transactional_db: None) -> World:
+    from tests.conftest import build_world
+
+    world = build_world()
+    instance_update(instance=world.instance, actor=world.users["olivia"], enabled=False)
+    return world
+
+
+@pytest_asyncio.fixture
+async def pool() -> AsyncIterator[WorkerPool]:
+    p = make_pool(allow=["127.0.0.1"], workers=1)
+    yield p
+    await p.shutdown()
+
+
+def _connect(world: World, code: str, name: str) -> DestinationInstance:
+    olivia = world.users["olivia"]
+    fn = function_create(workspace=world.acme, name=name, actor=olivia, code=code)
+    return instance_create(function=fn, source=world.source, name=name, actor=olivia)
+
+
+async def _state(instance: DestinationInstance, message_id: str) -> str:
+    job = await DeliveryJob.objects.aget(instance=instance, event__message_id=message_id)
+    return job.state
+
+
+async def _until_delivered(instance: DestinationInstance, message_id: str) -> None:
+    for _ in range(100):
+        if await _state(instance, message_id) == JobState.DELIVERED:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{message_id} was not delivered to {instance.name}")
+
+
+async def test_a_round_longer_than_its_lease_keeps_its_jobs(
+    world: World, post: Post, pool: WorkerPool
+) -> None:
+    instance = await sync_to_async(_connect)(world, _slow(1500), "Slow")
+    assert (await sync_to_async(post)("/v1/track", track(messageId="m-1"))).status_code == 200
+    running = asyncio.ensure_future(delivery_round(worker_id=WORKER, pool=pool, lease_s=0.6))
+    await asyncio.sleep(1.0)  # past the lease it was claimed with
+    assert await sync_to_async(delivery_jobs_claim)(worker_id="other", limit=9, lease_s=60) == []
+    summary = await running
+    assert (summary.claimed, summary.recorded) == (1, 1)
+    assert await _state(instance, "m-1") == JobState.DELIVERED
+
+
+async def test_a_slow_destination_does_not_hold_up_a_healthy_one(
+    world: World, post: Post, pool: WorkerPool
+) -> None:
+    slow = await sync_to_async(_connect)(world, _slow(3000), "Slow")
+    quick = await sync_to_async(_connect)(world, QUICK, "Quick")
+    slots = WorkerSlots()
+    await sync_to_async(post)("/v1/track", track(messageId="m-1"))
+    first = asyncio.ensure_future(delivery_round(worker_id=WORKER, pool=pool, slots=slots))
+    # Recorded as soon as its instance's jobs are done, not when the round ends.
+    await _until_delivered(quick, "m-1")
+    assert not first.done() and await _state(slow, "m-1") == JobState.LEASED
+    # The next round goes on beside the first one.
+    await sync_to_async(post)("/v1/track", track(messageId="m-2"))
+    second = asyncio.ensure_future(delivery_round(worker_id=WORKER, pool=pool, slots=slots))
+    await _until_delivered(quick, "m-2")
+    assert not first.done()
+    assert (await first).outcomes == {"success": 2}
+    assert (await second).recorded == 2
+    assert slots.held == {}
+
+
+def test_a_claim_skips_the_instances_it_is_told_to(world: World) -> None:
+    other = _connect(world, QUICK, "Other")
+    held = _connect(world, QUICK, "Held")
+    from tests.pipeline.test_delivery_claims import pending_jobs
+
+    [mine] = pending_jobs(other, 1, prefix="o")
+    pending_jobs(held, 3, prefix="h")
+    claimed = delivery_jobs_claim(worker_id=WORKER, limit=9, lease_s=60, skip_instances={held.pk})
+    assert claimed == [mine]
+
+
+def test_only_the_workers_own_leases_are_extended(world: World) -> None:
+    from tests.pipeline.test_delivery_claims import pending_jobs
+
+    instance = _connect(world, QUICK, "Hook")
+    jobs = pending_jobs(instance, 3, prefix="j")
+    delivery_jobs_claim(worker_id=WORKER, limit=2, lease_s=5, per_instance=2)
+    delivery_jobs_claim(worker_id="other", limit=1, lease_s=5)
+    assert delivery_leases_extend(job_ids=jobs, worker_id=WORKER, lease_s=600) == 2
+    soon = timezone.now() + timedelta(seconds=60)
+    mine = list(DeliveryJob.objects.filter(leased_by=WORKER))
+    assert len(mine) == 2
+    assert all(j.lease_expires_at > soon and j.next_attempt_at == j.lease_expires_at for j in mine)
+    assert DeliveryJob.objects.get(leased_by="other").lease_expires_at < soon
