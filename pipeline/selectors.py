@@ -174,8 +174,14 @@ def _instance_run(instance: DestinationInstance, filters: Sequence[dict[str, Any
 def delivery_batch_load(*, job_ids: list[int]) -> tuple[list[ClaimedJob], dict[int, InstanceRun]]:
     """The claimed jobs with their events, and each of their instances once, with its
     deployed version, full setting values and filters."""
-    jobs = list(DeliveryJob.objects.filter(pk__in=job_ids).select_related("event").order_by("pk"))
-    instance_ids = {job.instance_id for job in jobs}
+    # Values, not model instances: a round loads hundreds of jobs and their events.
+    claims = [
+        ClaimedJob(job_id=pk, attempt=attempts, instance_id=instance_id, payload=payload)
+        for pk, attempts, instance_id, payload in DeliveryJob.objects.filter(pk__in=job_ids)
+        .order_by("pk")
+        .values_list("pk", "attempts", "instance_id", "event__payload")
+    ]
+    instance_ids = {claim.instance_id for claim in claims}
     instances = DestinationInstance.objects.filter(pk__in=instance_ids).select_related(
         "deployed_version"
     )
@@ -187,15 +193,6 @@ def delivery_batch_load(*, job_ids: list[int]) -> tuple[list[ClaimedJob], dict[i
     runs = {
         instance.pk: _instance_run(instance, filters.get(instance.pk, ())) for instance in instances
     }
-    claims = [
-        ClaimedJob(
-            job_id=job.pk,
-            attempt=job.attempts,
-            instance_id=job.instance_id,
-            payload=job.event.payload,
-        )
-        for job in jobs
-    ]
     return claims, runs
 
 

@@ -421,18 +421,11 @@ def delivery_attempts_start(*, claims: Sequence[ClaimedJob], worker_id: str) -> 
     """Write the attempt row of each claimed job before its code runs (healthchecks'
     rule: the log cannot miss an attempt). A row already there for this number (a claim
     that raced itself) is kept."""
-    now = timezone.now()
-    DeliveryAttempt.objects.bulk_create(
-        [
-            DeliveryAttempt(
-                job_id=c.job_id,
-                instance_id=c.instance_id,
-                number=c.attempt,
-                worker=worker_id,
-                started_at=now,
-            )
-            for c in claims
-        ],
+    rows_insert(
+        DeliveryAttempt,
+        constant={"worker": worker_id, "started_at": timezone.now()},
+        varying=("job_id", "instance_id", "number"),
+        rows=[(c.job_id, c.instance_id, c.attempt) for c in claims],
         ignore_conflicts=True,
     )
 
