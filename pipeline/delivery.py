@@ -19,11 +19,13 @@ A round:
 4. as each instance's jobs finish, ``delivery_results_record`` completes their attempts
    and moves each job on, if it is still this worker's claim.
 
-A worker runs a few rounds at once (``WorkerSlots``, shared by them, bounds the
-invocations overall and per instance): while one round waits for a slow destination,
-the next ones go on with the others, and the database work of one round overlaps the
-invocations of another. A round skips the instances of which the worker already holds
-``MAX_HELD_PER_INSTANCE`` unrecorded jobs.
+A worker (``manage.py deliver``) starts a new round whenever one of its invocation slots
+is free, up to ``DEFAULT_ROUNDS`` rounds in flight (``WorkerSlots``, shared by them,
+bounds the invocations overall and per instance): while rounds wait for a slow
+destination, others go on with the rest, and the database work of one round overlaps
+the invocations of another. A round skips the instances of which the worker already
+holds ``MAX_HELD_PER_INSTANCE`` unrecorded jobs, so a destination that hangs holds up
+two rounds at most.
 
 Instances whose function defines ``onBatch`` have their jobs claimed in batches (planned
 in step 1 by ``pipeline.batching.BatchPlanner``) and each batch runs as one invocation
@@ -69,7 +71,12 @@ DELIVERY_ERROR = "delivery_error"
 DEFAULT_LIMIT = 400
 DEFAULT_CONCURRENCY = 64
 DEFAULT_PER_INSTANCE = 16
-DEFAULT_ROUNDS = 2
+# Rounds in flight at most in one worker: a new one starts while invocation slots are free.
+DEFAULT_ROUNDS = 8
+# Pause after a claim that found nothing to do; a busy worker goes straight on.
+PAUSE_WHEN_IDLE_S = 0.2
+# Pause after a round that failed as a whole (the database away...), before trying again.
+PAUSE_AFTER_ERROR_S = 5.0
 # Leases are extended while their round runs: this only bounds how long a dead worker's
 # jobs wait before another worker claims them.
 DEFAULT_LEASE_S = 60.0
@@ -305,21 +312,30 @@ async def delivery_round(
     slots: WorkerSlots | None = None,
     pool: WorkerPool | None = None,
     support: BatchSupport | None = None,
+    claimed: asyncio.Future[int] | None = None,
 ) -> RoundSummary:
     """One claim -> run -> record round (see the module's docstring). Pass the worker's
     ``slots`` (shared by its rounds in flight) and ``support`` (one for its life: what it
-    learned of each version's ``onBatch``)."""
+    learned of each version's ``onBatch``). ``claimed`` is told how many jobs the round
+    claimed once they count as held, before they run."""
     slots = slots or WorkerSlots()
     support = support or BatchSupport()
     planner = BatchPlanner(support)
-    job_ids = await sync_to_async(delivery_jobs_claim)(
-        worker_id=worker_id,
-        limit=limit,
-        lease_s=lease_s,
-        planner=planner,
-        skip_instances=slots.full(),
-    )
+    try:
+        job_ids = await sync_to_async(delivery_jobs_claim)(
+            worker_id=worker_id,
+            limit=limit,
+            lease_s=lease_s,
+            planner=planner,
+            skip_instances=slots.full(),
+        )
+    except Exception as exc:
+        if claimed is not None and not claimed.done():
+            claimed.set_exception(exc)
+        raise
     if not job_ids:
+        if claimed is not None:
+            claimed.set_result(0)
         return RoundSummary(claimed=0, recorded=0, outcomes={})
     keeper = asyncio.create_task(_leases_keep(job_ids, worker_id=worker_id, lease_s=lease_s))
     recorded = 0
@@ -334,6 +350,8 @@ async def delivery_round(
     try:
         claims, runs = await sync_to_async(delivery_batch_load)(job_ids=job_ids)
         slots.hold(claims, +1)
+        if claimed is not None:
+            claimed.set_result(len(job_ids))
         await sync_to_async(delivery_attempts_start)(claims=claims, worker_id=worker_id)
         results = await deliveries_run(
             claims,
@@ -347,7 +365,48 @@ async def delivery_round(
     finally:
         keeper.cancel()
         slots.hold(claims, -1)
+        if claimed is not None and not claimed.done():
+            claimed.set_result(len(job_ids))
     outcomes: dict[str, int] = defaultdict(int)
     for result in results:
         outcomes[result.outcome] += 1
     return RoundSummary(claimed=len(job_ids), recorded=recorded, outcomes=dict(outcomes))
+
+
+RoundStarter = Callable[[asyncio.Future[int]], Awaitable[object]]
+
+
+async def delivery_rounds_run(
+    *, round_: RoundStarter, slots: WorkerSlots, stopping: asyncio.Event, most: int
+) -> None:
+    """A worker's rounds until ``stopping`` is set: a new one (``round_(claimed)``, which
+    tells ``claimed`` how many jobs it took) whenever an invocation slot is free and fewer
+    than ``most`` are in flight; a pause when a claim found nothing to do, or failed. Once
+    stopped, the rounds in flight finish, so that their results get recorded."""
+    loop = asyncio.get_running_loop()
+    rounds: set[asyncio.Future[object]] = set()
+    stop = asyncio.ensure_future(stopping.wait())
+
+    async def pause(seconds: float) -> None:
+        # Over early when a round ends: its instances may have work again.
+        await asyncio.wait({stop, *rounds}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+
+    try:
+        while not stopping.is_set():
+            if len(rounds) >= most or slots.overall.locked():
+                await pause(PAUSE_WHEN_IDLE_S)
+            else:
+                claimed: asyncio.Future[int] = loop.create_future()
+                rounds.add(asyncio.ensure_future(round_(claimed)))
+                try:
+                    found = await claimed
+                except Exception:  # the round logs why
+                    await pause(PAUSE_AFTER_ERROR_S)
+                else:
+                    if found == 0:
+                        await pause(PAUSE_WHEN_IDLE_S)
+            rounds = {r for r in rounds if not r.done()}
+    finally:
+        stop.cancel()
+        if rounds:
+            await asyncio.wait(rounds)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from catalog.models import DestinationInstance
 from catalog.services import function_create, instance_create, instance_update
-from pipeline.delivery import WorkerSlots, delivery_round
+from pipeline.delivery import WorkerSlots, delivery_round, delivery_rounds_run
 from pipeline.models import DeliveryJob, JobState
 from pipeline.services import delivery_jobs_claim, delivery_leases_extend
 from runtime.pool import WorkerPool
@@ -125,3 +125,39 @@ def test_only_the_workers_own_leases_are_extended(world: World) -> None:
     assert len(mine) == 2
     assert all(j.lease_expires_at > soon and j.next_attempt_at == j.lease_expires_at for j in mine)
     assert DeliveryJob.objects.get(leased_by="other").lease_expires_at < soon
+
+
+async def test_a_hanging_destination_with_a_backlog_leaves_the_others_flowing(
+    world: World, post: Post, pool: WorkerPool
+) -> None:
+    """The worker starts a round whenever a slot is free: however many rounds wait for
+    the slow destination's backlog, events of a healthy one go on being delivered."""
+    slow = await sync_to_async(_connect)(world, _slow(1000), "Slow")
+    quick = await sync_to_async(_connect)(world, QUICK, "Quick")
+    slots = WorkerSlots(concurrency=8, per_instance=4)
+    stopping = asyncio.Event()
+
+    async def one_round(claimed: asyncio.Future[int]) -> object:
+        return await delivery_round(worker_id=WORKER, pool=pool, slots=slots, claimed=claimed)
+
+    async def send(prefix: str, count: int) -> list[str]:
+        ids = [f"{prefix}-{n}" for n in range(count)]
+        batch = {"batch": [track(messageId=mid) for mid in ids]}
+        assert (await sync_to_async(post)("/v1/batch", batch)).status_code == 200
+        return ids
+
+    first = await send("a", 12)  # 12 s of work for the slow one, 4 at a time: 3 s
+    runner = asyncio.ensure_future(
+        delivery_rounds_run(round_=one_round, slots=slots, stopping=stopping, most=8)
+    )
+    try:
+        for wave in (first, await send("b", 3), await send("c", 3)):
+            for mid in wave:
+                await _until_delivered(quick, mid)
+            assert await _state(slow, wave[-1]) != JobState.DELIVERED
+            await asyncio.sleep(0.2)
+    finally:
+        stopping.set()
+        await runner
+    assert await DeliveryJob.objects.filter(instance=slow, state=JobState.DELIVERED).acount() == 18
+    assert slots.held == {}

@@ -20,19 +20,17 @@ from pipeline.delivery import (
     DEFAULT_LEASE_S,
     DEFAULT_LIMIT,
     DEFAULT_ROUNDS,
+    PAUSE_AFTER_ERROR_S,
     RoundSummary,
     WorkerSlots,
     delivery_round,
+    delivery_rounds_run,
 )
 from pipeline.services import delivery_housekeep
 from runtime.pool import shutdown_pool
 
 logger = logging.getLogger(__name__)
 
-# Pause after a round that found nothing to do; a busy worker goes straight on.
-IDLE_SLEEP_S = 0.2
-# Pause after a round that failed as a whole (the database away...), before trying again.
-ERROR_SLEEP_S = 5.0
 # Retention and the recovery of instances that stopped receiving events, between rounds.
 HOUSEKEEP_EVERY_S = 300.0
 
@@ -46,7 +44,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help="jobs per round")
         parser.add_argument(
-            "--rounds", type=int, default=DEFAULT_ROUNDS, help="rounds in flight at once"
+            "--rounds", type=int, default=DEFAULT_ROUNDS, help="rounds in flight at most"
         )
         parser.add_argument(
             "--lease",
@@ -90,23 +88,13 @@ class Command(BaseCommand):
                     self._report(summary)
                 return
             await asyncio.gather(
-                self._housekeeping(stopping), *(self._rounds(stopping) for _ in range(rounds))
+                self._housekeeping(stopping),
+                delivery_rounds_run(
+                    round_=self._round, slots=self.slots, stopping=stopping, most=rounds
+                ),
             )
         finally:
             await shutdown_pool()
-
-    async def _rounds(self, stopping: asyncio.Event) -> None:
-        """Round after round until stopped, pausing when there was nothing to do."""
-        while not stopping.is_set():
-            summary = await self._round()
-            if summary is None:
-                pause = ERROR_SLEEP_S
-            elif summary.claimed == 0:
-                pause = IDLE_SLEEP_S
-            else:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), timeout=pause)
 
     async def _housekeeping(self, stopping: asyncio.Event) -> None:
         # At start too: a worker restarted often still cleans.
@@ -115,7 +103,7 @@ class Command(BaseCommand):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), timeout=HOUSEKEEP_EVERY_S)
 
-    async def _round(self) -> RoundSummary | None:
+    async def _round(self, claimed: asyncio.Future[int] | None = None) -> RoundSummary | None:
         try:
             return await delivery_round(
                 worker_id=self.worker_id,
@@ -123,9 +111,12 @@ class Command(BaseCommand):
                 lease_s=self.lease_s,
                 slots=self.slots,
                 support=self.support,
+                claimed=claimed,
             )
         except Exception:  # the worker outlives a failed round; its leases expire
-            logger.exception("A delivery round failed; trying again in %s s.", ERROR_SLEEP_S)
+            logger.exception("A delivery round failed; trying again in %s s.", PAUSE_AFTER_ERROR_S)
+            if claimed is not None and not claimed.done():
+                claimed.set_exception(RuntimeError("the round failed"))
             return None
 
     async def _housekeep(self) -> None:
