@@ -385,17 +385,22 @@ class InstanceListApi(WorkspaceApi):
         return Response(InstanceOutputSerializer(instance).data, status=status.HTTP_201_CREATED)
 
 
+INSTANCE_CHANGE_REFUSED = "Changing a live destination needs Functions Admin and Source Admin."
+
+
 def instance_for_request(
-    access: WorkspaceAccess, instance_id: int, *, change: bool
+    access: WorkspaceAccess,
+    instance_id: int,
+    *,
+    change: bool,
+    refused: str = INSTANCE_CHANGE_REFUSED,
 ) -> DestinationInstance:
-    """The instance, if the member sees it (else 404); with ``change``, 403 unless the
-    member may change it. For every API of an instance and its parts."""
+    """The instance, if the member sees it (else 404); with ``change``, 403 (saying
+    ``refused``) unless the member may change it. For every API of an instance and its
+    parts."""
     instance = selectors.instance_get(access=access, instance_id=instance_id)
     if change:
-        WorkspaceApi.require(
-            access.can_deploy_function(instance.function_id),
-            "Changing a live destination needs Functions Admin and Source Admin.",
-        )
+        WorkspaceApi.require(access.can_deploy_function(instance.function_id), refused)
     return instance
 
 

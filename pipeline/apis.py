@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from catalog.apis import JSONValueField, RefusalSerializer, instance_for_request
 from catalog.models import DestinationInstance
-from catalog.selectors import instance_get, source_get
+from catalog.selectors import source_get
 from pipeline.delivery import DELIVERY_ERROR, INSTANCE_DISABLED
 from pipeline.models import (
     BATCH_SIZE_MAX,
@@ -56,6 +56,7 @@ REPLAY_CATEGORIES = [
     DELIVERY_ERROR,
 ]
 
+REPLAY_REFUSED = "Replaying events to a live destination needs Functions Admin and Source Admin."
 FILTERS_CHANGE_REFUSED = (
     "Changing a live destination's filters needs Functions Admin and Source Admin."
 )
@@ -231,7 +232,7 @@ class InstanceDeliveryApi(WorkspaceApi):
     def get(self, request: Request, workspace_slug: str, instance_id: int) -> Response:
         """Event Delivery: the instance's attempts over the last hour, day or week, per
         state, per bucket of time and per failure category."""
-        instance = instance_get(access=self.access, instance_id=instance_id)
+        instance = instance_for_request(self.access, instance_id, change=False)
         range_name = delivery_range_parse(value=request.query_params.get("range"))
         summary = instance_delivery_summary(
             instance=instance, range_name=range_name, now=timezone.now()
@@ -245,7 +246,7 @@ class InstanceDeliveryFailuresApi(WorkspaceApi):
         """The instance's failed jobs (retrying or discarded), the latest first, with
         their attempts. Logs and request traces are null for members who may not view
         the function."""
-        instance = instance_get(access=self.access, instance_id=instance_id)
+        instance = instance_for_request(self.access, instance_id, change=False)
         return self.paginated(
             instance_delivery_failures(instance=instance),
             DeliveryFailureSerializer,
@@ -286,10 +287,11 @@ class InstanceReplayApi(WorkspaceApi):
     def post(self, request: Request, workspace_slug: str, instance_id: int) -> Response:
         """Deliver discarded jobs of the instance again: one ``job``, or every one
         matching the filter (all of them when it is empty)."""
-        instance = instance_get(access=self.access, instance_id=instance_id)
-        self.require(
-            self.access.can_deploy_function(instance.function_id),
-            "Replaying events to a live destination needs Functions Admin and Source Admin.",
+        instance = instance_for_request(
+            self.access,
+            instance_id,
+            change=True,
+            refused=REPLAY_REFUSED,
         )
         serializer = ReplayInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -322,12 +324,9 @@ class InstanceFiltersApi(WorkspaceApi):
         rules = JSONValueField(help_text=RULES_HELP)
 
     def _instance(self, instance_id: int, *, change: bool) -> DestinationInstance:
-        instance = instance_get(access=self.access, instance_id=instance_id)
-        if change:
-            self.require(
-                self.access.can_deploy_function(instance.function_id), FILTERS_CHANGE_REFUSED
-            )
-        return instance
+        return instance_for_request(
+            self.access, instance_id, change=change, refused=FILTERS_CHANGE_REFUSED
+        )
 
     @extend_schema(responses=FiltersOutputSerializer)
     def get(self, request: Request, workspace_slug: str, instance_id: int) -> Response:
@@ -379,7 +378,7 @@ class InstanceFiltersPreviewApi(WorkspaceApi):
     def post(self, request: Request, workspace_slug: str, instance_id: int) -> Response:
         """Test the filters on one event: would the function be given it, and as what.
         Runs no code and changes nothing."""
-        instance = instance_get(access=self.access, instance_id=instance_id)
+        instance = instance_for_request(self.access, instance_id, change=False)
         data = self.PreviewInput(data=request.data)
         data.is_valid(raise_exception=True)
         preview = instance_filters_preview(
