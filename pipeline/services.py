@@ -918,18 +918,26 @@ def _replayable(*, instance: DestinationInstance, match: ReplayFilter) -> Q:
     return condition
 
 
-@transaction.atomic
+REPLAY_CHUNK = 1000
+
+
 def delivery_jobs_replay(*, instance: DestinationInstance, match: ReplayFilter, actor: User) -> int:
     """Queue the discarded jobs of ``instance`` that ``match`` names (exhausted ones are
     discarded too) for delivery now, as new attempts of the same jobs; returns how many.
     Attempt numbers go on from the job's last, so the log keeps every attempt; the retry
-    budget starts again from the replay (``replayed_after``). One audit row, none when
-    nothing matched."""
-    queued = DeliveryJob.objects.filter(_replayable(instance=instance, match=match)).update(
-        state=JobState.PENDING,
-        next_attempt_at=timezone.now(),
-        replayed_after=F("attempts"),
-    )
+    budget starts again from the replay (``replayed_after``). In transactions of
+    REPLAY_CHUNK jobs, so that replaying a week of failures never holds the database
+    (SQLite's one writer: ingest) for long; one audit row, none when nothing matched."""
+    replayable = DeliveryJob.objects.filter(_replayable(instance=instance, match=match))
+    queued = 0
+    while chunk := list(replayable.order_by("pk").values_list("pk", flat=True)[:REPLAY_CHUNK]):
+        with transaction.atomic():
+            # Still replayable: another replay or a worker may have moved some meanwhile.
+            queued += replayable.filter(pk__in=chunk).update(
+                state=JobState.PENDING,
+                next_attempt_at=timezone.now(),
+                replayed_after=F("attempts"),
+            )
     if queued:
         audit_record(
             action="instance.replayed",

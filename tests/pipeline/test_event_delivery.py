@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -374,6 +376,23 @@ def test_replaying_by_filter_takes_only_the_matching_discarded_jobs(world: World
     # No filter at all: every discarded job of the instance (the old one, message_rejected).
     assert _replay(api, {}, world=world).json() == {"queued": 2}
     assert AuditEvent.objects.filter(action="instance.replayed").count() == 2
+
+
+def test_a_large_replay_goes_in_chunks_with_one_audit_row(
+    world: World, api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import services
+
+    monkeypatch.setattr(services, "REPLAY_CHUNK", 2)
+    bad = run_round(world.instance, ["bad_request"] * 5 + ["success"])
+    with CaptureQueriesContext(connection) as queries:
+        assert _replay(api, {}, world=world).json() == {"queued": 5}
+    updates = [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 3  # 2 + 2 + 1
+    states = dict(DeliveryJob.objects.filter(instance=world.instance).values_list("pk", "state"))
+    assert [states[pk] for pk in bad] == [JobState.PENDING] * 5 + [JobState.DELIVERED]
+    [row] = AuditEvent.objects.filter(action="instance.replayed")
+    assert row.changes["queued"] == 5
 
 
 def test_nothing_matched_queues_nothing_and_writes_no_audit_row(world: World, api) -> None:
