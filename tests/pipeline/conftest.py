@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from rest_framework.test import APIClient
 
+from runtime.pool import WorkerPool
 from tests.asgi_client import AsgiAnswer, AsgiClient
 from tests.conftest import World
-from tests.runtime.conftest import loopback_server
+from tests.runtime.conftest import loopback_server, make_pool
 
 Post = Callable[..., AsgiAnswer]
 
@@ -93,3 +95,22 @@ def recorder_url() -> Iterator[str]:
     JsonRecorder.received = []
     with loopback_server(JsonRecorder) as url:
         yield url
+
+
+@pytest_asyncio.fixture
+async def pool() -> AsyncIterator[WorkerPool]:
+    """A runtime pool of one Node worker whose functions may reach loopback servers."""
+    p = make_pool(allow=["127.0.0.1"], workers=1)
+    yield p
+    await p.shutdown()
+
+
+def quiet_world() -> World:
+    """The test world with its default instance disabled: only the instances a test
+    connects receive its events."""
+    from catalog.services import instance_update
+    from tests.conftest import build_world
+
+    world = build_world()
+    instance_update(instance=world.instance, actor=world.users["olivia"], enabled=False)
+    return world

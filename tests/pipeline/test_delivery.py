@@ -6,13 +6,12 @@ in Django's database thread, which sees only committed rows."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -23,8 +22,8 @@ from pipeline.models import DeliveryAttempt, DeliveryJob, JobState
 from pipeline.services import instance_filters_set
 from runtime.pool import WorkerPool
 from tests.conftest import SCHEMA, SECRET_API_KEY, World
-from tests.pipeline.conftest import Post, track
-from tests.runtime.conftest import loopback_server, make_pool
+from tests.pipeline.conftest import Post, quiet_world, track
+from tests.runtime.conftest import loopback_server
 
 WORKER = "test-worker"
 
@@ -54,21 +53,9 @@ def destination_url() -> Iterator[str]:
         yield url
 
 
-@pytest_asyncio.fixture
-async def pool() -> AsyncIterator[WorkerPool]:
-    p = make_pool(allow=["127.0.0.1"], workers=1)
-    yield p
-    await p.shutdown()
-
-
 @pytest.fixture
 def world(transactional_db: None) -> World:
-    from tests.conftest import build_world
-
-    world = build_world()
-    # Only the instances a test connects receive its events.
-    instance_update(instance=world.instance, actor=world.users["olivia"], enabled=False)
-    return world
+    return quiet_world()
 
 
 def connect(world: World, code: str, *, name: str = "Hook", **function: Any) -> DestinationInstance:

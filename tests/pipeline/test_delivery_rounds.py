@@ -6,46 +6,34 @@ runtime; ``transactional_db`` as in test_delivery.py."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from catalog.models import DestinationInstance
-from catalog.services import function_create, instance_create, instance_update
+from catalog.services import function_create, instance_create
 from pipeline.delivery import WorkerSlots, delivery_round, delivery_rounds_run
 from pipeline.models import DeliveryJob, JobState
 from pipeline.services import delivery_jobs_claim, delivery_leases_extend
 from runtime.pool import WorkerPool
 from tests.conftest import World
-from tests.pipeline.conftest import Post, track
-from tests.runtime.conftest import make_pool
+from tests.pipeline.conftest import Post, quiet_world, track
 
 WORKER = "rounds-worker"
+
+
+@pytest.fixture
+def world(transactional_db: None) -> World:
+    return quiet_world()
+
+
 QUICK = "async function onTrack(event) { return 1 }"
 
 
 def _slow(ms: int) -> str:
     return f"async function onTrack(event) {{ await new Promise(r => setTimeout(r, {ms})); }}"
-
-
-@pytest.fixture
-def world(transactional_db: None) -> World:
-    from tests.conftest import build_world
-
-    world = build_world()
-    instance_update(instance=world.instance, actor=world.users["olivia"], enabled=False)
-    return world
-
-
-@pytest_asyncio.fixture
-async def pool() -> AsyncIterator[WorkerPool]:
-    p = make_pool(allow=["127.0.0.1"], workers=1)
-    yield p
-    await p.shutdown()
 
 
 def _connect(world: World, code: str, name: str) -> DestinationInstance:

@@ -3,11 +3,10 @@ Sources tab's form send a ``delete`` event that reaches the destinations' ``onDe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from asgiref.sync import sync_to_async
 from django.test import Client
 from rest_framework.test import APIClient
@@ -19,7 +18,6 @@ from pipeline.models import DeliveryJob, Event, EventType, JobState
 from runtime.pool import WorkerPool
 from tests.conftest import SCHEMA, SECRET_API_KEY, World, build_world
 from tests.pipeline.conftest import JsonRecorder, Post, track
-from tests.runtime.conftest import make_pool
 
 A = "/api/v1/workspaces/acme"
 
@@ -28,13 +26,6 @@ async function onDelete(event, settings) {
   await fetch(settings.region, { method: "POST", body: JSON.stringify(event) });
 }
 """
-
-
-@pytest_asyncio.fixture
-async def pool() -> AsyncIterator[WorkerPool]:
-    p = make_pool(allow=["127.0.0.1"], workers=1)
-    yield p
-    await p.shutdown()
 
 
 def api(world: World, persona: str) -> Callable[[str, Any], Any]:
