@@ -339,16 +339,19 @@ async def delivery_round(
         return RoundSummary(claimed=0, recorded=0, outcomes={})
     keeper = asyncio.create_task(_leases_keep(job_ids, worker_id=worker_id, lease_s=lease_s))
     recorded = 0
+    held: dict[int, ClaimedJob] = {}
 
     async def record(results: list[DeliveryResult]) -> None:
         nonlocal recorded
         recorded += await sync_to_async(delivery_results_record)(
             results=results, worker_id=worker_id
         )
+        # An instance's jobs recorded no longer count as held, though the round goes on.
+        slots.hold([held.pop(r.job_id) for r in results if r.job_id in held], -1)
 
-    claims: Sequence[ClaimedJob] = ()
     try:
         claims, runs = await sync_to_async(delivery_batch_load)(job_ids=job_ids)
+        held = {claim.job_id: claim for claim in claims}
         slots.hold(claims, +1)
         if claimed is not None:
             claimed.set_result(len(job_ids))
@@ -364,7 +367,7 @@ async def delivery_round(
         )
     finally:
         keeper.cancel()
-        slots.hold(claims, -1)
+        slots.hold(list(held.values()), -1)
         if claimed is not None and not claimed.done():
             claimed.set_result(len(job_ids))
     outcomes: dict[str, int] = defaultdict(int)

@@ -79,6 +79,8 @@ async def test_a_slow_destination_does_not_hold_up_a_healthy_one(
     # Recorded as soon as its instance's jobs are done, not when the round ends.
     await _until_delivered(quick, "m-1")
     assert not first.done() and await _state(slow, "m-1") == JobState.LEASED
+    # What was recorded no longer counts against the instance's share of the worker.
+    assert slots.held == {slow.pk: 1}
     # The next round goes on beside the first one.
     await sync_to_async(post)("/v1/track", track(messageId="m-2"))
     second = asyncio.ensure_future(delivery_round(worker_id=WORKER, pool=pool, slots=slots))
