@@ -61,6 +61,7 @@ async function buildLibraries() {
     url: shim('url.js'),
     http: shim('http.js'),
     https: shim('https.js'),
+    zlib: shim('zlib.js'),
     events: require.resolve('events/'),
     fs: shim('empty.js'),
     path: shim('empty.js'),

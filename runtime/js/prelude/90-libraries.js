@@ -15,6 +15,9 @@ const LIB_GLOBALS = {
   jsonwebtoken: 'jsonwebtoken',
   formdata: 'FormData',
   oauth: 'OAuth',
+  zlib: 'zlib',
+  https: 'https',
+  winston: 'winstonlib',
 };
 hidden(G, '__fio_define', function (name, value) {
   if (!(name in LIB_GLOBALS)) return;

@@ -776,6 +776,8 @@ declare namespace uuidv5 {
   const DNS: string;
   /** The URL namespace UUID. */
   const URL: string;
+  /** The same function, as Segment's documentation calls it: `uuidv5.uuidv5(name, namespace)`. */
+  const uuidv5: (name: string | ArrayLike<number>, namespace: string | ArrayLike<number>) => string;
 }
 
 /** The `xml` library: an object to XML text, e.g. `xml({ event: [{ name: event.event }] }, { declaration: true })`. */
@@ -943,3 +945,175 @@ declare const OAuth: {
     customHeaders?: Record<string, string>,
   ) => OAuth2Client;
 };
+
+// ---------------------------------------------------------------- zlib, https, winston
+
+/** Input of the zlib functions: text is encoded as UTF-8. */
+type ZlibInput = string | ArrayBuffer | ArrayBufferView;
+/** Node's zlib options (pako underneath); output is capped at 8 MB, input too. */
+interface ZlibOptions {
+  level?: number;
+  windowBits?: number;
+  memLevel?: number;
+  strategy?: number;
+  dictionary?: ZlibInput;
+  /** Fail with ERR_BUFFER_TOO_LARGE past this many output bytes. */
+  maxOutputLength?: number;
+}
+type ZlibCallback = (
+  error: (Error & { code?: string; errno?: number }) | null,
+  result: Buffer,
+) => void;
+/** Node's zlib API, run in the function's own realm (pure JS). Streams and brotli are not available. */
+interface Zlib {
+  deflateSync(input: ZlibInput, options?: ZlibOptions): Buffer;
+  inflateSync(input: ZlibInput, options?: ZlibOptions): Buffer;
+  deflateRawSync(input: ZlibInput, options?: ZlibOptions): Buffer;
+  inflateRawSync(input: ZlibInput, options?: ZlibOptions): Buffer;
+  gzipSync(input: ZlibInput, options?: ZlibOptions): Buffer;
+  gunzipSync(input: ZlibInput, options?: ZlibOptions): Buffer;
+  /** Inflates zlib or gzip data, whichever the header says. */
+  unzipSync(input: ZlibInput, options?: ZlibOptions): Buffer;
+  deflate(input: ZlibInput, callback: ZlibCallback): void;
+  deflate(input: ZlibInput, options: ZlibOptions, callback: ZlibCallback): void;
+  inflate(input: ZlibInput, callback: ZlibCallback): void;
+  inflate(input: ZlibInput, options: ZlibOptions, callback: ZlibCallback): void;
+  deflateRaw(input: ZlibInput, callback: ZlibCallback): void;
+  inflateRaw(input: ZlibInput, callback: ZlibCallback): void;
+  gzip(input: ZlibInput, callback: ZlibCallback): void;
+  gzip(input: ZlibInput, options: ZlibOptions, callback: ZlibCallback): void;
+  gunzip(input: ZlibInput, callback: ZlibCallback): void;
+  gunzip(input: ZlibInput, options: ZlibOptions, callback: ZlibCallback): void;
+  unzip(input: ZlibInput, callback: ZlibCallback): void;
+  constants: Record<string, number>;
+  /** The runtime's cap on input and output sizes, in bytes. */
+  MAX_BYTES: number;
+}
+/** Node's zlib: `zlib.zlib.gzipSync(...)` as in Segment's documentation (`zlib.gzipSync` works too). */
+declare const zlib: Zlib & { zlib: Zlib };
+
+/** What `https.request` takes (Node's RequestOptions). `protocol: 'http:'` is accepted too. */
+interface HttpsRequestOptions {
+  protocol?: string;
+  hostname?: string;
+  host?: string;
+  port?: number | string;
+  path?: string;
+  method?: string;
+  headers?: Record<string, string | number | string[]>;
+  /** `user:password`, sent as Basic authorization. */
+  auth?: string;
+  /** Emit `timeout` after this many milliseconds without an answer. */
+  timeout?: number;
+  agent?: any;
+}
+/** A response (Node's IncomingMessage): `data`/`end` events, `setEncoding`, `for await`. */
+interface HttpsIncomingMessage extends AsyncIterable<Buffer | string> {
+  statusCode: number;
+  statusMessage: string;
+  /** Header names in lower case; `set-cookie` is an array. */
+  headers: Record<string, string | string[]>;
+  rawHeaders: string[];
+  setEncoding(encoding: string): this;
+  on(event: 'data', listener: (chunk: Buffer | string) => void): this;
+  on(event: 'end' | 'close', listener: () => void): this;
+  on(event: string, listener: (...args: any[]) => void): this;
+  once(event: string, listener: (...args: any[]) => void): this;
+  pipe<T extends { write(chunk: any): any }>(destination: T): T;
+  resume(): this;
+}
+/** A request (Node's ClientRequest): write the body, then `end()`. */
+interface HttpsClientRequest {
+  write(chunk: string | Uint8Array, encoding?: string, callback?: () => void): boolean;
+  end(chunk?: string | Uint8Array, encoding?: string, callback?: () => void): this;
+  setHeader(name: string, value: string | number | string[]): this;
+  getHeader(name: string): any;
+  removeHeader(name: string): void;
+  setTimeout(ms: number, callback?: () => void): this;
+  destroy(error?: Error): this;
+  abort(): void;
+  on(event: 'response', listener: (res: HttpsIncomingMessage) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: string, listener: (...args: any[]) => void): this;
+  once(event: string, listener: (...args: any[]) => void): this;
+}
+/** Node's https client, carried out by the runtime's fetch (egress policy, limits and traces alike). Redirects are not followed. */
+declare const https: {
+  request(
+    url: string | URL,
+    options?: HttpsRequestOptions,
+    callback?: (res: HttpsIncomingMessage) => void,
+  ): HttpsClientRequest;
+  request(
+    options: HttpsRequestOptions,
+    callback?: (res: HttpsIncomingMessage) => void,
+  ): HttpsClientRequest;
+  get(
+    url: string | URL,
+    options?: HttpsRequestOptions,
+    callback?: (res: HttpsIncomingMessage) => void,
+  ): HttpsClientRequest;
+  get(
+    options: HttpsRequestOptions,
+    callback?: (res: HttpsIncomingMessage) => void,
+  ): HttpsClientRequest;
+  Agent: new (options?: Record<string, any>) => any;
+  globalAgent: any;
+  STATUS_CODES: Record<number, string>;
+};
+
+/** A winston logger: `logger.info(message, meta)`, one method per level. */
+interface WinstonLogger {
+  log(level: string, message: string, ...meta: any[]): this;
+  error(message: string, ...meta: any[]): this;
+  warn(message: string, ...meta: any[]): this;
+  info(message: string, ...meta: any[]): this;
+  http(message: string, ...meta: any[]): this;
+  verbose(message: string, ...meta: any[]): this;
+  debug(message: string, ...meta: any[]): this;
+  silly(message: string, ...meta: any[]): this;
+  child(meta: Record<string, any>): WinstonLogger;
+  level: string;
+  add(transport: any): this;
+  remove(transport: any): this;
+}
+/** A winston format (`winston.format.json()`...). */
+interface WinstonFormat {
+  transform(info: Record<string | symbol, any>, options?: any): any;
+}
+/** The winston module. Its Console transport writes to the function's console, at the level's severity. */
+interface Winston {
+  createLogger(options?: {
+    level?: string;
+    levels?: Record<string, number>;
+    format?: WinstonFormat;
+    defaultMeta?: Record<string, any>;
+    transports?: any[];
+    silent?: boolean;
+  }): WinstonLogger;
+  format: {
+    (transform: (info: any, options?: any) => any): (options?: any) => WinstonFormat;
+    combine(...formats: WinstonFormat[]): WinstonFormat;
+    json(options?: any): WinstonFormat;
+    simple(): WinstonFormat;
+    printf(template: (info: any) => string): WinstonFormat;
+    timestamp(options?: { format?: string }): WinstonFormat;
+    label(options?: { label?: string }): WinstonFormat;
+    splat(): WinstonFormat;
+    errors(options?: { stack?: boolean }): WinstonFormat;
+    metadata(options?: any): WinstonFormat;
+    prettyPrint(options?: any): WinstonFormat;
+    [name: string]: any;
+  };
+  transports: {
+    Console: new (options?: { level?: string; format?: WinstonFormat }) => any;
+    [name: string]: any;
+  };
+  config: { npm: { levels: Record<string, number> }; syslog: { levels: Record<string, number> } };
+  log: WinstonLogger['log'];
+  info: WinstonLogger['info'];
+  warn: WinstonLogger['warn'];
+  error: WinstonLogger['error'];
+}
+/** winston, as Segment exposes it: `winstonlib.winston.createLogger(...)`. */
+declare const winstonlib: { winston: Winston };

@@ -1,0 +1,115 @@
+"""A loopback HTTP server standing in for a vendor's API (Stripe, SendGrid...).
+
+It records every request that arrives (method, path with query, headers, body) and
+answers with what the test registered for the method and path, so that tests assert
+on what the SDK running inside the function really sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Arrived:
+    method: str
+    path: str  # with the query string
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+    @property
+    def route(self) -> str:
+        return urlsplit(self.path).path
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass
+class Vendor:
+    url: str = ""
+    arrived: list[Arrived] = field(default_factory=list)
+    replies: dict[tuple[str, str], Reply] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reply(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer ``method path`` (the path without its query) with ``body`` (JSON
+        unless it is bytes)."""
+        hdrs = dict(headers or {})
+        if isinstance(body, bytes):
+            raw = body
+        else:
+            raw = json.dumps(body if body is not None else {}).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        self.replies[(method, path)] = Reply(status, raw, hdrs)
+
+    def only(self) -> Arrived:
+        """The one request that arrived (fails the test when there were more or none)."""
+        assert len(self.arrived) == 1, [(a.method, a.path) for a in self.arrived]
+        return self.arrived[0]
+
+
+def _handler(vendor: Vendor) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _any(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            seen = Arrived(
+                self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
+            )
+            with vendor.lock:
+                vendor.arrived.append(seen)
+            reply = vendor.replies.get((self.command, seen.route)) or Reply(
+                404, b'{"error":"no such route"}', {"Content-Type": "application/json"}
+            )
+            self.send_response(reply.status)
+            for k, v in reply.headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _any
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@contextlib.contextmanager
+def vendor_server() -> Iterator[Vendor]:
+    vendor = Vendor()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(vendor))
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    vendor.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        yield vendor
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
