@@ -67,6 +67,8 @@ async function buildLibraries() {
     path: shim('empty.js'),
     os: shim('empty.js'),
   };
+  // Web classes for the SDK builds that reference them (shims/web.js).
+  const webInject = { 'stripe.js': [shim('web.js')] };
   const entries = fs.readdirSync(path.join(here, 'entries')).filter((f) => f.endsWith('.js'));
   fs.mkdirSync(dist, { recursive: true });
   for (const file of entries) {
@@ -79,11 +81,13 @@ async function buildLibraries() {
       platform: 'browser',
       target: 'es2022',
       minify: true,
+      // Error types in delivery logs come from constructor names: keep the packages' own.
+      keepNames: true,
       legalComments: 'none',
       logLevel: 'warning',
       // The buffer bundle *is* Buffer: it must use the npm package, not the shim.
       alias: isBuffer ? { ...alias, buffer: require.resolve('buffer/') } : alias,
-      inject: [shim('process.js')],
+      inject: [shim('process.js'), ...(webInject[file] || [])],
       define: { global: 'globalThis' },
     });
   }

@@ -102,6 +102,15 @@ LIBRARY_SURFACES = {
       logger.info('x', {a: 1});
       roots.push(['winstonlib', winstonlib], ['logger', logger], ['format', w.format.simple()]);
       try { w.format.combine(1)() } catch (e) { roots.push(['error', e]) }""",
+    "stripe": """const client = stripe('sk_test_hostile0123', {host: '127.0.0.1', port: 1, protocol: 'http', maxNetworkRetries: 0});
+      roots.push(['stripe', stripe], ['client', client], ['customers', client.customers], ['errors', stripe.errors]);
+      try { await client.customers.create({email: 'a@b.c'}) } catch (e) { roots.push(['connectionError', e]) }
+      try { client.webhooks.constructEvent('{}', 'sig', 'whsec') } catch (e) { roots.push(['webhookError', e]) }""",
+    "sendgrid": """sendgrid.mail.setApiKey('SG.hostile');
+      sendgrid.mail.client.setDefaultRequest('baseUrl', 'http://127.0.0.1:1/');
+      roots.push(['sendgrid', sendgrid], ['mail', sendgrid.mail], ['client', sendgrid.client]);
+      try { await sendgrid.mail.send({to: 'a@b.c', from: 'd@e.f', subject: 's', text: 't'}) } catch (e) { roots.push(['sendError', e]) }
+      try { await sendgrid.mail.send({}) } catch (e) { roots.push(['validationError', e]) }""",
 }
 
 WALK = """

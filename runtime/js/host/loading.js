@@ -57,6 +57,8 @@ const LIBRARIES = [
   // Not for the "https://" of every URL the code holds.
   ['https.js', /\bhttps\b(?!:\/\/)/, ['buffer.js']],
   ['winston.js', /\bwinstonlib\b/, ['buffer.js']],
+  ['stripe.js', /\bstripe\b/, ['buffer.js']],
+  ['sendgrid.js', /\bsendgrid\b/, ['buffer.js']],
 ];
 
 // Dynamic import() cannot be offered safely: Node answers it with objects of the

@@ -18,6 +18,8 @@ const LIB_GLOBALS = {
   zlib: 'zlib',
   https: 'https',
   winston: 'winstonlib',
+  stripe: 'stripe',
+  sendgrid: 'sendgrid',
 };
 hidden(G, '__fio_define', function (name, value) {
   if (!(name in LIB_GLOBALS)) return;

@@ -69,6 +69,8 @@ LIBRARY_CODES: dict[str, str] = {
     "winstonlib.winston": (
         "async function onTrack(e) { return typeof winstonlib.winston.createLogger }"
     ),
+    "stripe": "async function onTrack(e) { return typeof stripe('sk_test_x').customers.create }",
+    "sendgrid.mail": "async function onTrack(e) { return typeof sendgrid.mail.send }",
 }
 LIBRARY_VERSIONS = 20  # cold loads measured per library (new versions, one at a time)
 LIBRARY_CONTEXTS = 8  # contexts kept loaded to measure memory per context

@@ -1117,3 +1117,101 @@ interface Winston {
 }
 /** winston, as Segment exposes it: `winstonlib.winston.createLogger(...)`. */
 declare const winstonlib: { winston: Winston };
+
+// ---------------------------------------------------------------- vendor SDKs
+
+/** A Stripe API resource (customers, charges, paymentIntents, subscriptions...). */
+interface StripeResource {
+  create(params?: Record<string, any>, options?: Record<string, any>): Promise<any>;
+  retrieve(id: string, params?: Record<string, any>, options?: Record<string, any>): Promise<any>;
+  update(id: string, params?: Record<string, any>, options?: Record<string, any>): Promise<any>;
+  del(id: string, params?: Record<string, any>, options?: Record<string, any>): Promise<any>;
+  list(
+    params?: Record<string, any>,
+    options?: Record<string, any>,
+  ): Promise<{ data: any[]; has_more: boolean }>;
+  search(params: { query: string; [key: string]: any }): Promise<{ data: any[] }>;
+  [method: string]: any;
+}
+/** A Stripe client, from `stripe(apiKey)`. */
+interface StripeClient {
+  customers: StripeResource;
+  charges: StripeResource;
+  paymentIntents: StripeResource;
+  subscriptions: StripeResource;
+  invoices: StripeResource;
+  products: StripeResource;
+  prices: StripeResource;
+  refunds: StripeResource;
+  events: StripeResource;
+  [resource: string]: any;
+}
+/** Options of `stripe(apiKey, config)`. */
+interface StripeConfig {
+  apiVersion?: string;
+  maxNetworkRetries?: number;
+  timeout?: number;
+  host?: string;
+  port?: number | string;
+  protocol?: 'https' | 'http';
+  stripeAccount?: string;
+  [option: string]: any;
+}
+/** The stripe package: `const client = stripe(settings.apiKey); await client.customers.create({...})`. Requests go through `fetch`. */
+declare const stripe: {
+  (apiKey: string, config?: StripeConfig): StripeClient;
+  new (apiKey: string, config?: StripeConfig): StripeClient;
+  errors: Record<
+    string,
+    new (
+      ...args: any[]
+    ) => Error & { type: string; statusCode?: number; code?: string }
+  >;
+};
+
+/** A SendGrid API response: `[response, body]` is what `request` and `send` resolve to. */
+interface SendGridResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: any;
+}
+/** A SendGrid API client (@sendgrid/client). */
+interface SendGridClient {
+  setApiKey(apiKey: string): void;
+  setDefaultHeader(name: string, value: string): this;
+  setDefaultRequest(name: string, value: any): this;
+  setDataResidency(region: 'eu' | 'global'): this;
+  request(request: {
+    method?: string;
+    url: string;
+    body?: any;
+    qs?: Record<string, any>;
+    headers?: Record<string, string>;
+  }): Promise<[SendGridResponse, any]>;
+}
+/** A mail for `sendgrid.mail.send` (@sendgrid/mail's MailDataRequired, in short). */
+interface SendGridMail {
+  to?: string | { email: string; name?: string } | Array<string | { email: string; name?: string }>;
+  from: string | { email: string; name?: string };
+  subject?: string;
+  text?: string;
+  html?: string;
+  templateId?: string;
+  dynamicTemplateData?: Record<string, any>;
+  personalizations?: any[];
+  [field: string]: any;
+}
+/** SendGrid, as Segment exposes it: `sendgrid.mail.setApiKey(key); await sendgrid.mail.send({...})`. */
+declare const sendgrid: {
+  client: SendGridClient;
+  mail: {
+    setApiKey(apiKey: string): void;
+    send(
+      data: SendGridMail | SendGridMail[],
+      isMultiple?: boolean,
+    ): Promise<[SendGridResponse, any]>;
+    sendMultiple(data: SendGridMail): Promise<[SendGridResponse, any]>;
+    setClient(client: SendGridClient): void;
+    client: SendGridClient;
+  };
+};

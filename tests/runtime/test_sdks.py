@@ -1,0 +1,261 @@
+# ruff: noqa: E501 -- the long lines are JavaScript snippets under test
+"""The vendor SDKs Segment's runtime exposes, under Segment's names, each run by a
+function written the way Segment's (or the SDK's) documentation shows it, against a
+loopback server standing in for the vendor's API: the SDK's host option points
+there, and the pool allow-lists 127.0.0.1. Each test asserts the request that
+arrived (method, path, auth, body), the value the function returned, and the trace
+(secrets masked)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import pytest_asyncio
+
+from runtime.pool import WorkerPool
+from runtime.services import InvocationResult
+from tests.runtime.conftest import make_pool, run
+from tests.runtime.vendor import Vendor, vendor_server
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+MASK = "••••••"
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def pool() -> AsyncIterator[WorkerPool]:
+    p = make_pool(workers=1, allow=["127.0.0.1"])
+    yield p
+    await p.shutdown()
+
+
+@pytest.fixture
+def vendor() -> Iterator[Vendor]:
+    with vendor_server() as v:
+        yield v
+
+
+def endpoint(vendor: Vendor) -> dict[str, Any]:
+    """The vendor's port, as a setting. Its host is written in the code: every string
+    setting of 6 characters or more counts as a secret, masked in traces."""
+    return {"port": urlsplit(vendor.url).port}
+
+
+def sent_header(trace: dict[str, Any], name: str) -> str:
+    """A header of a trace, whatever case the SDK wrote its name in."""
+    (value,) = [v for k, v in trace["request_headers"].items() if k.lower() == name.lower()]
+    return value
+
+
+def assert_traced_and_masked(
+    r: InvocationResult, secret: str, count: int = 1
+) -> list[dict[str, Any]]:
+    assert len(r.requests) == count, r.requests
+    assert secret not in json.dumps(r.to_dict())
+    return r.requests
+
+
+# ---------------------------------------------------------------- stripe
+
+STRIPE_KEY = "sk_test_51Hfake0123456789abcdef"
+
+
+async def test_stripe_creates_a_customer(pool, vendor):
+    vendor.reply(
+        "POST", "/v1/customers", {"id": "cus_123", "object": "customer", "email": "ada@example.com"}
+    )
+    code = """async function onIdentify(event, settings) {
+      const client = stripe(settings.apiKey, {host: '127.0.0.1', port: settings.port, protocol: 'http'});
+      const customer = await client.customers.create({
+        email: event.traits.email,
+        name: event.traits.name,
+        metadata: {userId: event.userId},
+      });
+      return [customer.id, customer.email, customer.object];
+    }"""
+    event = {
+        "type": "identify",
+        "userId": "u-1",
+        "traits": {"email": "ada@example.com", "name": "Ada L"},
+    }
+    r = await run(pool, code, event, {"apiKey": STRIPE_KEY, **endpoint(vendor)})
+    assert r.outcome == "success", r.error
+    assert r.result == ["cus_123", "ada@example.com", "customer"]
+    got = vendor.only()
+    assert (got.method, got.path) == ("POST", "/v1/customers")
+    assert got.headers["authorization"] == f"Bearer {STRIPE_KEY}"
+    assert got.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert dict(parse_qsl(got.body.decode())) == {
+        "email": "ada@example.com", "name": "Ada L", "metadata[userId]": "u-1",
+    }  # fmt: skip
+    (trace,) = assert_traced_and_masked(r, STRIPE_KEY)
+    assert trace["url"] == f"{vendor.url}/v1/customers" and trace["status"] == 200
+    assert sent_header(trace, "Authorization") == f"Bearer {MASK}"
+
+
+async def test_stripe_api_errors_are_stripes_error_classes(pool, vendor):
+    vendor.reply(
+        "GET", "/v1/customers/cus_missing",
+        {"error": {"type": "invalid_request_error", "message": "No such customer: 'cus_missing'", "code": "resource_missing"}},
+        status=404,
+    )  # fmt: skip
+    code = """async function onTrack(event, settings) {
+      const client = stripe(settings.apiKey, {host: '127.0.0.1', port: settings.port, protocol: 'http', maxNetworkRetries: 0});
+      try { await client.customers.retrieve('cus_missing') } catch (e) {
+        return [e.type, e.statusCode, e.code, e.message, e instanceof Error, e instanceof stripe.errors.StripeError];
+      }
+    }"""
+    r = await run(pool, code, settings={"apiKey": STRIPE_KEY, **endpoint(vendor)})
+    assert r.outcome == "success", r.error
+    assert r.result == [
+        "StripeInvalidRequestError",
+        404,
+        "resource_missing",
+        "No such customer: 'cus_missing'",
+        True,
+        True,
+    ]
+    assert vendor.only().headers["authorization"] == f"Bearer {STRIPE_KEY}"
+
+
+async def test_an_sdk_error_left_uncaught_is_reported_under_its_own_class_name(pool, vendor):
+    vendor.reply(
+        "POST",
+        "/v1/customers",
+        {"error": {"type": "card_error", "message": "Your card was declined."}},
+        status=402,
+    )
+    code = """async function onTrack(event, settings) {
+      await stripe(settings.apiKey, {host: '127.0.0.1', port: settings.port, protocol: 'http'}).customers.create({email: 'a@b.c'});
+    }"""
+    r = await run(pool, code, settings={"apiKey": STRIPE_KEY, **endpoint(vendor)})
+    assert (r.outcome, r.error.type, r.error.message) == (
+        "bad_request",
+        "StripeCardError",
+        "Your card was declined.",
+    )
+
+
+# ---------------------------------------------------------------- sendgrid
+
+SENDGRID_KEY = "SG.fake-key.0123456789abcdefghij"
+
+
+async def test_sendgrid_mail_sends_a_mail(pool, vendor):
+    vendor.reply("POST", "/v3/mail/send", b"", status=202, headers={"X-Message-Id": "msg-77"})
+    code = """async function onTrack(event, settings) {
+      sendgrid.mail.setApiKey(settings.apiKey);
+      // setApiKey sets the region's base URL: point the mail's own client at the stand-in afterwards.
+      sendgrid.mail.client.setDefaultRequest('baseUrl', 'http://127.0.0.1:' + settings.port + '/');
+      const [response] = await sendgrid.mail.send({
+        to: event.properties.email,
+        from: 'shop@example.com',
+        subject: 'Thanks for your order',
+        text: 'Order ' + event.properties.orderId + ' is on its way.',
+        html: '<strong>Order ' + event.properties.orderId + '</strong>',
+      });
+      return [response.statusCode, response.headers['x-message-id']];
+    }"""
+    event = {
+        "type": "track",
+        "event": "Order Completed",
+        "properties": {"email": "ada@example.com", "orderId": "o-9"},
+    }
+    r = await run(pool, code, event, {"apiKey": SENDGRID_KEY, **endpoint(vendor)})
+    assert r.outcome == "success", r.error
+    assert r.result == [202, "msg-77"]
+    got = vendor.only()
+    assert (got.method, got.path) == ("POST", "/v3/mail/send")
+    assert got.headers["authorization"] == f"Bearer {SENDGRID_KEY}"
+    assert got.headers["content-type"] == "application/json"
+    assert got.json() == {
+        "from": {"email": "shop@example.com"},
+        "subject": "Thanks for your order",
+        "personalizations": [{"to": [{"email": "ada@example.com"}]}],
+        "content": [{"type": "text/plain", "value": "Order o-9 is on its way."},
+                    {"type": "text/html", "value": "<strong>Order o-9</strong>"}],
+    }  # fmt: skip
+    (trace,) = assert_traced_and_masked(r, SENDGRID_KEY)
+    assert sent_header(trace, "Authorization") == f"Bearer {MASK}" and trace["status"] == 202
+
+
+async def test_sendgrid_client_requests_and_errors(pool, vendor):
+    vendor.reply("PUT", "/v3/marketing/contacts", {"job_id": "job-1"}, status=202)
+    vendor.reply(
+        "GET", "/v3/marketing/lists", {"errors": [{"message": "access forbidden"}]}, status=403
+    )
+    code = """async function onIdentify(event, settings) {
+      const client = sendgrid.client;
+      client.setApiKey(settings.apiKey);
+      client.setDefaultRequest('baseUrl', 'http://127.0.0.1:' + settings.port + '/');
+      const [response, body] = await client.request({
+        method: 'PUT', url: '/v3/marketing/contacts',
+        body: {contacts: [{email: event.traits.email, first_name: event.traits.firstName}]},
+      });
+      let failure;
+      try { await client.request({method: 'GET', url: '/v3/marketing/lists'}) } catch (e) {
+        failure = [e.code, e.message, e.response.body.errors[0].message, e instanceof Error];
+      }
+      return [response.statusCode, body, failure];
+    }"""
+    event = {
+        "type": "identify",
+        "userId": "u1",
+        "traits": {"email": "ada@example.com", "firstName": "Ada"},
+    }
+    r = await run(pool, code, event, {"apiKey": SENDGRID_KEY, **endpoint(vendor)})
+    assert r.outcome == "success", r.error
+    assert r.result == [202, {"job_id": "job-1"}, [403, "Forbidden", "access forbidden", True]]
+    put, get = vendor.arrived
+    assert (put.method, put.path, get.method, get.path) == (
+        "PUT",
+        "/v3/marketing/contacts",
+        "GET",
+        "/v3/marketing/lists",
+    )
+    assert put.json() == {"contacts": [{"email": "ada@example.com", "first_name": "Ada"}]}
+    assert put.headers["authorization"] == get.headers["authorization"] == f"Bearer {SENDGRID_KEY}"
+    assert_traced_and_masked(r, SENDGRID_KEY, count=2)
+
+
+# ---------------------------------------------------------------- every SDK
+
+# One call per SDK, for the tests that hold for all of them (egress policy).
+SDK_CALLS: dict[str, str] = {
+    "sendgrid": "sendgrid.mail.setApiKey('SG.' + settings.apiKey); sendgrid.mail.client.setDefaultRequest('baseUrl', 'http://127.0.0.1:' + settings.port + '/'); await sendgrid.mail.send({to: 'a@b.c', from: 'd@e.f', subject: 's', text: 't'})",
+    "stripe": "await stripe(settings.apiKey, {host: '127.0.0.1', port: settings.port, protocol: 'http', maxNetworkRetries: 0}).customers.create({email: 'a@b.c'})",
+}
+
+
+@pytest.mark.parametrize("sdk", sorted(SDK_CALLS))
+async def test_sdk_requests_obey_the_egress_policy(vendor, sdk):
+    closed = make_pool(workers=1)  # nothing allow-listed: the loopback vendor is refused
+    try:
+        code = f"""async function onTrack(event, settings) {{
+          try {{ {SDK_CALLS[sdk]}; return 'sent' }} catch (e) {{ return [e instanceof Error, String(e && (e.message + ' ' + (e.detail && e.detail.message || '') + ' ' + (e.cause && e.cause.message || '')))] }}
+        }}"""
+        r = await run(
+            closed,
+            code,
+            settings={
+                "apiKey": "key-0123456789",
+                "secret": "secret-0123456789",
+                **endpoint(vendor),
+            },
+        )
+    finally:
+        await closed.shutdown()
+    assert r.outcome == "success", r.error
+    assert r.result[0] is True, r.result
+    assert vendor.arrived == []
+    assert r.result[1] and "egress policy" in r.result[1], r.result
+    assert r.requests and all("egress policy" in (t["error"] or "") for t in r.requests)
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
