@@ -65,7 +65,15 @@ async function buildLibraries() {
     events: require.resolve('events/'),
     fs: shim('empty.js'),
     path: shim('empty.js'),
-    os: shim('empty.js'),
+    os: shim('os.js'),
+    assert: shim('assert.js'),
+    // Raw sockets and processes do not exist in a context: what only proxies and
+    // native transports use resolves to nothing.
+    net: shim('empty.js'),
+    tls: shim('empty.js'),
+    dns: shim('empty.js'),
+    http2: shim('empty.js'),
+    child_process: shim('empty.js'),
   };
   // Web classes for the SDK builds that reference them (shims/web.js).
   const webInject = { 'stripe.js': [shim('web.js')] };

@@ -111,6 +111,11 @@ LIBRARY_SURFACES = {
       roots.push(['sendgrid', sendgrid], ['mail', sendgrid.mail], ['client', sendgrid.client]);
       try { await sendgrid.mail.send({to: 'a@b.c', from: 'd@e.f', subject: 's', text: 't'}) } catch (e) { roots.push(['sendError', e]) }
       try { await sendgrid.mail.send({}) } catch (e) { roots.push(['validationError', e]) }""",
+    "twilio": """const client = twilio('AC0123456789abcdef0123456789abcdef', 'token-hostile');
+      client.api.baseUrl = 'http://127.0.0.1:1';
+      roots.push(['twilio', twilio], ['client', client], ['messages', client.messages], ['api', client.api]);
+      try { await client.messages.create({body: 'x', from: '+15017122661', to: '+15558675310'}) } catch (e) { roots.push(['networkError', e]) }
+      try { twilio('not-a-sid', 'x') } catch (e) { roots.push(['sidError', e]) }""",
 }
 
 WALK = """
@@ -129,7 +134,8 @@ WALK = """
         seen.add(v);
         if (foreign(v)) bad.push(name);
         if (typeof v === 'function') {
-          try { v.constructor('return 1')(); bad.push(name + ': compiled code') } catch (e) { if (!(e instanceof EvalError)) bad.push(name + ': ' + e) }
+          // compiling must fail; with an error of this realm (a class's constructor throws a TypeError)
+          try { v.constructor('return 1')(); bad.push(name + ': compiled code') } catch (e) { if (!(e instanceof Error)) bad.push(name + ': ' + e) }
         }
         const proto = Object.getPrototypeOf(v);
         if (proto) queue.push([name + '.__proto__', proto]);

@@ -223,10 +223,82 @@ async def test_sendgrid_client_requests_and_errors(pool, vendor):
     assert_traced_and_masked(r, SENDGRID_KEY, count=2)
 
 
+# ---------------------------------------------------------------- twilio
+
+TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
+TWILIO_TOKEN = "twilio-auth-token-0123456789"
+
+
+async def test_twilio_sends_an_sms(pool, vendor):
+    path = f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
+    vendor.reply(
+        "POST",
+        path,
+        {"sid": "SM123", "status": "queued", "to": "+15558675310", "body": "Hi Ada"},
+        status=201,
+    )
+    code = """async function onTrack(event, settings) {
+      const client = twilio(settings.accountSid, settings.authToken);
+      client.api.baseUrl = 'http://127.0.0.1:' + settings.port;  // the stand-in for api.twilio.com
+      const message = await client.messages.create({
+        body: 'Hi ' + event.properties.name,
+        from: '+15017122661',
+        to: event.properties.phone,
+      });
+      return [message.sid, message.status, message.to];
+    }"""
+    event = {
+        "type": "track",
+        "event": "Signed Up",
+        "properties": {"name": "Ada", "phone": "+15558675310"},
+    }
+    r = await run(
+        pool, code, event, {"accountSid": TWILIO_SID, "authToken": TWILIO_TOKEN, **endpoint(vendor)}
+    )
+    assert r.outcome == "success", r.error
+    assert r.result == ["SM123", "queued", "+15558675310"]
+    got = vendor.only()
+    assert (got.method, got.path) == ("POST", path)
+    assert got.headers["authorization"] == basic(TWILIO_SID, TWILIO_TOKEN)
+    assert got.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert dict(parse_qsl(got.body.decode())) == {
+        "Body": "Hi Ada",
+        "From": "+15017122661",
+        "To": "+15558675310",
+    }
+    (trace,) = assert_traced_and_masked(r, TWILIO_TOKEN)
+    assert sent_header(trace, "Authorization") == f"Basic {MASK}" and trace["status"] == 201
+
+
+async def test_twilio_api_errors_are_rest_exceptions(pool, vendor):
+    path = f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
+    vendor.reply(
+        "POST",
+        path,
+        {"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400},
+        status=400,
+    )
+    code = """async function onTrack(event, settings) {
+      const client = twilio(settings.accountSid, settings.authToken);
+      client.api.baseUrl = 'http://127.0.0.1:' + settings.port;
+      try { await client.messages.create({body: 'x', from: '+15017122661', to: 'nope'}) } catch (e) {
+        return [e.constructor.name, e.status, e.code, e.message, e instanceof Error];
+      }
+    }"""
+    r = await run(
+        pool,
+        code,
+        settings={"accountSid": TWILIO_SID, "authToken": TWILIO_TOKEN, **endpoint(vendor)},
+    )
+    assert r.outcome == "success", r.error
+    assert r.result == ["RestException", 400, 21211, "Invalid 'To' Phone Number", True]
+
+
 # ---------------------------------------------------------------- every SDK
 
 # One call per SDK, for the tests that hold for all of them (egress policy).
 SDK_CALLS: dict[str, str] = {
+    "twilio": "const c = twilio('AC' + settings.apiKey, settings.secret); c.api.baseUrl = 'http://127.0.0.1:' + settings.port; await c.messages.create({body: 'x', from: '+15017122661', to: '+15558675310'})",
     "sendgrid": "sendgrid.mail.setApiKey('SG.' + settings.apiKey); sendgrid.mail.client.setDefaultRequest('baseUrl', 'http://127.0.0.1:' + settings.port + '/'); await sendgrid.mail.send({to: 'a@b.c', from: 'd@e.f', subject: 's', text: 't'})",
     "stripe": "await stripe(settings.apiKey, {host: '127.0.0.1', port: settings.port, protocol: 'http', maxNetworkRetries: 0}).customers.create({email: 'a@b.c'})",
 }

@@ -59,6 +59,7 @@ const LIBRARIES = [
   ['winston.js', /\bwinstonlib\b/, ['buffer.js']],
   ['stripe.js', /\bstripe\b/, ['buffer.js']],
   ['sendgrid.js', /\bsendgrid\b/, ['buffer.js']],
+  ['twilio.js', /\btwilio\b/, ['buffer.js']],
 ];
 
 // Dynamic import() cannot be offered safely: Node answers it with objects of the

@@ -20,6 +20,7 @@ const LIB_GLOBALS = {
   winston: 'winstonlib',
   stripe: 'stripe',
   sendgrid: 'sendgrid',
+  twilio: 'twilio',
 };
 hidden(G, '__fio_define', function (name, value) {
   if (!(name in LIB_GLOBALS)) return;

@@ -71,6 +71,9 @@ LIBRARY_CODES: dict[str, str] = {
     ),
     "stripe": "async function onTrack(e) { return typeof stripe('sk_test_x').customers.create }",
     "sendgrid.mail": "async function onTrack(e) { return typeof sendgrid.mail.send }",
+    "twilio": (
+        "async function onTrack(e) { return typeof twilio('AC' + 'f'.repeat(32), 't').messages }"
+    ),
 }
 LIBRARY_VERSIONS = 20  # cold loads measured per library (new versions, one at a time)
 LIBRARY_CONTEXTS = 8  # contexts kept loaded to measure memory per context

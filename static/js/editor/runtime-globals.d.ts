@@ -1215,3 +1215,31 @@ declare const sendgrid: {
     client: SendGridClient;
   };
 };
+
+/** A Twilio list resource (`client.messages`, `client.calls`...). */
+interface TwilioListResource {
+  create(params: Record<string, any>): Promise<any>;
+  list(params?: Record<string, any>): Promise<any[]>;
+  each(params: Record<string, any>, callback: (item: any) => void): void;
+  (
+    sid: string,
+  ): {
+    fetch(): Promise<any>;
+    update(params: Record<string, any>): Promise<any>;
+    remove(): Promise<boolean>;
+  };
+}
+/** A Twilio REST client, from `twilio(accountSid, authToken)`. */
+interface TwilioClient {
+  messages: TwilioListResource;
+  calls: TwilioListResource;
+  [resource: string]: any;
+}
+/** Twilio: `const client = twilio(settings.accountSid, settings.authToken); await client.messages.create({ body, from, to })`. */
+declare const twilio: {
+  (accountSid: string, authToken: string, options?: Record<string, any>): TwilioClient;
+  RestException: new (
+    ...args: any[]
+  ) => Error & { status: number; code: number; moreInfo?: string };
+  [name: string]: any;
+};
