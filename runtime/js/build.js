@@ -76,7 +76,10 @@ async function buildLibraries() {
     child_process: shim('empty.js'),
   };
   // Web classes for the SDK builds that reference them (shims/web.js).
-  const webInject = { 'stripe.js': [shim('web.js')] };
+  const webInject = {
+    'stripe.js': [shim('web.js')],
+    'mailjet.js': [shim('xhr.js'), shim('amd.js')],
+  };
   const entries = fs.readdirSync(path.join(here, 'entries')).filter((f) => f.endsWith('.js'));
   fs.mkdirSync(dist, { recursive: true });
   for (const file of entries) {

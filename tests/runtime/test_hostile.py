@@ -116,6 +116,13 @@ LIBRARY_SURFACES = {
       roots.push(['twilio', twilio], ['client', client], ['messages', client.messages], ['api', client.api]);
       try { await client.messages.create({body: 'x', from: '+15017122661', to: '+15558675310'}) } catch (e) { roots.push(['networkError', e]) }
       try { twilio('not-a-sid', 'x') } catch (e) { roots.push(['sidError', e]) }""",
+    "nodemailjet": """const Mailjet = nodemailjet.nodemailjet;
+      Mailjet.Request.protocol = 'http://';
+      const client = Mailjet.apiConnect('key-hostile', 'secret-hostile', {config: {host: '127.0.0.1:1'}});
+      const request = client.post('send', {version: 'v3.1'});
+      roots.push(['nodemailjet', nodemailjet], ['client', client], ['request', request]);
+      try { await request.request({Messages: []}) } catch (e) { roots.push(['networkError', e]) }
+      try { Mailjet.apiConnect() } catch (e) { roots.push(['keyError', e]) }""",
 }
 
 WALK = """

@@ -294,10 +294,89 @@ async def test_twilio_api_errors_are_rest_exceptions(pool, vendor):
     assert r.result == ["RestException", 400, 21211, "Invalid 'To' Phone Number", True]
 
 
+# ---------------------------------------------------------------- mailjet
+
+MAILJET_KEY = "mj-public-key-0123456789"
+MAILJET_SECRET = "mj-private-secret-0123456789"
+
+
+async def test_mailjet_sends_a_mail(pool, vendor):
+    vendor.reply(
+        "POST",
+        "/v3.1/send",
+        {
+            "Messages": [
+                {"Status": "success", "To": [{"Email": "ada@example.com", "MessageID": 576460}]}
+            ]
+        },
+    )
+    code = """async function onTrack(event, settings) {
+      const Mailjet = nodemailjet.nodemailjet;
+      Mailjet.Request.protocol = 'http://';  // the stand-in speaks plain HTTP
+      const mailjet = Mailjet.apiConnect(settings.apiKey, settings.apiSecret, {config: {host: '127.0.0.1:' + settings.port}});
+      const result = await mailjet.post('send', {version: 'v3.1'}).request({
+        Messages: [{
+          From: {Email: 'shop@example.com', Name: 'Shop'},
+          To: [{Email: event.properties.email}],
+          Subject: 'Your order',
+          TextPart: 'Order ' + event.properties.orderId,
+        }],
+      });
+      return [result.response.status, result.body.Messages[0].Status, result.body.Messages[0].To[0].MessageID];
+    }"""
+    event = {
+        "type": "track",
+        "event": "Order Completed",
+        "properties": {"email": "ada@example.com", "orderId": "o-1"},
+    }
+    r = await run(
+        pool, code, event, {"apiKey": MAILJET_KEY, "apiSecret": MAILJET_SECRET, **endpoint(vendor)}
+    )
+    assert r.outcome == "success", r.error
+    assert r.result == [200, "success", 576460]
+    got = vendor.only()
+    assert (got.method, got.path) == ("POST", "/v3.1/send")
+    assert got.headers["authorization"] == basic(MAILJET_KEY, MAILJET_SECRET)
+    assert got.headers["content-type"] == "application/json"
+    assert got.json() == {"Messages": [{
+        "From": {"Email": "shop@example.com", "Name": "Shop"}, "To": [{"Email": "ada@example.com"}],
+        "Subject": "Your order", "TextPart": "Order o-1",
+    }]}  # fmt: skip
+    (trace,) = assert_traced_and_masked(r, MAILJET_SECRET)
+    assert sent_header(trace, "Authorization") == f"Basic {MASK}"
+
+
+async def test_mailjet_3_connect_and_errors(pool, vendor):
+    vendor.reply(
+        "GET",
+        "/v3/REST/contact/ada@example.com",
+        {"ErrorMessage": "Object not found", "StatusCode": 404},
+        status=404,
+    )
+    code = """async function onIdentify(event, settings) {
+      const Mailjet = nodemailjet.nodemailjet;
+      Mailjet.Request.protocol = 'http://';
+      const mailjet = Mailjet.connect(settings.apiKey, settings.apiSecret, {url: '127.0.0.1:' + settings.port});
+      try { await mailjet.get('contact').id(event.traits.email).request() } catch (e) {
+        return [e.statusCode, e.originalMessage, e instanceof Error];
+      }
+    }"""
+    event = {"type": "identify", "userId": "u1", "traits": {"email": "ada@example.com"}}
+    r = await run(
+        pool, code, event, {"apiKey": MAILJET_KEY, "apiSecret": MAILJET_SECRET, **endpoint(vendor)}
+    )
+    assert r.outcome == "success", r.error
+    assert r.result == [404, "Object not found", True]
+    got = vendor.only()
+    assert (got.method, got.path) == ("GET", "/v3/REST/contact/ada@example.com")
+    assert got.headers["authorization"] == basic(MAILJET_KEY, MAILJET_SECRET)
+
+
 # ---------------------------------------------------------------- every SDK
 
 # One call per SDK, for the tests that hold for all of them (egress policy).
 SDK_CALLS: dict[str, str] = {
+    "mailjet": "nodemailjet.nodemailjet.Request.protocol = 'http://'; await nodemailjet.nodemailjet.apiConnect(settings.apiKey, settings.secret, {config: {host: '127.0.0.1:' + settings.port}}).post('send', {version: 'v3.1'}).request({Messages: []})",
     "twilio": "const c = twilio('AC' + settings.apiKey, settings.secret); c.api.baseUrl = 'http://127.0.0.1:' + settings.port; await c.messages.create({body: 'x', from: '+15017122661', to: '+15558675310'})",
     "sendgrid": "sendgrid.mail.setApiKey('SG.' + settings.apiKey); sendgrid.mail.client.setDefaultRequest('baseUrl', 'http://127.0.0.1:' + settings.port + '/'); await sendgrid.mail.send({to: 'a@b.c', from: 'd@e.f', subject: 's', text: 't'})",
     "stripe": "await stripe(settings.apiKey, {host: '127.0.0.1', port: settings.port, protocol: 'http', maxNetworkRetries: 0}).customers.create({email: 'a@b.c'})",

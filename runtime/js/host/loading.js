@@ -60,6 +60,7 @@ const LIBRARIES = [
   ['stripe.js', /\bstripe\b/, ['buffer.js']],
   ['sendgrid.js', /\bsendgrid\b/, ['buffer.js']],
   ['twilio.js', /\btwilio\b/, ['buffer.js']],
+  ['mailjet.js', /\bnodemailjet\b/, ['buffer.js']],
 ];
 
 // Dynamic import() cannot be offered safely: Node answers it with objects of the

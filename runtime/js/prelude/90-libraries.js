@@ -21,6 +21,7 @@ const LIB_GLOBALS = {
   stripe: 'stripe',
   sendgrid: 'sendgrid',
   twilio: 'twilio',
+  mailjet: 'nodemailjet',
 };
 hidden(G, '__fio_define', function (name, value) {
   if (!(name in LIB_GLOBALS)) return;

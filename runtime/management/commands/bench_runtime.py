@@ -74,6 +74,10 @@ LIBRARY_CODES: dict[str, str] = {
     "twilio": (
         "async function onTrack(e) { return typeof twilio('AC' + 'f'.repeat(32), 't').messages }"
     ),
+    "nodemailjet.nodemailjet": (
+        "async function onTrack(e) "
+        "{ return typeof nodemailjet.nodemailjet.apiConnect('k', 's').post }"
+    ),
 }
 LIBRARY_VERSIONS = 20  # cold loads measured per library (new versions, one at a time)
 LIBRARY_CONTEXTS = 8  # contexts kept loaded to measure memory per context

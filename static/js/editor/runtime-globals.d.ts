@@ -1243,3 +1243,42 @@ declare const twilio: {
   ) => Error & { status: number; code: number; moreInfo?: string };
   [name: string]: any;
 };
+
+/** A Mailjet request being built: `.id(...)`, `.action(...)`, then `.request(body)`. */
+interface MailjetRequest {
+  id(value: string | number): MailjetRequest;
+  action(name: string): MailjetRequest;
+  request(
+    data?: Record<string, any>,
+    params?: Record<string, any>,
+  ): Promise<{ body: any; response: { status: number; [k: string]: any } }>;
+}
+/** A Mailjet client. */
+interface MailjetClient {
+  get(resource: string, config?: { version?: string }): MailjetRequest;
+  post(resource: string, config?: { version?: string }): MailjetRequest;
+  put(resource: string, config?: { version?: string }): MailjetRequest;
+  delete(resource: string, config?: { version?: string }): MailjetRequest;
+}
+/** node-mailjet, as Segment exposes it: `nodemailjet.nodemailjet.apiConnect(key, secret).post('send', { version: 'v3.1' }).request({...})`. */
+declare const nodemailjet: {
+  nodemailjet: {
+    apiConnect(
+      apiKey: string,
+      apiSecret: string,
+      options?: {
+        config?: { host?: string; version?: string };
+        options?: { timeout?: number; headers?: Record<string, string> };
+      },
+    ): MailjetClient;
+    /** node-mailjet 3's call, kept. */
+    connect(
+      apiKey: string,
+      apiSecret: string,
+      options?: { url?: string; version?: string; timeout?: number },
+    ): MailjetClient;
+    smsConnect(apiToken: string, options?: Record<string, any>): MailjetClient;
+    Request: { protocol: string };
+    [name: string]: any;
+  };
+};
