@@ -67,6 +67,7 @@ async function buildLibraries() {
     path: shim('empty.js'),
     os: shim('os.js'),
     assert: shim('assert.js'),
+    'form-data': shim('formdata.js'),
     // Raw sockets and processes do not exist in a context: what only proxies and
     // native transports use resolves to nothing.
     net: shim('empty.js'),

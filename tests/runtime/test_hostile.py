@@ -123,6 +123,10 @@ LIBRARY_SURFACES = {
       roots.push(['nodemailjet', nodemailjet], ['client', client], ['request', request]);
       try { await request.request({Messages: []}) } catch (e) { roots.push(['networkError', e]) }
       try { Mailjet.apiConnect() } catch (e) { roots.push(['keyError', e]) }""",
+    "hubspotlib": """const client = new hubspotlib.hubspot.Client({accessToken: 'pat-hostile', basePath: 'http://127.0.0.1:1', numberOfApiCallRetries: 0});
+      roots.push(['hubspotlib', hubspotlib], ['client', client], ['contacts', client.crm.contacts.basicApi]);
+      try { await client.crm.contacts.basicApi.getById('1') } catch (e) { roots.push(['networkError', e]) }
+      try { await client.crm.contacts.basicApi.create(null) } catch (e) { roots.push(['argumentError', e]) }""",
 }
 
 WALK = """

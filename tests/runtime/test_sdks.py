@@ -372,10 +372,68 @@ async def test_mailjet_3_connect_and_errors(pool, vendor):
     assert got.headers["authorization"] == basic(MAILJET_KEY, MAILJET_SECRET)
 
 
+# ---------------------------------------------------------------- hubspot
+
+HUBSPOT_TOKEN = "pat-na1-0123456789abcdef"
+
+
+async def test_hubspot_upserts_a_contact(pool, vendor):
+    vendor.reply("POST", "/crm/v3/objects/contacts/batch/upsert", {
+        "status": "COMPLETE", "startedAt": "2024-01-01T00:00:00Z", "completedAt": "2024-01-01T00:00:01Z",
+        "results": [{"id": "501", "new": True, "archived": False, "properties": {"email": "ada@example.com", "firstname": "Ada"},
+                     "createdAt": "2024-01-01T00:00:00Z", "updatedAt": "2024-01-01T00:00:00Z"}],
+    })  # fmt: skip
+    code = """async function onIdentify(event, settings) {
+      const hubspotClient = new hubspotlib.hubspot.Client({accessToken: settings.accessToken, basePath: 'http://127.0.0.1:' + settings.port});
+      const response = await hubspotClient.crm.contacts.batchApi.upsert({inputs: [{
+        idProperty: 'email', id: event.traits.email,
+        properties: {email: event.traits.email, firstname: event.traits.firstName},
+      }]});
+      const contact = response.results[0];
+      return [response.status, contact.id, contact._new === undefined ? contact['new'] : contact._new, contact.properties.firstname, contact.createdAt instanceof Date];
+    }"""
+    event = {
+        "type": "identify",
+        "userId": "u1",
+        "traits": {"email": "ada@example.com", "firstName": "Ada"},
+    }
+    r = await run(pool, code, event, {"accessToken": HUBSPOT_TOKEN, **endpoint(vendor)})
+    assert r.outcome == "success", r.error
+    assert r.result == ["COMPLETE", "501", True, "Ada", True]
+    got = vendor.only()
+    assert (got.method, got.path) == ("POST", "/crm/v3/objects/contacts/batch/upsert")
+    assert got.headers["authorization"] == f"Bearer {HUBSPOT_TOKEN}"
+    assert got.headers["content-type"].startswith("application/json")
+    assert got.json() == {"inputs": [{"idProperty": "email", "id": "ada@example.com",
+                                      "properties": {"email": "ada@example.com", "firstname": "Ada"}}]}  # fmt: skip
+    (trace,) = assert_traced_and_masked(r, HUBSPOT_TOKEN)
+    assert sent_header(trace, "Authorization") == f"Bearer {MASK}"
+
+
+async def test_hubspot_errors_carry_the_status_and_body(pool, vendor):
+    vendor.reply(
+        "GET",
+        "/crm/v3/objects/contacts/999",
+        {"status": "error", "message": "Object not found", "category": "OBJECT_NOT_FOUND"},
+        status=404,
+    )
+    code = """async function onTrack(event, settings) {
+      const client = new hubspotlib.hubspot.Client({accessToken: settings.accessToken, basePath: 'http://127.0.0.1:' + settings.port, numberOfApiCallRetries: 0});
+      try { await client.crm.contacts.basicApi.getById('999') } catch (e) {
+        return [e.code, e.body.category, e instanceof Error];
+      }
+    }"""
+    r = await run(pool, code, settings={"accessToken": HUBSPOT_TOKEN, **endpoint(vendor)})
+    assert r.outcome == "success", r.error
+    assert r.result == [404, "OBJECT_NOT_FOUND", True]
+    assert vendor.only().route == "/crm/v3/objects/contacts/999"
+
+
 # ---------------------------------------------------------------- every SDK
 
 # One call per SDK, for the tests that hold for all of them (egress policy).
 SDK_CALLS: dict[str, str] = {
+    "hubspot": "await new hubspotlib.hubspot.Client({accessToken: settings.apiKey, basePath: 'http://127.0.0.1:' + settings.port}).crm.contacts.basicApi.create({properties: {email: 'a@b.c'}})",
     "mailjet": "nodemailjet.nodemailjet.Request.protocol = 'http://'; await nodemailjet.nodemailjet.apiConnect(settings.apiKey, settings.secret, {config: {host: '127.0.0.1:' + settings.port}}).post('send', {version: 'v3.1'}).request({Messages: []})",
     "twilio": "const c = twilio('AC' + settings.apiKey, settings.secret); c.api.baseUrl = 'http://127.0.0.1:' + settings.port; await c.messages.create({body: 'x', from: '+15017122661', to: '+15558675310'})",
     "sendgrid": "sendgrid.mail.setApiKey('SG.' + settings.apiKey); sendgrid.mail.client.setDefaultRequest('baseUrl', 'http://127.0.0.1:' + settings.port + '/'); await sendgrid.mail.send({to: 'a@b.c', from: 'd@e.f', subject: 's', text: 't'})",

@@ -61,6 +61,7 @@ const LIBRARIES = [
   ['sendgrid.js', /\bsendgrid\b/, ['buffer.js']],
   ['twilio.js', /\btwilio\b/, ['buffer.js']],
   ['mailjet.js', /\bnodemailjet\b/, ['buffer.js']],
+  ['hubspot.js', /\bhubspotlib\b/, ['buffer.js']],
 ];
 
 // Dynamic import() cannot be offered safely: Node answers it with objects of the

@@ -22,6 +22,7 @@ const LIB_GLOBALS = {
   sendgrid: 'sendgrid',
   twilio: 'twilio',
   mailjet: 'nodemailjet',
+  hubspot: 'hubspotlib',
 };
 hidden(G, '__fio_define', function (name, value) {
   if (!(name in LIB_GLOBALS)) return;

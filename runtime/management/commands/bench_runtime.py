@@ -78,6 +78,10 @@ LIBRARY_CODES: dict[str, str] = {
         "async function onTrack(e) "
         "{ return typeof nodemailjet.nodemailjet.apiConnect('k', 's').post }"
     ),
+    "hubspotlib.hubspot": (
+        "async function onTrack(e) "
+        "{ return typeof new hubspotlib.hubspot.Client({ accessToken: 't' }).crm.contacts }"
+    ),
 }
 LIBRARY_VERSIONS = 20  # cold loads measured per library (new versions, one at a time)
 LIBRARY_CONTEXTS = 8  # contexts kept loaded to measure memory per context

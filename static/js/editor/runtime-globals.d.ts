@@ -1282,3 +1282,35 @@ declare const nodemailjet: {
     [name: string]: any;
   };
 };
+
+/** A HubSpot client (@hubspot/api-client): `client.crm.contacts.basicApi.create({ properties })`. */
+interface HubSpotClient {
+  crm: {
+    contacts: { basicApi: any; batchApi: any; searchApi: any; [api: string]: any };
+    companies: { basicApi: any; batchApi: any; searchApi: any; [api: string]: any };
+    deals: { basicApi: any; batchApi: any; searchApi: any; [api: string]: any };
+    [object: string]: any;
+  };
+  apiRequest(options: {
+    method?: string;
+    path: string;
+    body?: any;
+    qs?: Record<string, any>;
+  }): Promise<any>;
+  setAccessToken(token: string): void;
+  [api: string]: any;
+}
+/** @hubspot/api-client, as Segment exposes it: `new hubspotlib.hubspot.Client({ accessToken: settings.token })`. */
+declare const hubspotlib: {
+  hubspot: {
+    Client: new (options?: {
+      accessToken?: string;
+      apiKey?: string;
+      basePath?: string;
+      numberOfApiCallRetries?: number;
+      defaultHeaders?: Record<string, string>;
+      [option: string]: any;
+    }) => HubSpotClient;
+    [name: string]: any;
+  };
+};
