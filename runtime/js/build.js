@@ -81,6 +81,17 @@ async function buildLibraries() {
     'stripe.js': [shim('web.js')],
     'mailjet.js': [shim('xhr.js'), shim('amd.js')],
   };
+  // jsforce's browser request reads WHATWG response streams: use one on fetch instead.
+  const jsforceRequest = {
+    name: 'jsforce-request',
+    setup(build) {
+      build.onResolve({ filter: /^\.\/request$/ }, (args) =>
+        args.importer.includes(`${path.sep}jsforce${path.sep}browser${path.sep}`)
+          ? { path: shim('jsforce-request.js') }
+          : undefined,
+      );
+    },
+  };
   const entries = fs.readdirSync(path.join(here, 'entries')).filter((f) => f.endsWith('.js'));
   fs.mkdirSync(dist, { recursive: true });
   for (const file of entries) {
@@ -98,9 +109,21 @@ async function buildLibraries() {
       legalComments: 'none',
       logLevel: 'warning',
       // The buffer bundle *is* Buffer: it must use the npm package, not the shim.
-      alias: isBuffer ? { ...alias, buffer: require.resolve('buffer/') } : alias,
+      alias: isBuffer
+        ? { ...alias, buffer: require.resolve('buffer/') }
+        : file === 'jsforce.js'
+          ? // jsforce pushes records through real streams: a full implementation.
+            {
+              ...alias,
+              stream: path.join(
+                path.dirname(require.resolve('readable-stream')),
+                'readable-browser.js',
+              ),
+            }
+          : alias,
       inject: [shim('process.js'), ...(webInject[file] || [])],
       define: { global: 'globalThis' },
+      plugins: file === 'jsforce.js' ? [jsforceRequest] : [],
     });
   }
   process.stdout.write(`runtime/js: bundled ${entries.length} libraries into dist/\n`);

@@ -127,6 +127,10 @@ LIBRARY_SURFACES = {
       roots.push(['hubspotlib', hubspotlib], ['client', client], ['contacts', client.crm.contacts.basicApi]);
       try { await client.crm.contacts.basicApi.getById('1') } catch (e) { roots.push(['networkError', e]) }
       try { await client.crm.contacts.basicApi.create(null) } catch (e) { roots.push(['argumentError', e]) }""",
+    "jsforce": """const conn = new jsforce.Connection({instanceUrl: 'http://127.0.0.1:1', accessToken: 'token-hostile', version: '59.0'});
+      roots.push(['jsforce', jsforce], ['conn', conn], ['sobject', conn.sobject('Lead')]);
+      try { await conn.query('SELECT Id FROM Account') } catch (e) { roots.push(['networkError', e]) }
+      try { await conn.sobject('Lead').create() } catch (e) { roots.push(['argumentError', e]) }""",
 }
 
 WALK = """

@@ -429,10 +429,81 @@ async def test_hubspot_errors_carry_the_status_and_body(pool, vendor):
     assert vendor.only().route == "/crm/v3/objects/contacts/999"
 
 
+# ---------------------------------------------------------------- jsforce
+
+SALESFORCE_TOKEN = "00Dxx0000001gPL!AQ4AQFake0123456789"
+
+
+async def test_jsforce_queries_salesforce_and_creates_a_lead(pool, vendor):
+    vendor.reply("GET", "/services/data/v59.0/query", {
+        "totalSize": 1, "done": True,
+        "records": [{"attributes": {"type": "Account", "url": "/services/data/v59.0/sobjects/Account/001A"}, "Id": "001A", "Name": "Acme"}],
+    })  # fmt: skip
+    vendor.reply(
+        "POST",
+        "/services/data/v59.0/sobjects/Lead",
+        {"id": "00QA", "success": True, "errors": []},
+        status=201,
+    )
+    code = """async function onIdentify(event, settings) {
+      const conn = new jsforce.Connection({instanceUrl: 'http://127.0.0.1:' + settings.port, accessToken: settings.accessToken, version: '59.0'});
+      const accounts = await conn.query("SELECT Id, Name FROM Account WHERE Name = '" + event.traits.company + "'");
+      const lead = await conn.sobject('Lead').create({LastName: event.traits.lastName, Company: accounts.records[0].Name, Email: event.traits.email});
+      return [accounts.totalSize, accounts.records[0].Id, lead.id, lead.success];
+    }"""
+    event = {
+        "type": "identify",
+        "userId": "u1",
+        "traits": {"company": "Acme", "lastName": "Lovelace", "email": "ada@example.com"},
+    }
+    r = await run(pool, code, event, {"accessToken": SALESFORCE_TOKEN, **endpoint(vendor)})
+    assert r.outcome == "success", r.error
+    assert r.result == [1, "001A", "00QA", True]
+    query, create = vendor.arrived
+    assert (query.method, query.route) == ("GET", "/services/data/v59.0/query")
+    assert dict(parse_qsl(urlsplit(query.path).query)) == {
+        "q": "SELECT Id, Name FROM Account WHERE Name = 'Acme'"
+    }
+    assert (create.method, create.path) == ("POST", "/services/data/v59.0/sobjects/Lead")
+    assert (
+        query.headers["authorization"]
+        == create.headers["authorization"]
+        == f"Bearer {SALESFORCE_TOKEN}"
+    )
+    assert create.json() == {"LastName": "Lovelace", "Company": "Acme", "Email": "ada@example.com"}
+    traces = assert_traced_and_masked(r, SALESFORCE_TOKEN, count=2)
+    assert [sent_header(t, "Authorization") for t in traces] == [f"Bearer {MASK}"] * 2
+
+
+async def test_jsforce_api_errors(pool, vendor):
+    vendor.reply(
+        "POST",
+        "/services/data/v59.0/sobjects/Lead",
+        [
+            {
+                "message": "Required fields are missing: [LastName]",
+                "errorCode": "REQUIRED_FIELD_MISSING",
+                "fields": ["LastName"],
+            }
+        ],
+        status=400,
+    )
+    code = """async function onTrack(event, settings) {
+      const conn = new jsforce.Connection({instanceUrl: 'http://127.0.0.1:' + settings.port, accessToken: settings.accessToken, version: '59.0'});
+      try { await conn.sobject('Lead').create({Company: 'Acme'}) } catch (e) {
+        return [e.errorCode, e.message, e instanceof Error];
+      }
+    }"""
+    r = await run(pool, code, settings={"accessToken": SALESFORCE_TOKEN, **endpoint(vendor)})
+    assert r.outcome == "success", r.error
+    assert r.result == ["REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", True]
+
+
 # ---------------------------------------------------------------- every SDK
 
 # One call per SDK, for the tests that hold for all of them (egress policy).
 SDK_CALLS: dict[str, str] = {
+    "jsforce": "await new jsforce.Connection({instanceUrl: 'http://127.0.0.1:' + settings.port, accessToken: settings.apiKey}).query('SELECT Id FROM Account')",
     "hubspot": "await new hubspotlib.hubspot.Client({accessToken: settings.apiKey, basePath: 'http://127.0.0.1:' + settings.port}).crm.contacts.basicApi.create({properties: {email: 'a@b.c'}})",
     "mailjet": "nodemailjet.nodemailjet.Request.protocol = 'http://'; await nodemailjet.nodemailjet.apiConnect(settings.apiKey, settings.secret, {config: {host: '127.0.0.1:' + settings.port}}).post('send', {version: 'v3.1'}).request({Messages: []})",
     "twilio": "const c = twilio('AC' + settings.apiKey, settings.secret); c.api.baseUrl = 'http://127.0.0.1:' + settings.port; await c.messages.create({body: 'x', from: '+15017122661', to: '+15558675310'})",

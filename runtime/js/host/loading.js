@@ -62,6 +62,7 @@ const LIBRARIES = [
   ['twilio.js', /\btwilio\b/, ['buffer.js']],
   ['mailjet.js', /\bnodemailjet\b/, ['buffer.js']],
   ['hubspot.js', /\bhubspotlib\b/, ['buffer.js']],
+  ['jsforce.js', /\bjsforce\b/, ['buffer.js']],
 ];
 
 // Dynamic import() cannot be offered safely: Node answers it with objects of the

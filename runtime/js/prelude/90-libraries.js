@@ -23,6 +23,7 @@ const LIB_GLOBALS = {
   twilio: 'twilio',
   mailjet: 'nodemailjet',
   hubspot: 'hubspotlib',
+  jsforce: 'jsforce',
 };
 hidden(G, '__fio_define', function (name, value) {
   if (!(name in LIB_GLOBALS)) return;

@@ -82,6 +82,10 @@ LIBRARY_CODES: dict[str, str] = {
         "async function onTrack(e) "
         "{ return typeof new hubspotlib.hubspot.Client({ accessToken: 't' }).crm.contacts }"
     ),
+    "jsforce": (
+        "async function onTrack(e) "
+        "{ return typeof new jsforce.Connection({ accessToken: 't' }).query }"
+    ),
 }
 LIBRARY_VERSIONS = 20  # cold loads measured per library (new versions, one at a time)
 LIBRARY_CONTEXTS = 8  # contexts kept loaded to measure memory per context

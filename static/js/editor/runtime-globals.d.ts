@@ -1314,3 +1314,34 @@ declare const hubspotlib: {
     [name: string]: any;
   };
 };
+
+/** A Salesforce object's API (`conn.sobject('Lead')`). */
+interface JsforceSObject {
+  create(record: Record<string, any> | Record<string, any>[]): Promise<any>;
+  retrieve(id: string | string[]): Promise<any>;
+  update(record: Record<string, any> | Record<string, any>[]): Promise<any>;
+  upsert(record: Record<string, any> | Record<string, any>[], extIdField: string): Promise<any>;
+  destroy(id: string | string[]): Promise<any>;
+  find(conditions?: Record<string, any>, fields?: string | string[]): any;
+  [method: string]: any;
+}
+/** A Salesforce connection (jsforce). */
+interface JsforceConnection {
+  query(soql: string): Promise<{ totalSize: number; done: boolean; records: any[] }>;
+  sobject(type: string): JsforceSObject;
+  request(request: string | Record<string, any>): Promise<any>;
+  login(username: string, password: string): Promise<any>;
+  [method: string]: any;
+}
+/** jsforce: `const conn = new jsforce.Connection({ instanceUrl, accessToken }); await conn.query('SELECT ...')`. */
+declare const jsforce: {
+  Connection: new (options?: {
+    instanceUrl?: string;
+    accessToken?: string;
+    loginUrl?: string;
+    version?: string;
+    [option: string]: any;
+  }) => JsforceConnection;
+  OAuth2: new (options: Record<string, any>) => any;
+  [name: string]: any;
+};
