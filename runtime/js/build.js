@@ -80,6 +80,7 @@ async function buildLibraries() {
   const webInject = {
     'stripe.js': [shim('web.js')],
     'mailjet.js': [shim('xhr.js'), shim('amd.js')],
+    'aws.js': [shim('xhr.js')],
   };
   // jsforce's browser request reads WHATWG response streams: use one on fetch instead.
   const jsforceRequest = {

@@ -131,6 +131,10 @@ LIBRARY_SURFACES = {
       roots.push(['jsforce', jsforce], ['conn', conn], ['sobject', conn.sobject('Lead')]);
       try { await conn.query('SELECT Id FROM Account') } catch (e) { roots.push(['networkError', e]) }
       try { await conn.sobject('Lead').create() } catch (e) { roots.push(['argumentError', e]) }""",
+    "AWS": """const s3 = new AWS.S3({accessKeyId: 'AKIDHOSTILE', secretAccessKey: 'secret-hostile', region: 'us-east-1', endpoint: 'http://127.0.0.1:1', maxRetries: 0, s3ForcePathStyle: true});
+      roots.push(['AWS', AWS], ['s3', s3], ['config', AWS.config], ['doc', new AWS.DynamoDB.DocumentClient({region: 'us-east-1'})]);
+      try { await s3.putObject({Bucket: 'b', Key: 'k', Body: 'x'}).promise() } catch (e) { roots.push(['networkError', e]) }
+      try { await s3.putObject({}).promise() } catch (e) { roots.push(['validationError', e]) }""",
 }
 
 WALK = """

@@ -63,6 +63,7 @@ const LIBRARIES = [
   ['mailjet.js', /\bnodemailjet\b/, ['buffer.js']],
   ['hubspot.js', /\bhubspotlib\b/, ['buffer.js']],
   ['jsforce.js', /\bjsforce\b/, ['buffer.js']],
+  ['aws.js', /\bAWS\b/, ['buffer.js']],
 ];
 
 // Dynamic import() cannot be offered safely: Node answers it with objects of the

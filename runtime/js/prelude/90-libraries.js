@@ -24,6 +24,7 @@ const LIB_GLOBALS = {
   mailjet: 'nodemailjet',
   hubspot: 'hubspotlib',
   jsforce: 'jsforce',
+  aws: 'AWS',
 };
 hidden(G, '__fio_define', function (name, value) {
   if (!(name in LIB_GLOBALS)) return;

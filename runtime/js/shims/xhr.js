@@ -119,8 +119,14 @@ export class XMLHttpRequest {
       });
   }
 }
-XMLHttpRequest.UNSENT = 0;
-XMLHttpRequest.OPENED = 1;
-XMLHttpRequest.HEADERS_RECEIVED = 2;
-XMLHttpRequest.LOADING = 3;
-XMLHttpRequest.DONE = 4;
+// The state names, on the class and on every instance (`this.DONE`), as in browsers.
+for (const [name, value] of [
+  ['UNSENT', 0],
+  ['OPENED', 1],
+  ['HEADERS_RECEIVED', 2],
+  ['LOADING', 3],
+  ['DONE', 4],
+]) {
+  XMLHttpRequest[name] = value;
+  XMLHttpRequest.prototype[name] = value;
+}

@@ -1345,3 +1345,44 @@ declare const jsforce: {
   OAuth2: new (options: Record<string, any>) => any;
   [name: string]: any;
 };
+
+/** An aws-sdk v2 request: call `.promise()` to await it. */
+interface AWSRequest<T = any> {
+  promise(): Promise<T>;
+  send(
+    callback?: (err: (Error & { code: string; statusCode?: number }) | null, data: T) => void,
+  ): void;
+}
+/** Options of an aws-sdk v2 service client. */
+interface AWSServiceOptions {
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+  region?: string;
+  endpoint?: string;
+  maxRetries?: number;
+  apiVersion?: string;
+  s3ForcePathStyle?: boolean;
+  httpOptions?: { timeout?: number };
+  [option: string]: any;
+}
+/** An aws-sdk v2 client: each API operation takes its params and returns an `AWSRequest`. */
+type AWSService = { [operation: string]: (params?: Record<string, any>) => AWSRequest };
+/** aws-sdk v2 (S3, Lambda, Kinesis, Firehose, SQS, SNS, DynamoDB, STS): `await new AWS.S3({...}).putObject({...}).promise()`. */
+declare const AWS: {
+  S3: new (options?: AWSServiceOptions) => AWSService;
+  Lambda: new (options?: AWSServiceOptions) => AWSService;
+  Kinesis: new (options?: AWSServiceOptions) => AWSService;
+  Firehose: new (options?: AWSServiceOptions) => AWSService;
+  SQS: new (options?: AWSServiceOptions) => AWSService;
+  SNS: new (options?: AWSServiceOptions) => AWSService;
+  STS: new (options?: AWSServiceOptions) => AWSService;
+  DynamoDB: (new (
+    options?: AWSServiceOptions,
+  ) => AWSService) & {
+    DocumentClient: new (options?: AWSServiceOptions & { service?: any }) => AWSService;
+  };
+  config: { update(options: AWSServiceOptions): void; [key: string]: any };
+  Credentials: new (accessKeyId: string, secretAccessKey: string, sessionToken?: string) => any;
+  VERSION: string;
+};
