@@ -68,6 +68,9 @@ async function buildLibraries() {
     os: shim('os.js'),
     assert: shim('assert.js'),
     'form-data': shim('formdata.js'),
+    'node-fetch': shim('node-fetch.js'),
+    'abort-controller': shim('abort-controller.js'),
+    process: shim('process-module.js'),
     // Raw sockets and processes do not exist in a context: what only proxies and
     // native transports use resolves to nothing.
     net: shim('empty.js'),
@@ -81,6 +84,7 @@ async function buildLibraries() {
     'stripe.js': [shim('web.js')],
     'mailjet.js': [shim('xhr.js'), shim('amd.js')],
     'aws.js': [shim('xhr.js')],
+    'google.js': [shim('web.js'), shim('abort.js'), shim('formdata-global.js')],
   };
   // jsforce's browser request reads WHATWG response streams: use one on fetch instead.
   const jsforceRequest = {
@@ -93,6 +97,12 @@ async function buildLibraries() {
       );
     },
   };
+  const realStreams = new Set(['jsforce.js', 'google.js']);
+  // Packages also name the built-ins with their `node:` prefix.
+  for (const name of Object.keys(alias)) {
+    if (/^[a-z_]+$/.test(name) && name !== 'events') alias['node:' + name] = alias[name];
+  }
+  alias['node:events'] = alias.events;
   const entries = fs.readdirSync(path.join(here, 'entries')).filter((f) => f.endsWith('.js'));
   fs.mkdirSync(dist, { recursive: true });
   for (const file of entries) {
@@ -112,8 +122,8 @@ async function buildLibraries() {
       // The buffer bundle *is* Buffer: it must use the npm package, not the shim.
       alias: isBuffer
         ? { ...alias, buffer: require.resolve('buffer/') }
-        : file === 'jsforce.js'
-          ? // jsforce pushes records through real streams: a full implementation.
+        : realStreams.has(file)
+          ? // These push data through real streams: a full implementation.
             {
               ...alias,
               stream: path.join(

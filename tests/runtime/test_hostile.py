@@ -135,6 +135,12 @@ LIBRARY_SURFACES = {
       roots.push(['AWS', AWS], ['s3', s3], ['config', AWS.config], ['doc', new AWS.DynamoDB.DocumentClient({region: 'us-east-1'})]);
       try { await s3.putObject({Bucket: 'b', Key: 'k', Body: 'x'}).promise() } catch (e) { roots.push(['networkError', e]) }
       try { await s3.putObject({}).promise() } catch (e) { roots.push(['validationError', e]) }""",
+    "google": """const bq = new google.cloud.bigquery.BigQuery({projectId: 'p', apiEndpoint: 'http://127.0.0.1:1', autoRetry: false, credentials: {client_email: 'a@b.c', private_key: 'not a key'}});
+      const storage = new google.cloud.storage.Storage({projectId: 'p', apiEndpoint: 'http://127.0.0.1:1', retryOptions: {autoRetry: false}});
+      roots.push(['google', google], ['bigquery', bq], ['table', bq.dataset('d').table('t')], ['storage', storage], ['file', storage.bucket('b').file('f')]);
+      try { await bq.dataset('d').table('t').insert([{a: 1}]) } catch (e) { roots.push(['insertError', e]) }
+      try { await storage.bucket('b').file('f').download() } catch (e) { roots.push(['downloadError', e]) }
+      try { google.cloud.pubsub } catch (e) { roots.push(['grpcError', e]) }""",
 }
 
 WALK = """

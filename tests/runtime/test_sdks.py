@@ -17,8 +17,11 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
+import jwt as pyjwt
 import pytest
 import pytest_asyncio
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from runtime.pool import WorkerPool
 from runtime.services import InvocationResult
@@ -613,10 +616,164 @@ async def test_aws_service_errors_carry_their_code(pool, vendor):
     assert r.result == ["ResourceNotFoundException", 400, "Requested resource not found", True]
 
 
+# ---------------------------------------------------------------- google.cloud
+
+
+@pytest.fixture(scope="module")
+def service_account() -> dict[str, str]:
+    """A service account key made for the test (Google's JSON key file layout)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()  # fmt: skip
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()  # fmt: skip
+    return {
+        "type": "service_account", "project_id": "acme-analytics", "private_key_id": "k1",
+        "private_key": pem, "client_email": "fn@acme-analytics.iam.gserviceaccount.com",
+        "public_key": public,
+    }  # fmt: skip
+
+
+def assert_google_jwt(got: Arrived, account: dict[str, str]) -> None:
+    """The request carries a self-signed JWT of the service account (RS256), as
+    google-auth-library sends for Google APIs: signed in the function's realm."""
+    scheme, _, token = got.headers["authorization"].partition(" ")
+    assert scheme == "Bearer"
+    claims = pyjwt.decode(
+        token, account["public_key"], algorithms=["RS256"], options={"verify_aud": False}
+    )
+    assert claims["iss"] == claims["sub"] == account["client_email"]
+    assert pyjwt.get_unverified_header(token)["kid"] == account["private_key_id"]
+
+
+GOOGLE_CREDENTIALS = "{client_email: settings.account.client_email, private_key: settings.account.private_key, private_key_id: settings.account.private_key_id, type: 'service_account'}"
+
+
+async def test_google_cloud_bigquery_inserts_rows(pool, vendor, service_account):
+    path = "/bigquery/v2/projects/acme-analytics/datasets/analytics/tables/events/insertAll"
+    vendor.reply("POST", path, {"kind": "bigquery#tableDataInsertAllResponse"})
+    code = f"""async function onTrack(event, settings) {{
+      const bigquery = new google.cloud.bigquery.BigQuery({{
+        projectId: settings.account.project_id, credentials: {{...{GOOGLE_CREDENTIALS}, universe_domain: 'loopback.test'}},
+        apiEndpoint: 'http://127.0.0.1:' + settings.port,
+        // Outside Google's default universe, google-auth-library sends self-signed JWTs
+        // instead of exchanging them at oauth2.googleapis.com: no other host to stand in for.
+        universeDomain: 'loopback.test',
+      }});
+      const [response] = await bigquery.dataset('analytics').table('events').insert([
+        {{event: event.event, user_id: event.userId, ts: event.timestamp}},
+      ]);
+      return response.kind;
+    }}"""
+    event = {
+        "type": "track",
+        "event": "Signed Up",
+        "userId": "u-1",
+        "timestamp": "2024-05-01T00:00:00Z",
+    }
+    r = await run(pool, code, event, {"account": service_account, **endpoint(vendor)})
+    assert r.outcome == "success", r.error
+    assert r.result == "bigquery#tableDataInsertAllResponse"
+    got = vendor.only()
+    assert (got.method, got.path) == ("POST", path + "?prettyPrint=false")
+    assert_google_jwt(got, service_account)
+    (row,) = got.json()["rows"]
+    assert row["json"] == {"event": "Signed Up", "user_id": "u-1", "ts": "2024-05-01T00:00:00Z"}
+    assert re.fullmatch(r"[0-9a-f-]{36}", row["insertId"])
+    (trace,) = r.requests
+    assert sent_header(trace, "Authorization") == f"Bearer {MASK}"
+    assert service_account["private_key"] not in json.dumps(r.to_dict())
+
+
+def crc32c(data: bytes) -> int:
+    """CRC-32C (Castagnoli), which Cloud Storage reports for an object and the client checks."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+async def test_google_cloud_storage_saves_and_downloads_an_object(pool, vendor, service_account):
+    data = b'{"a":1}'
+    # What Cloud Storage answers: the object's metadata, with the hashes the client
+    # checks the upload against.
+    vendor.reply("POST", "/upload/storage/v1/b/acme-events/o", {
+        "kind": "storage#object", "name": "events/m-1.json", "bucket": "acme-events", "size": str(len(data)),
+        "md5Hash": base64.b64encode(hashlib.md5(data).digest()).decode(),
+        "crc32c": base64.b64encode(crc32c(data).to_bytes(4, "big")).decode(),
+    })  # fmt: skip
+    vendor.reply(
+        "GET",
+        "/storage/v1/b/acme-events/o/events%2Fm-1.json",
+        b'{"stored":true}',
+        headers={"Content-Type": "application/json"},
+    )
+    code = f"""async function onTrack(event, settings) {{
+      const storage = new google.cloud.storage.Storage({{
+        projectId: settings.account.project_id, credentials: {{...{GOOGLE_CREDENTIALS}, universe_domain: 'loopback.test'}},
+        apiEndpoint: 'http://127.0.0.1:' + settings.port, universeDomain: 'loopback.test',
+        useAuthWithCustomEndpoint: true,  // the package skips auth for custom endpoints unless told
+      }});
+      const file = storage.bucket('acme-events').file('events/' + event.messageId + '.json');
+      await file.save(JSON.stringify(event.properties), {{resumable: false, contentType: 'application/json'}});
+      const [contents] = await file.download();
+      return JSON.parse(contents.toString());
+    }}"""
+    event = {"type": "track", "event": "Clicked", "messageId": "m-1", "properties": {"a": 1}}
+    r = await run(pool, code, event, {"account": service_account, **endpoint(vendor)})
+    assert r.outcome == "success", r.error
+    assert r.result == {"stored": True}
+    upload = vendor.arrived[0]
+    assert (upload.method, upload.route) == ("POST", "/upload/storage/v1/b/acme-events/o")
+    assert dict(parse_qsl(urlsplit(upload.path).query)) == {
+        "uploadType": "multipart",
+        "name": "events/m-1.json",
+    }
+    assert_google_jwt(upload, service_account)
+    boundary = upload.headers["content-type"].split("boundary=", 1)[1]
+    parts = [
+        p for p in upload.body.split(f"--{boundary}".encode()) if p.strip() not in (b"", b"--")
+    ]
+    assert [p.split(b"\r\n\r\n", 1)[1].strip() for p in parts] == [
+        b'{"contentType":"application/json"}',
+        data,
+    ]
+    download = vendor.arrived[1]
+    assert (download.method, download.route) == (
+        "GET",
+        "/storage/v1/b/acme-events/o/events%2Fm-1.json",
+    )
+    assert dict(parse_qsl(urlsplit(download.path).query))["alt"] == "media"
+    assert_google_jwt(download, service_account)
+    assert len(vendor.arrived) == 2
+    assert_traced_and_masked(r, service_account["private_key"], count=2)
+
+
+@pytest.mark.parametrize(
+    "name", ["automl", "datastore", "firestore", "functions", "pubsub", "tasks"]
+)
+async def test_google_cloud_grpc_only_clients_say_which_rest_api_to_call(pool, name):
+    code = f"""async function onTrack() {{
+      try {{ const client = google.cloud.{name}; return ['no error', typeof client] }} catch (e) {{ return [e.code, e.message, e instanceof Error] }}
+    }}"""
+    r = await run(pool, code)
+    assert r.outcome == "success", r.error
+    code_, message, is_error = r.result
+    assert (code_, is_error) == ("ERR_GRPC_UNAVAILABLE", True)
+    assert (
+        f"google.cloud.{name} is not available" in message
+        and "googleapis.com" in message
+        and "fetch" in message
+    )
+
+
 # ---------------------------------------------------------------- every SDK
 
 # One call per SDK, for the tests that hold for all of them (egress policy).
 SDK_CALLS: dict[str, str] = {
+    "google.cloud.bigquery": "await new google.cloud.bigquery.BigQuery({projectId: 'p', apiEndpoint: 'http://127.0.0.1:' + settings.port, credentials: {client_email: 'a@b.c', private_key: settings.account.private_key}}).dataset('d').table('t').insert([{a: 1}])",
     "AWS": "await new AWS.SQS({accessKeyId: settings.apiKey, secretAccessKey: settings.secret, region: 'us-east-1', endpoint: 'http://127.0.0.1:' + settings.port, maxRetries: 0}).sendMessage({QueueUrl: 'http://127.0.0.1:' + settings.port + '/1/q', MessageBody: 'x'}).promise()",
     "jsforce": "await new jsforce.Connection({instanceUrl: 'http://127.0.0.1:' + settings.port, accessToken: settings.apiKey}).query('SELECT Id FROM Account')",
     "hubspot": "await new hubspotlib.hubspot.Client({accessToken: settings.apiKey, basePath: 'http://127.0.0.1:' + settings.port}).crm.contacts.basicApi.create({properties: {email: 'a@b.c'}})",
@@ -631,7 +788,7 @@ EGRESS_ERROR = {"AWS": "Network Failure"}
 
 
 @pytest.mark.parametrize("sdk", sorted(SDK_CALLS))
-async def test_sdk_requests_obey_the_egress_policy(vendor, sdk):
+async def test_sdk_requests_obey_the_egress_policy(vendor, sdk, service_account):
     closed = make_pool(workers=1)  # nothing allow-listed: the loopback vendor is refused
     try:
         code = f"""async function onTrack(event, settings) {{
@@ -643,6 +800,7 @@ async def test_sdk_requests_obey_the_egress_policy(vendor, sdk):
             settings={
                 "apiKey": "key-0123456789",
                 "secret": "secret-0123456789",
+                "account": service_account,
                 **endpoint(vendor),
             },
         )

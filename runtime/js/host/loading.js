@@ -64,6 +64,7 @@ const LIBRARIES = [
   ['hubspot.js', /\bhubspotlib\b/, ['buffer.js']],
   ['jsforce.js', /\bjsforce\b/, ['buffer.js']],
   ['aws.js', /\bAWS\b/, ['buffer.js']],
+  ['google.js', /\bgoogle\s*\.\s*cloud\b/, ['buffer.js']],
 ];
 
 // Dynamic import() cannot be offered safely: Node answers it with objects of the

@@ -25,6 +25,7 @@ const LIB_GLOBALS = {
   hubspot: 'hubspotlib',
   jsforce: 'jsforce',
   aws: 'AWS',
+  google: 'google',
 };
 hidden(G, '__fio_define', function (name, value) {
   if (!(name in LIB_GLOBALS)) return;

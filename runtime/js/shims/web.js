@@ -46,3 +46,13 @@ export class EventTarget {
 
 // Only ever the right side of `instanceof` in these builds: nothing is one.
 export class ReadableStream {}
+
+// Likewise only checked with `instanceof` (request bodies): nothing is one.
+export class Blob {}
+
+export class DOMException extends Error {
+  constructor(message, name) {
+    super(message);
+    this.name = name === undefined ? 'Error' : String(name);
+  }
+}

@@ -89,6 +89,9 @@ LIBRARY_CODES: dict[str, str] = {
     "AWS (aws-sdk v2, 8 services)": (
         "async function onTrack(e) { return typeof new AWS.S3({ region: 'us-east-1' }).putObject }"
     ),
+    "google.cloud (bigquery, storage)": (
+        "async function onTrack(e) { return typeof google.cloud.bigquery.BigQuery }"
+    ),
 }
 LIBRARY_VERSIONS = 20  # cold loads measured per library (new versions, one at a time)
 LIBRARY_CONTEXTS = 8  # contexts kept loaded to measure memory per context

@@ -1386,3 +1386,61 @@ declare const AWS: {
   Credentials: new (accessKeyId: string, secretAccessKey: string, sessionToken?: string) => any;
   VERSION: string;
 };
+
+/** Options of the Google Cloud clients. */
+interface GoogleCloudOptions {
+  projectId?: string;
+  /** A service account key (its JSON key file's `client_email` and `private_key`). */
+  credentials?: { client_email: string; private_key: string; [field: string]: any };
+  apiEndpoint?: string;
+  [option: string]: any;
+}
+/** Google Cloud clients, as Segment exposes them. BigQuery and Storage run over REST; the gRPC-only ones throw, naming the REST endpoint to call with `fetch`. */
+declare const google: {
+  cloud: {
+    bigquery: {
+      BigQuery: new (
+        options?: GoogleCloudOptions,
+      ) => {
+        dataset(id: string): {
+          table(id: string): {
+            insert(rows: any | any[], options?: Record<string, any>): Promise<any[]>;
+            [m: string]: any;
+          };
+          [m: string]: any;
+        };
+        query(query: string | Record<string, any>): Promise<any[]>;
+        [method: string]: any;
+      };
+      [name: string]: any;
+    };
+    storage: {
+      Storage: new (
+        options?: GoogleCloudOptions,
+      ) => {
+        bucket(name: string): {
+          file(name: string): {
+            save(data: string | Uint8Array, options?: Record<string, any>): Promise<void>;
+            download(options?: Record<string, any>): Promise<[Buffer]>;
+            [m: string]: any;
+          };
+          [m: string]: any;
+        };
+        [method: string]: any;
+      };
+      [name: string]: any;
+    };
+    /** Not available (gRPC only): throws, naming the REST endpoint to call with `fetch`. */
+    readonly automl: never;
+    /** Not available (gRPC only): throws, naming the REST endpoint to call with `fetch`. */
+    readonly datastore: never;
+    /** Not available (gRPC only): throws, naming the REST endpoint to call with `fetch`. */
+    readonly firestore: never;
+    /** Not available (gRPC only): throws, naming the REST endpoint to call with `fetch`. */
+    readonly functions: never;
+    /** Not available (gRPC only): throws, naming the REST endpoint to call with `fetch`. */
+    readonly pubsub: never;
+    /** Not available (gRPC only): throws, naming the REST endpoint to call with `fetch`. */
+    readonly tasks: never;
+  };
+};
