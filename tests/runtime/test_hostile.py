@@ -141,6 +141,10 @@ LIBRARY_SURFACES = {
       try { await bq.dataset('d').table('t').insert([{a: 1}]) } catch (e) { roots.push(['insertError', e]) }
       try { await storage.bucket('b').file('f').download() } catch (e) { roots.push(['downloadError', e]) }
       try { google.cloud.pubsub } catch (e) { roots.push(['grpcError', e]) }""",
+    "skyflowlib": """const client = skyflowlib.skyflow.Skyflow.init({vaultID: 'v', vaultURL: 'https://127.0.0.1:1', getBearerToken: () => Promise.resolve('not-a-jwt')});
+      roots.push(['skyflowlib', skyflowlib], ['client', client]);
+      try { await client.insert({records: [{table: 't', fields: {a: 1}}]}) } catch (e) { roots.push(['tokenError', e]) }
+      try { skyflowlib.skyflow.Skyflow.init({vaultID: 'v', vaultURL: 'http://x'}) } catch (e) { roots.push(['configError', e]) }""",
 }
 
 WALK = """

@@ -8,7 +8,11 @@ on what the SDK running inside the function really sent.
 from __future__ import annotations
 
 import contextlib
+import datetime
+import ipaddress
 import json
+import ssl
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,6 +46,7 @@ class Reply:
 @dataclass
 class Vendor:
     url: str = ""
+    ca_file: str = ""
     arrived: list[Arrived] = field(default_factory=list)
     replies: dict[tuple[str, str], Reply] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -101,15 +106,59 @@ def _handler(vendor: Vendor) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def self_signed_certificate(directory: str) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 signed by itself, and its key: (cert path, key path)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = f"{directory}/cert.pem", f"{directory}/key.pem"
+    with open(cert_path, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))  # fmt: skip
+    return cert_path, key_path
+
+
 @contextlib.contextmanager
-def vendor_server() -> Iterator[Vendor]:
+def vendor_server(*, tls: bool = False) -> Iterator[Vendor]:
+    """The stand-in, on plain HTTP, or with ``tls`` on HTTPS with a self-signed
+    certificate whose path is ``vendor.ca_file`` (trust it with SSL_CERT_FILE)."""
     vendor = Vendor()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(vendor))
     httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    vendor.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    try:
-        yield vendor
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with tempfile.TemporaryDirectory() as directory:
+        if tls:
+            cert_path, key_path = self_signed_certificate(directory)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert_path, key_path)
+            httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+            vendor.ca_file = cert_path
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        scheme = "https" if tls else "http"
+        vendor.url = f"{scheme}://127.0.0.1:{httpd.server_address[1]}"
+        try:
+            yield vendor
+        finally:
+            httpd.shutdown()
+            httpd.server_close()

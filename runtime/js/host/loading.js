@@ -65,6 +65,7 @@ const LIBRARIES = [
   ['jsforce.js', /\bjsforce\b/, ['buffer.js']],
   ['aws.js', /\bAWS\b/, ['buffer.js']],
   ['google.js', /\bgoogle\s*\.\s*cloud\b/, ['buffer.js']],
+  ['skyflow.js', /\bskyflowlib\b/, ['buffer.js']],
 ];
 
 // Dynamic import() cannot be offered safely: Node answers it with objects of the

@@ -26,6 +26,7 @@ const LIB_GLOBALS = {
   jsforce: 'jsforce',
   aws: 'AWS',
   google: 'google',
+  skyflow: 'skyflowlib',
 };
 hidden(G, '__fio_define', function (name, value) {
   if (!(name in LIB_GLOBALS)) return;

@@ -92,6 +92,7 @@ LIBRARY_CODES: dict[str, str] = {
     "google.cloud (bigquery, storage)": (
         "async function onTrack(e) { return typeof google.cloud.bigquery.BigQuery }"
     ),
+    "skyflowlib.skyflow": "async function onTrack(e) { return typeof skyflowlib.skyflow.Skyflow }",
 }
 LIBRARY_VERSIONS = 20  # cold loads measured per library (new versions, one at a time)
 LIBRARY_CONTEXTS = 8  # contexts kept loaded to measure memory per context

@@ -1444,3 +1444,35 @@ declare const google: {
     readonly tasks: never;
   };
 };
+
+/** A Skyflow vault client (skyflow-node). */
+interface SkyflowClient {
+  insert(
+    records: { records: Array<{ table: string; fields: Record<string, any> }> },
+    options?: { tokens?: boolean; upsert?: any[]; continueOnError?: boolean },
+  ): Promise<any>;
+  detokenize(request: { records: Array<{ token: string; redaction?: string }> }): Promise<any>;
+  getById(request: {
+    records: Array<{ ids: string[]; table: string; redaction?: string }>;
+  }): Promise<any>;
+  [method: string]: any;
+}
+/** skyflow-node, as Segment exposes it: `skyflowlib.skyflow.Skyflow.init({ vaultID, vaultURL, getBearerToken })`. */
+declare const skyflowlib: {
+  skyflow: {
+    Skyflow: {
+      init(config: {
+        vaultID: string;
+        vaultURL: string;
+        getBearerToken: () => Promise<string>;
+        options?: Record<string, any>;
+      }): SkyflowClient;
+      [name: string]: any;
+    };
+    generateBearerTokenFromCreds(
+      credentials: string,
+      options?: Record<string, any>,
+    ): Promise<{ accessToken: string; tokenType: string }>;
+    [name: string]: any;
+  };
+};
