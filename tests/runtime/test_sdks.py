@@ -844,6 +844,16 @@ async def test_https_global_speaks_tls(tls_vendor):
     assert vendor.only().path == "/v1/ping"
 
 
+async def test_loading_an_sdk_counts_against_the_time_limit(pool):
+    # twilio's bundle (3.8 MB) takes far more than 1 ms to evaluate in a new context.
+    code = "async function onTrack() { return typeof twilio }"
+    r = await run(pool, code, timeout_ms=1)
+    assert (r.outcome, r.error.type) == ("timeout", "Timeout"), r.error
+    assert "loading the function exceeded" in r.error.message
+    r = await run(pool, code)
+    assert (r.outcome, r.result) == ("success", "function")
+
+
 # ---------------------------------------------------------------- every SDK
 
 # One call per SDK, for the tests that hold for all of them (egress policy).

@@ -288,10 +288,10 @@ class Command(BaseCommand):
             f"  {'library':<30} {'first in worker':>16} {'cold call p50':>14} "
             f"{'load cost':>10} {'heap/context':>13}"
         )
-        for label, first, cold, heap in rows:
+        for label, first, p50, heap in rows:
             self.stdout.write(
-                f"  {label:<30} {first * 1000:>13.1f} ms {cold * 1000:>11.2f} ms "
-                f"{(cold - base) * 1000:>7.2f} ms {heap / 1024 / 1024:>10.2f} MB"
+                f"  {label:<30} {first * 1000:>13.1f} ms {p50 * 1000:>11.2f} ms "
+                f"{(p50 - base) * 1000:>7.2f} ms {heap / 1024 / 1024:>10.2f} MB"
             )
 
     async def guard_stats(self, pool: WorkerPool) -> tuple[int, int]:
