@@ -61,11 +61,48 @@ async function buildLibraries() {
     url: shim('url.js'),
     http: shim('http.js'),
     https: shim('https.js'),
+    zlib: shim('zlib.js'),
     events: require.resolve('events/'),
     fs: shim('empty.js'),
     path: shim('empty.js'),
-    os: shim('empty.js'),
+    os: shim('os.js'),
+    assert: shim('assert.js'),
+    'form-data': shim('formdata.js'),
+    'node-fetch': shim('node-fetch.js'),
+    'abort-controller': shim('abort-controller.js'),
+    process: shim('process-module.js'),
+    // Raw sockets and processes do not exist in a context: what only proxies and
+    // native transports use resolves to nothing.
+    net: shim('empty.js'),
+    tls: shim('empty.js'),
+    dns: shim('empty.js'),
+    http2: shim('empty.js'),
+    child_process: shim('empty.js'),
   };
+  // Web classes for the SDK builds that reference them (shims/web.js).
+  const webInject = {
+    'stripe.js': [shim('web.js')],
+    'mailjet.js': [shim('xhr.js'), shim('amd.js')],
+    'aws.js': [shim('xhr.js')],
+    'google.js': [shim('web.js'), shim('abort.js'), shim('formdata-global.js')],
+  };
+  // jsforce's browser request reads WHATWG response streams: use one on fetch instead.
+  const jsforceRequest = {
+    name: 'jsforce-request',
+    setup(build) {
+      build.onResolve({ filter: /^\.\/request$/ }, (args) =>
+        args.importer.includes(`${path.sep}jsforce${path.sep}browser${path.sep}`)
+          ? { path: shim('jsforce-request.js') }
+          : undefined,
+      );
+    },
+  };
+  const realStreams = new Set(['jsforce.js', 'google.js']);
+  // Packages also name the built-ins with their `node:` prefix.
+  for (const name of Object.keys(alias)) {
+    if (/^[a-z_]+$/.test(name) && name !== 'events') alias['node:' + name] = alias[name];
+  }
+  alias['node:events'] = alias.events;
   const entries = fs.readdirSync(path.join(here, 'entries')).filter((f) => f.endsWith('.js'));
   fs.mkdirSync(dist, { recursive: true });
   for (const file of entries) {
@@ -78,12 +115,26 @@ async function buildLibraries() {
       platform: 'browser',
       target: 'es2022',
       minify: true,
+      // Error types in delivery logs come from constructor names: keep the packages' own.
+      keepNames: true,
       legalComments: 'none',
       logLevel: 'warning',
       // The buffer bundle *is* Buffer: it must use the npm package, not the shim.
-      alias: isBuffer ? { ...alias, buffer: require.resolve('buffer/') } : alias,
-      inject: [shim('process.js')],
+      alias: isBuffer
+        ? { ...alias, buffer: require.resolve('buffer/') }
+        : realStreams.has(file)
+          ? // These push data through real streams: a full implementation.
+            {
+              ...alias,
+              stream: path.join(
+                path.dirname(require.resolve('readable-stream')),
+                'readable-browser.js',
+              ),
+            }
+          : alias,
+      inject: [shim('process.js'), ...(webInject[file] || [])],
       define: { global: 'globalThis' },
+      plugins: file === 'jsforce.js' ? [jsforceRequest] : [],
     });
   }
   process.stdout.write(`runtime/js: bundled ${entries.length} libraries into dist/\n`);

@@ -82,6 +82,118 @@ async def test_no_host_object_is_reachable_from_anything_the_runtime_provides(po
     await still_serving(pool)
 
 
+# The library globals: the objects each exports and the errors it throws (collected
+# inside the function, `roots` is a list of [name, value]). A Segment function
+# reaches them all, so nothing reachable from them may belong to the host realm.
+LIBRARY_SURFACES = {
+    "uuidv5": "roots.push(['uuidv5', uuidv5], ['uuidv5.uuidv5', uuidv5.uuidv5]); try { uuidv5.uuidv5('x', 'not-a-uuid') } catch (e) { roots.push(['error', e]) }",
+    "zlib": """roots.push(['zlib', zlib], ['zlib.zlib', zlib.zlib], ['out', zlib.zlib.gzipSync('x')]);
+      for (const f of [() => zlib.zlib.inflateSync(Buffer.from('bad')), () => zlib.zlib.gunzipSync(1), () => zlib.zlib.createGzip(),
+                       () => zlib.zlib.inflateSync(zlib.zlib.deflateSync(Buffer.alloc(1e6)), {maxOutputLength: 10})])
+        try { f() } catch (e) { roots.push(['error', e]) }
+      roots.push(['asyncError', await new Promise((r) => zlib.zlib.inflate('bad', (e) => r(e)))]);""",
+    "https": """roots.push(['https', https]);
+      const req = https.request('http://127.0.0.1:1/x');
+      roots.push(['req', req]);
+      roots.push(['error', await new Promise((r) => { req.on('error', r); req.end() })]);
+      try { https.request({}).write(42) } catch (e) { roots.push(['writeError', e]) }""",
+    "winstonlib": """const w = winstonlib.winston;
+      const logger = w.createLogger({format: w.format.combine(w.format.timestamp(), w.format.json()), transports: [new w.transports.Console()]});
+      logger.info('x', {a: 1});
+      roots.push(['winstonlib', winstonlib], ['logger', logger], ['format', w.format.simple()]);
+      try { w.format.combine(1)() } catch (e) { roots.push(['error', e]) }""",
+    "stripe": """const client = stripe('sk_test_hostile0123', {host: '127.0.0.1', port: 1, protocol: 'http', maxNetworkRetries: 0});
+      roots.push(['stripe', stripe], ['client', client], ['customers', client.customers], ['errors', stripe.errors]);
+      try { await client.customers.create({email: 'a@b.c'}) } catch (e) { roots.push(['connectionError', e]) }
+      try { client.webhooks.constructEvent('{}', 'sig', 'whsec') } catch (e) { roots.push(['webhookError', e]) }""",
+    "sendgrid": """sendgrid.mail.setApiKey('SG.hostile');
+      sendgrid.mail.client.setDefaultRequest('baseUrl', 'http://127.0.0.1:1/');
+      roots.push(['sendgrid', sendgrid], ['mail', sendgrid.mail], ['client', sendgrid.client]);
+      try { await sendgrid.mail.send({to: 'a@b.c', from: 'd@e.f', subject: 's', text: 't'}) } catch (e) { roots.push(['sendError', e]) }
+      try { await sendgrid.mail.send({}) } catch (e) { roots.push(['validationError', e]) }""",
+    "twilio": """const client = twilio('AC0123456789abcdef0123456789abcdef', 'token-hostile');
+      client.api.baseUrl = 'http://127.0.0.1:1';
+      roots.push(['twilio', twilio], ['client', client], ['messages', client.messages], ['api', client.api]);
+      try { await client.messages.create({body: 'x', from: '+15017122661', to: '+15558675310'}) } catch (e) { roots.push(['networkError', e]) }
+      try { twilio('not-a-sid', 'x') } catch (e) { roots.push(['sidError', e]) }""",
+    "nodemailjet": """const Mailjet = nodemailjet.nodemailjet;
+      Mailjet.Request.protocol = 'http://';
+      const client = Mailjet.apiConnect('key-hostile', 'secret-hostile', {config: {host: '127.0.0.1:1'}});
+      const request = client.post('send', {version: 'v3.1'});
+      roots.push(['nodemailjet', nodemailjet], ['client', client], ['request', request]);
+      try { await request.request({Messages: []}) } catch (e) { roots.push(['networkError', e]) }
+      try { Mailjet.apiConnect() } catch (e) { roots.push(['keyError', e]) }""",
+    "hubspotlib": """const client = new hubspotlib.hubspot.Client({accessToken: 'pat-hostile', basePath: 'http://127.0.0.1:1', numberOfApiCallRetries: 0});
+      roots.push(['hubspotlib', hubspotlib], ['client', client], ['contacts', client.crm.contacts.basicApi]);
+      try { await client.crm.contacts.basicApi.getById('1') } catch (e) { roots.push(['networkError', e]) }
+      try { await client.crm.contacts.basicApi.create(null) } catch (e) { roots.push(['argumentError', e]) }""",
+    "jsforce": """const conn = new jsforce.Connection({instanceUrl: 'http://127.0.0.1:1', accessToken: 'token-hostile', version: '59.0'});
+      roots.push(['jsforce', jsforce], ['conn', conn], ['sobject', conn.sobject('Lead')]);
+      try { await conn.query('SELECT Id FROM Account') } catch (e) { roots.push(['networkError', e]) }
+      try { await conn.sobject('Lead').create() } catch (e) { roots.push(['argumentError', e]) }""",
+    "AWS": """const s3 = new AWS.S3({accessKeyId: 'AKIDHOSTILE', secretAccessKey: 'secret-hostile', region: 'us-east-1', endpoint: 'http://127.0.0.1:1', maxRetries: 0, s3ForcePathStyle: true});
+      roots.push(['AWS', AWS], ['s3', s3], ['config', AWS.config], ['doc', new AWS.DynamoDB.DocumentClient({region: 'us-east-1'})]);
+      try { await s3.putObject({Bucket: 'b', Key: 'k', Body: 'x'}).promise() } catch (e) { roots.push(['networkError', e]) }
+      try { await s3.putObject({}).promise() } catch (e) { roots.push(['validationError', e]) }""",
+    "google": """const bq = new google.cloud.bigquery.BigQuery({projectId: 'p', apiEndpoint: 'http://127.0.0.1:1', autoRetry: false, credentials: {client_email: 'a@b.c', private_key: 'not a key'}});
+      const storage = new google.cloud.storage.Storage({projectId: 'p', apiEndpoint: 'http://127.0.0.1:1', retryOptions: {autoRetry: false}});
+      roots.push(['google', google], ['bigquery', bq], ['table', bq.dataset('d').table('t')], ['storage', storage], ['file', storage.bucket('b').file('f')]);
+      try { await bq.dataset('d').table('t').insert([{a: 1}]) } catch (e) { roots.push(['insertError', e]) }
+      try { await storage.bucket('b').file('f').download() } catch (e) { roots.push(['downloadError', e]) }
+      try { google.cloud.pubsub } catch (e) { roots.push(['grpcError', e]) }""",
+    "skyflowlib": """const client = skyflowlib.skyflow.Skyflow.init({vaultID: 'v', vaultURL: 'https://127.0.0.1:1', getBearerToken: () => Promise.resolve('not-a-jwt')});
+      roots.push(['skyflowlib', skyflowlib], ['client', client]);
+      try { await client.insert({records: [{table: 't', fields: {a: 1}}]}) } catch (e) { roots.push(['tokenError', e]) }
+      try { skyflowlib.skyflow.Skyflow.init({vaultID: 'v', vaultURL: 'http://x'}) } catch (e) { roots.push(['configError', e]) }""",
+}
+
+WALK = """
+    const realmRoot = Object.prototype;
+    function foreign(o) {
+      if (Object.getPrototypeOf(o) === null) return false;
+      let p = o;
+      for (let i = 0; i < 100; i++) { const n = Object.getPrototypeOf(p); if (n === null) return p !== realmRoot; p = n; }
+      return true;
+    }
+    function walk(roots) {
+      const seen = new Set(); const bad = []; const queue = roots.slice();
+      while (queue.length && seen.size < 100000) {
+        const [name, v] = queue.pop();
+        if (v === null || (typeof v !== 'object' && typeof v !== 'function') || seen.has(v)) continue;
+        seen.add(v);
+        if (foreign(v)) bad.push(name);
+        if (typeof v === 'function') {
+          // compiling must fail; with an error of this realm (a class's constructor throws a TypeError)
+          try { v.constructor('return 1')(); bad.push(name + ': compiled code') } catch (e) { if (!(e instanceof Error)) bad.push(name + ': ' + e) }
+        }
+        const proto = Object.getPrototypeOf(v);
+        if (proto) queue.push([name + '.__proto__', proto]);
+        for (const k of Reflect.ownKeys(v)) {
+          let d; try { d = Object.getOwnPropertyDescriptor(v, k) } catch (e) { continue }
+          for (const x of [d.value, d.get, d.set]) if (x !== undefined) queue.push([name + '.' + String(k), x]);
+        }
+      }
+      return {bad, seen: seen.size};
+    }"""
+
+
+@pytest.mark.parametrize("library", sorted(LIBRARY_SURFACES))
+async def test_no_host_object_is_reachable_from_the_libraries(pool, library):
+    code = f"""{WALK}
+    async function onTrack(event, settings) {{
+      const roots = [];
+      {LIBRARY_SURFACES[library]}
+      const errors = roots.filter(([n]) => /[eE]rror$/.test(n)).map(([, e]) => e instanceof Error);
+      return {{...walk(roots), errors}};
+    }}"""
+    r = await run(pool, code)
+    assert r.outcome == "success", r.error
+    assert r.result["bad"] == []
+    assert r.result["seen"] > 20  # the walk did reach the library's objects
+    assert r.result["errors"] and all(r.result["errors"])  # its errors are this realm's Error
+    await still_serving(pool)
+
+
 CHAINS = [
     "this.constructor.constructor('return process')()",
     "globalThis.constructor.constructor('return process')()",

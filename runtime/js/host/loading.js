@@ -40,21 +40,32 @@ const HANDLERS = [
   'onBatch',
 ];
 
-// Libraries evaluated inside a context, loaded only when the code mentions them.
+// Libraries evaluated inside a context, loaded only when the code mentions them:
+// [bundle file, pattern that makes the source need it, bundles it needs first].
+// Bundles are evaluated in this order, so a dependency comes before what needs it.
 const LIBRARIES = [
-  // [bundle file, pattern that makes the source need it]
-  [
-    'buffer.js',
-    /\bBuffer\b|\bcrypto\b|\.buffer\s*\(|\bFormData\b|\bjsonwebtoken\b|\bjwt\b|\bOAuth\b|\bxml2js\b/,
-  ],
-  ['lodash.js', /\b_\b/],
-  ['moment.js', /\bmoment\b/],
-  ['uuidv5.js', /\buuidv5\b/],
-  ['xml.js', /\bxml\b/],
-  ['xml2js.js', /\bxml2js\b/],
-  ['jsonwebtoken.js', /\bjsonwebtoken\b|\bjwt\b/],
-  ['formdata.js', /\bFormData\b/],
-  ['oauth.js', /\bOAuth\b/],
+  ['buffer.js', /\bBuffer\b|\bcrypto\b|\.buffer\s*\(/, []],
+  ['lodash.js', /\b_\b/, []],
+  ['moment.js', /\bmoment\b/, []],
+  ['uuidv5.js', /\buuidv5\b/, []],
+  ['xml.js', /\bxml\b/, []],
+  ['xml2js.js', /\bxml2js\b/, ['buffer.js']],
+  ['jsonwebtoken.js', /\bjsonwebtoken\b|\bjwt\b/, ['buffer.js']],
+  ['formdata.js', /\bFormData\b/, ['buffer.js']],
+  ['oauth.js', /\bOAuth\b/, ['buffer.js']],
+  ['zlib.js', /\bzlib\b/, ['buffer.js']],
+  // Not for the "https://" of every URL the code holds.
+  ['https.js', /\bhttps\b(?!:\/\/)/, ['buffer.js']],
+  ['winston.js', /\bwinstonlib\b/, ['buffer.js']],
+  ['stripe.js', /\bstripe\b/, ['buffer.js']],
+  ['sendgrid.js', /\bsendgrid\b/, ['buffer.js']],
+  ['twilio.js', /\btwilio\b/, ['buffer.js']],
+  ['mailjet.js', /\bnodemailjet\b/, ['buffer.js']],
+  ['hubspot.js', /\bhubspotlib\b/, ['buffer.js']],
+  ['jsforce.js', /\bjsforce\b/, ['buffer.js']],
+  ['aws.js', /\bAWS\b/, ['buffer.js']],
+  ['google.js', /\bgoogle\s*\.\s*cloud\b/, ['buffer.js']],
+  ['skyflow.js', /\bskyflowlib\b/, ['buffer.js']],
 ];
 
 // Dynamic import() cannot be offered safely: Node answers it with objects of the
@@ -109,9 +120,14 @@ function libScript(file) {
 }
 
 function needs(code) {
-  const files = [];
-  for (const [file, re] of LIBRARIES) if (re.test(code)) files.push(file);
-  return files;
+  const wanted = new Set();
+  for (const [file, re, deps] of LIBRARIES) {
+    if (re.test(code)) {
+      wanted.add(file);
+      for (const d of deps) wanted.add(d);
+    }
+  }
+  return LIBRARIES.map((lib) => lib[0]).filter((file) => wanted.has(file));
 }
 
 // Create the context and run the prelude, the libraries and the user's code.
@@ -235,4 +251,4 @@ function startInvocation(id, key, handler, timeout, stream, code, settings, payl
   begin(ctx, new Inv(id, ctx, timeout, stream), handler, settings, payload);
 }
 
-module.exports = { HANDLERS, startInvocation };
+module.exports = { HANDLERS, LIBRARIES, needs, startInvocation };

@@ -15,6 +15,18 @@ const LIB_GLOBALS = {
   jsonwebtoken: 'jsonwebtoken',
   formdata: 'FormData',
   oauth: 'OAuth',
+  zlib: 'zlib',
+  https: 'https',
+  winston: 'winstonlib',
+  stripe: 'stripe',
+  sendgrid: 'sendgrid',
+  twilio: 'twilio',
+  mailjet: 'nodemailjet',
+  hubspot: 'hubspotlib',
+  jsforce: 'jsforce',
+  aws: 'AWS',
+  google: 'google',
+  skyflow: 'skyflowlib',
 };
 hidden(G, '__fio_define', function (name, value) {
   if (!(name in LIB_GLOBALS)) return;

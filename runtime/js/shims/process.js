@@ -8,4 +8,7 @@ export const process = {
   nextTick: (fn, ...args) => Promise.resolve().then(() => fn(...args)),
   emitWarning: () => {},
   cwd: () => '/',
+  // Libraries probe these for colour support and write debug output to them: no TTY, nothing written.
+  stdout: { isTTY: false, write: () => true },
+  stderr: { isTTY: false, write: () => true },
 };

@@ -12,4 +12,5 @@ Stream.Readable = Stream;
 Stream.Writable = Stream;
 Stream.Transform = Stream;
 Stream.PassThrough = Stream;
+Stream.Duplex = Stream;
 module.exports = Stream;

@@ -4,9 +4,12 @@ Measures, for a trivial onTrack and a ~2 KB event: warm invocations per second
 sequentially and with concurrency (one function, 64 functions, and mixed traffic:
 128 logging functions, skewed, with different time limits), p50/p99 latency from
 Python, the guard's timed vm entries per context entered, the cold load of
-a new function version in a warm worker, memory per loaded function, and the
-worst event-loop stall while one fetch's trace is masked (20,000 secrets, 800 KB of
-headers). Not a test: it prints figures, with a description of the machine.
+a new function version in a warm worker, memory per loaded function, the worst
+event-loop stall while one fetch's trace is masked (20,000 secrets, 800 KB of
+headers), and for each library global the cold load cost it adds (first call of a
+function that uses it, in a warm worker) and the memory it adds per context.
+`--libraries` runs only that last part. Not a test: it prints figures, with a
+description of the machine.
 """
 
 from __future__ import annotations
@@ -47,6 +50,52 @@ MASKING_CODE = """async function onTrack(event, settings) {
   return (await fetch(settings.url, { headers })).status;
 }"""
 MASKING_STALL_LIMIT_MS = 50
+# One small function per library global, using it the way Segment's documentation
+# does: what a function that mentions the library pays to load it.
+LIBRARY_CODES: dict[str, str] = {
+    "(no library)": CODE,
+    "_ (lodash)": "async function onTrack(e) { return _.get(e, 'messageId') }",
+    "moment (moment-timezone)": "async function onTrack(e) { return moment(e.timestamp).format() }",
+    "uuidv5": "async function onTrack(e) { return uuidv5.uuidv5(e.messageId, uuidv5.URL) }",
+    "xml": "async function onTrack(e) { return xml({ id: e.messageId }) }",
+    "xml2js": "async function onTrack(e) { return typeof xml2js.parseString }",
+    "jsonwebtoken": "async function onTrack(e) { return jwt.sign({ sub: e.userId }, 'k') }",
+    "FormData": "async function onTrack(e) { return new FormData().getBoundary().length }",
+    "OAuth": "async function onTrack(e) { return typeof OAuth.OAuth2 }",
+    "zlib.zlib (pako)": (
+        "async function onTrack(e) { return zlib.zlib.gzipSync(e.messageId).length }"
+    ),
+    "https": "async function onTrack(e) { return typeof https.request }",
+    "winstonlib.winston": (
+        "async function onTrack(e) { return typeof winstonlib.winston.createLogger }"
+    ),
+    "stripe": "async function onTrack(e) { return typeof stripe('sk_test_x').customers.create }",
+    "sendgrid.mail": "async function onTrack(e) { return typeof sendgrid.mail.send }",
+    "twilio": (
+        "async function onTrack(e) { return typeof twilio('AC' + 'f'.repeat(32), 't').messages }"
+    ),
+    "nodemailjet.nodemailjet": (
+        "async function onTrack(e) "
+        "{ return typeof nodemailjet.nodemailjet.apiConnect('k', 's').post }"
+    ),
+    "hubspotlib.hubspot": (
+        "async function onTrack(e) "
+        "{ return typeof new hubspotlib.hubspot.Client({ accessToken: 't' }).crm.contacts }"
+    ),
+    "jsforce": (
+        "async function onTrack(e) "
+        "{ return typeof new jsforce.Connection({ accessToken: 't' }).query }"
+    ),
+    "AWS (aws-sdk v2, 8 services)": (
+        "async function onTrack(e) { return typeof new AWS.S3({ region: 'us-east-1' }).putObject }"
+    ),
+    "google.cloud (bigquery, storage)": (
+        "async function onTrack(e) { return typeof google.cloud.bigquery.BigQuery }"
+    ),
+    "skyflowlib.skyflow": "async function onTrack(e) { return typeof skyflowlib.skyflow.Skyflow }",
+}
+LIBRARY_VERSIONS = 20  # cold loads measured per library (new versions, one at a time)
+LIBRARY_CONTEXTS = 8  # contexts kept loaded to measure memory per context
 
 
 def make_event() -> dict[str, Any]:
@@ -90,6 +139,9 @@ class Command(BaseCommand):
         parser.add_argument("--concurrent", type=int, default=30000)
         parser.add_argument("--concurrency", type=int, default=256)
         parser.add_argument("--cold", type=int, default=300)
+        parser.add_argument(
+            "--libraries", action="store_true", help="only the per-library load and memory figures"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         asyncio.run(self.bench(options))
@@ -98,6 +150,10 @@ class Command(BaseCommand):
         self.stdout.write(f"  {label:<44} {value}")
 
     async def bench(self, options: dict[str, Any]) -> None:
+        if options["libraries"]:
+            self.describe()
+            await self.libraries()
+            return
         node_version = subprocess.run(
             [node_binary(), "--version"], capture_output=True, text=True
         ).stdout.strip()
@@ -175,6 +231,68 @@ class Command(BaseCommand):
         finally:
             await pool.shutdown()
         await self.masking_stall()
+        await self.libraries()
+
+    def describe(self) -> None:
+        node_version = subprocess.run(
+            [node_binary(), "--version"], capture_output=True, text=True
+        ).stdout.strip()
+        self.stdout.write("Function runtime benchmark")
+        self.line("CPU", f"{cpu_model()} ({os.cpu_count()} cores)")
+        self.line("Python / Node", f"{sys.version.split()[0]} / {node_version}")
+
+    async def libraries(self) -> None:
+        """Per library global: the cold load cost of a function that uses it (first call
+        of a new version in a warm worker, whose compiled bundle is cached) over that
+        of a trivial function, the first use in the worker (compiling the bundle too),
+        and the JS heap a context holding it adds. One worker with a 1 GB heap, so
+        that memory relief does not drop the contexts being measured."""
+        pool = WorkerPool(PoolConfig(workers=1, memory_mb=1024))
+        event = make_event()
+
+        async def first_call(fid: str, version: str, code: str) -> float:
+            t = time.perf_counter()
+            r = await function_invoke(code=code, settings={}, payload=event, function_id=fid,
+                                      version_id=version, pool=pool)  # fmt: skip
+            assert r.outcome == "success", (fid, r.error)
+            return time.perf_counter() - t
+
+        rows: list[tuple[str, float, float, float]] = []
+        try:
+            for i in range(20):  # start the worker, warm the call path
+                await first_call("lib-warmup", f"w{i}", CODE)
+            for label, code in LIBRARY_CODES.items():
+                fid = f"lib-{label}"
+                first = await first_call(fid, "first", code)
+                cold = [await first_call(fid, f"v{i}", code) for i in range(LIBRARY_VERSIONS)]
+                await pool.request(fid, {"t": "drop"}, "dropped")
+                # A dropped context is freed over more than one full collection.
+                for _ in range(3):
+                    before = await pool.request(fid, {"t": "ping"}, "pong")
+                for i in range(LIBRARY_CONTEXTS):
+                    await first_call(fid, f"m{i}", code)
+                for _ in range(3):
+                    after = await pool.request(fid, {"t": "ping"}, "pong")
+                loaded = max(1, after["contexts"] - before["contexts"])
+                rows.append((label, first, statistics.median(cold),
+                             (after["heap"] - before["heap"]) / loaded))  # fmt: skip
+                await pool.request(fid, {"t": "drop"}, "dropped")
+        finally:
+            await pool.shutdown()
+        base = rows[0][2]
+        self.stdout.write(
+            f"Libraries (one warm worker; p50 of {LIBRARY_VERSIONS} new versions each; "
+            f"memory over {LIBRARY_CONTEXTS} contexts):"
+        )
+        self.stdout.write(
+            f"  {'library':<30} {'first in worker':>16} {'cold call p50':>14} "
+            f"{'load cost':>10} {'heap/context':>13}"
+        )
+        for label, first, p50, heap in rows:
+            self.stdout.write(
+                f"  {label:<30} {first * 1000:>13.1f} ms {p50 * 1000:>11.2f} ms "
+                f"{(p50 - base) * 1000:>7.2f} ms {heap / 1024 / 1024:>10.2f} MB"
+            )
 
     async def guard_stats(self, pool: WorkerPool) -> tuple[int, int]:
         """(timed vm entries, contexts entered) summed over the workers."""

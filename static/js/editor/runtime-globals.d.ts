@@ -776,6 +776,8 @@ declare namespace uuidv5 {
   const DNS: string;
   /** The URL namespace UUID. */
   const URL: string;
+  /** The same function, as Segment's documentation calls it: `uuidv5.uuidv5(name, namespace)`. */
+  const uuidv5: (name: string | ArrayLike<number>, namespace: string | ArrayLike<number>) => string;
 }
 
 /** The `xml` library: an object to XML text, e.g. `xml({ event: [{ name: event.event }] }, { declaration: true })`. */
@@ -942,4 +944,535 @@ declare const OAuth: {
     accessTokenPath?: string,
     customHeaders?: Record<string, string>,
   ) => OAuth2Client;
+};
+
+// ---------------------------------------------------------------- zlib, https, winston
+
+/** Input of the zlib functions: text is encoded as UTF-8. */
+type ZlibInput = string | ArrayBuffer | ArrayBufferView;
+/** Node's zlib options (pako underneath); output is capped at 8 MB, input too. */
+interface ZlibOptions {
+  level?: number;
+  windowBits?: number;
+  memLevel?: number;
+  strategy?: number;
+  dictionary?: ZlibInput;
+  /** Fail with ERR_BUFFER_TOO_LARGE past this many output bytes. */
+  maxOutputLength?: number;
+}
+type ZlibCallback = (
+  error: (Error & { code?: string; errno?: number }) | null,
+  result: Buffer,
+) => void;
+/** Node's zlib API, run in the function's own realm (pure JS). Streams and brotli are not available. */
+interface Zlib {
+  deflateSync(input: ZlibInput, options?: ZlibOptions): Buffer;
+  inflateSync(input: ZlibInput, options?: ZlibOptions): Buffer;
+  deflateRawSync(input: ZlibInput, options?: ZlibOptions): Buffer;
+  inflateRawSync(input: ZlibInput, options?: ZlibOptions): Buffer;
+  gzipSync(input: ZlibInput, options?: ZlibOptions): Buffer;
+  gunzipSync(input: ZlibInput, options?: ZlibOptions): Buffer;
+  /** Inflates zlib or gzip data, whichever the header says. */
+  unzipSync(input: ZlibInput, options?: ZlibOptions): Buffer;
+  deflate(input: ZlibInput, callback: ZlibCallback): void;
+  deflate(input: ZlibInput, options: ZlibOptions, callback: ZlibCallback): void;
+  inflate(input: ZlibInput, callback: ZlibCallback): void;
+  inflate(input: ZlibInput, options: ZlibOptions, callback: ZlibCallback): void;
+  deflateRaw(input: ZlibInput, callback: ZlibCallback): void;
+  inflateRaw(input: ZlibInput, callback: ZlibCallback): void;
+  gzip(input: ZlibInput, callback: ZlibCallback): void;
+  gzip(input: ZlibInput, options: ZlibOptions, callback: ZlibCallback): void;
+  gunzip(input: ZlibInput, callback: ZlibCallback): void;
+  gunzip(input: ZlibInput, options: ZlibOptions, callback: ZlibCallback): void;
+  unzip(input: ZlibInput, callback: ZlibCallback): void;
+  constants: Record<string, number>;
+  /** The runtime's cap on input and output sizes, in bytes. */
+  MAX_BYTES: number;
+}
+/** Node's zlib: `zlib.zlib.gzipSync(...)` as in Segment's documentation (`zlib.gzipSync` works too). */
+declare const zlib: Zlib & { zlib: Zlib };
+
+/** What `https.request` takes (Node's RequestOptions). `protocol: 'http:'` is accepted too. */
+interface HttpsRequestOptions {
+  protocol?: string;
+  hostname?: string;
+  host?: string;
+  port?: number | string;
+  path?: string;
+  method?: string;
+  headers?: Record<string, string | number | string[]>;
+  /** `user:password`, sent as Basic authorization. */
+  auth?: string;
+  /** Emit `timeout` after this many milliseconds without an answer. */
+  timeout?: number;
+  agent?: any;
+}
+/** A response (Node's IncomingMessage): `data`/`end` events, `setEncoding`, `for await`. */
+interface HttpsIncomingMessage extends AsyncIterable<Buffer | string> {
+  statusCode: number;
+  statusMessage: string;
+  /** Header names in lower case; `set-cookie` is an array. */
+  headers: Record<string, string | string[]>;
+  rawHeaders: string[];
+  setEncoding(encoding: string): this;
+  on(event: 'data', listener: (chunk: Buffer | string) => void): this;
+  on(event: 'end' | 'close', listener: () => void): this;
+  on(event: string, listener: (...args: any[]) => void): this;
+  once(event: string, listener: (...args: any[]) => void): this;
+  pipe<T extends { write(chunk: any): any }>(destination: T): T;
+  resume(): this;
+}
+/** A request (Node's ClientRequest): write the body, then `end()`. */
+interface HttpsClientRequest {
+  write(chunk: string | Uint8Array, encoding?: string, callback?: () => void): boolean;
+  end(chunk?: string | Uint8Array, encoding?: string, callback?: () => void): this;
+  setHeader(name: string, value: string | number | string[]): this;
+  getHeader(name: string): any;
+  removeHeader(name: string): void;
+  setTimeout(ms: number, callback?: () => void): this;
+  destroy(error?: Error): this;
+  abort(): void;
+  on(event: 'response', listener: (res: HttpsIncomingMessage) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: string, listener: (...args: any[]) => void): this;
+  once(event: string, listener: (...args: any[]) => void): this;
+}
+/** Node's https client, carried out by the runtime's fetch (egress policy, limits and traces alike). Redirects are not followed. */
+declare const https: {
+  request(
+    url: string | URL,
+    options?: HttpsRequestOptions,
+    callback?: (res: HttpsIncomingMessage) => void,
+  ): HttpsClientRequest;
+  request(
+    options: HttpsRequestOptions,
+    callback?: (res: HttpsIncomingMessage) => void,
+  ): HttpsClientRequest;
+  get(
+    url: string | URL,
+    options?: HttpsRequestOptions,
+    callback?: (res: HttpsIncomingMessage) => void,
+  ): HttpsClientRequest;
+  get(
+    options: HttpsRequestOptions,
+    callback?: (res: HttpsIncomingMessage) => void,
+  ): HttpsClientRequest;
+  Agent: new (options?: Record<string, any>) => any;
+  globalAgent: any;
+  STATUS_CODES: Record<number, string>;
+};
+
+/** A winston logger: `logger.info(message, meta)`, one method per level. */
+interface WinstonLogger {
+  log(level: string, message: string, ...meta: any[]): this;
+  error(message: string, ...meta: any[]): this;
+  warn(message: string, ...meta: any[]): this;
+  info(message: string, ...meta: any[]): this;
+  http(message: string, ...meta: any[]): this;
+  verbose(message: string, ...meta: any[]): this;
+  debug(message: string, ...meta: any[]): this;
+  silly(message: string, ...meta: any[]): this;
+  child(meta: Record<string, any>): WinstonLogger;
+  level: string;
+  add(transport: any): this;
+  remove(transport: any): this;
+}
+/** A winston format (`winston.format.json()`...). */
+interface WinstonFormat {
+  transform(info: Record<string | symbol, any>, options?: any): any;
+}
+/** The winston module. Its Console transport writes to the function's console, at the level's severity. */
+interface Winston {
+  createLogger(options?: {
+    level?: string;
+    levels?: Record<string, number>;
+    format?: WinstonFormat;
+    defaultMeta?: Record<string, any>;
+    transports?: any[];
+    silent?: boolean;
+  }): WinstonLogger;
+  format: {
+    (transform: (info: any, options?: any) => any): (options?: any) => WinstonFormat;
+    combine(...formats: WinstonFormat[]): WinstonFormat;
+    json(options?: any): WinstonFormat;
+    simple(): WinstonFormat;
+    printf(template: (info: any) => string): WinstonFormat;
+    timestamp(options?: { format?: string }): WinstonFormat;
+    label(options?: { label?: string }): WinstonFormat;
+    splat(): WinstonFormat;
+    errors(options?: { stack?: boolean }): WinstonFormat;
+    metadata(options?: any): WinstonFormat;
+    prettyPrint(options?: any): WinstonFormat;
+    [name: string]: any;
+  };
+  transports: {
+    Console: new (options?: { level?: string; format?: WinstonFormat }) => any;
+    [name: string]: any;
+  };
+  config: { npm: { levels: Record<string, number> }; syslog: { levels: Record<string, number> } };
+  log: WinstonLogger['log'];
+  info: WinstonLogger['info'];
+  warn: WinstonLogger['warn'];
+  error: WinstonLogger['error'];
+}
+/** winston, as Segment exposes it: `winstonlib.winston.createLogger(...)`. */
+declare const winstonlib: { winston: Winston };
+
+// ---------------------------------------------------------------- vendor SDKs
+
+/** A Stripe API resource (customers, charges, paymentIntents, subscriptions...). */
+interface StripeResource {
+  create(params?: Record<string, any>, options?: Record<string, any>): Promise<any>;
+  retrieve(id: string, params?: Record<string, any>, options?: Record<string, any>): Promise<any>;
+  update(id: string, params?: Record<string, any>, options?: Record<string, any>): Promise<any>;
+  del(id: string, params?: Record<string, any>, options?: Record<string, any>): Promise<any>;
+  list(
+    params?: Record<string, any>,
+    options?: Record<string, any>,
+  ): Promise<{ data: any[]; has_more: boolean }>;
+  search(params: { query: string; [key: string]: any }): Promise<{ data: any[] }>;
+  [method: string]: any;
+}
+/** A Stripe client, from `stripe(apiKey)`. */
+interface StripeClient {
+  customers: StripeResource;
+  charges: StripeResource;
+  paymentIntents: StripeResource;
+  subscriptions: StripeResource;
+  invoices: StripeResource;
+  products: StripeResource;
+  prices: StripeResource;
+  refunds: StripeResource;
+  events: StripeResource;
+  [resource: string]: any;
+}
+/** Options of `stripe(apiKey, config)`. */
+interface StripeConfig {
+  apiVersion?: string;
+  maxNetworkRetries?: number;
+  timeout?: number;
+  host?: string;
+  port?: number | string;
+  protocol?: 'https' | 'http';
+  stripeAccount?: string;
+  [option: string]: any;
+}
+/** The stripe package: `const client = stripe(settings.apiKey); await client.customers.create({...})`. Requests go through `fetch`. */
+declare const stripe: {
+  (apiKey: string, config?: StripeConfig): StripeClient;
+  new (apiKey: string, config?: StripeConfig): StripeClient;
+  errors: Record<
+    string,
+    new (
+      ...args: any[]
+    ) => Error & { type: string; statusCode?: number; code?: string }
+  >;
+};
+
+/** A SendGrid API response: `[response, body]` is what `request` and `send` resolve to. */
+interface SendGridResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: any;
+}
+/** A SendGrid API client (@sendgrid/client). */
+interface SendGridClient {
+  setApiKey(apiKey: string): void;
+  setDefaultHeader(name: string, value: string): this;
+  setDefaultRequest(name: string, value: any): this;
+  setDataResidency(region: 'eu' | 'global'): this;
+  request(request: {
+    method?: string;
+    url: string;
+    body?: any;
+    qs?: Record<string, any>;
+    headers?: Record<string, string>;
+  }): Promise<[SendGridResponse, any]>;
+}
+/** A mail for `sendgrid.mail.send` (@sendgrid/mail's MailDataRequired, in short). */
+interface SendGridMail {
+  to?: string | { email: string; name?: string } | Array<string | { email: string; name?: string }>;
+  from: string | { email: string; name?: string };
+  subject?: string;
+  text?: string;
+  html?: string;
+  templateId?: string;
+  dynamicTemplateData?: Record<string, any>;
+  personalizations?: any[];
+  [field: string]: any;
+}
+/** SendGrid, as Segment exposes it: `sendgrid.mail.setApiKey(key); await sendgrid.mail.send({...})`. */
+declare const sendgrid: {
+  client: SendGridClient;
+  mail: {
+    setApiKey(apiKey: string): void;
+    send(
+      data: SendGridMail | SendGridMail[],
+      isMultiple?: boolean,
+    ): Promise<[SendGridResponse, any]>;
+    sendMultiple(data: SendGridMail): Promise<[SendGridResponse, any]>;
+    setClient(client: SendGridClient): void;
+    client: SendGridClient;
+  };
+};
+
+/** A Twilio list resource (`client.messages`, `client.calls`...). */
+interface TwilioListResource {
+  create(params: Record<string, any>): Promise<any>;
+  list(params?: Record<string, any>): Promise<any[]>;
+  each(params: Record<string, any>, callback: (item: any) => void): void;
+  (
+    sid: string,
+  ): {
+    fetch(): Promise<any>;
+    update(params: Record<string, any>): Promise<any>;
+    remove(): Promise<boolean>;
+  };
+}
+/** A Twilio REST client, from `twilio(accountSid, authToken)`. */
+interface TwilioClient {
+  messages: TwilioListResource;
+  calls: TwilioListResource;
+  [resource: string]: any;
+}
+/** Twilio: `const client = twilio(settings.accountSid, settings.authToken); await client.messages.create({ body, from, to })`. */
+declare const twilio: {
+  (accountSid: string, authToken: string, options?: Record<string, any>): TwilioClient;
+  RestException: new (
+    ...args: any[]
+  ) => Error & { status: number; code: number; moreInfo?: string };
+  [name: string]: any;
+};
+
+/** A Mailjet request being built: `.id(...)`, `.action(...)`, then `.request(body)`. */
+interface MailjetRequest {
+  id(value: string | number): MailjetRequest;
+  action(name: string): MailjetRequest;
+  request(
+    data?: Record<string, any>,
+    params?: Record<string, any>,
+  ): Promise<{ body: any; response: { status: number; [k: string]: any } }>;
+}
+/** A Mailjet client. */
+interface MailjetClient {
+  get(resource: string, config?: { version?: string }): MailjetRequest;
+  post(resource: string, config?: { version?: string }): MailjetRequest;
+  put(resource: string, config?: { version?: string }): MailjetRequest;
+  delete(resource: string, config?: { version?: string }): MailjetRequest;
+}
+/** node-mailjet, as Segment exposes it: `nodemailjet.nodemailjet.apiConnect(key, secret).post('send', { version: 'v3.1' }).request({...})`. */
+declare const nodemailjet: {
+  nodemailjet: {
+    apiConnect(
+      apiKey: string,
+      apiSecret: string,
+      options?: {
+        config?: { host?: string; version?: string };
+        options?: { timeout?: number; headers?: Record<string, string> };
+      },
+    ): MailjetClient;
+    /** node-mailjet 3's call, kept. */
+    connect(
+      apiKey: string,
+      apiSecret: string,
+      options?: { url?: string; version?: string; timeout?: number },
+    ): MailjetClient;
+    smsConnect(apiToken: string, options?: Record<string, any>): MailjetClient;
+    Request: { protocol: string };
+    [name: string]: any;
+  };
+};
+
+/** A HubSpot client (@hubspot/api-client): `client.crm.contacts.basicApi.create({ properties })`. */
+interface HubSpotClient {
+  crm: {
+    contacts: { basicApi: any; batchApi: any; searchApi: any; [api: string]: any };
+    companies: { basicApi: any; batchApi: any; searchApi: any; [api: string]: any };
+    deals: { basicApi: any; batchApi: any; searchApi: any; [api: string]: any };
+    [object: string]: any;
+  };
+  apiRequest(options: {
+    method?: string;
+    path: string;
+    body?: any;
+    qs?: Record<string, any>;
+  }): Promise<any>;
+  setAccessToken(token: string): void;
+  [api: string]: any;
+}
+/** @hubspot/api-client, as Segment exposes it: `new hubspotlib.hubspot.Client({ accessToken: settings.token })`. */
+declare const hubspotlib: {
+  hubspot: {
+    Client: new (options?: {
+      accessToken?: string;
+      apiKey?: string;
+      basePath?: string;
+      numberOfApiCallRetries?: number;
+      defaultHeaders?: Record<string, string>;
+      [option: string]: any;
+    }) => HubSpotClient;
+    [name: string]: any;
+  };
+};
+
+/** A Salesforce object's API (`conn.sobject('Lead')`). */
+interface JsforceSObject {
+  create(record: Record<string, any> | Record<string, any>[]): Promise<any>;
+  retrieve(id: string | string[]): Promise<any>;
+  update(record: Record<string, any> | Record<string, any>[]): Promise<any>;
+  upsert(record: Record<string, any> | Record<string, any>[], extIdField: string): Promise<any>;
+  destroy(id: string | string[]): Promise<any>;
+  find(conditions?: Record<string, any>, fields?: string | string[]): any;
+  [method: string]: any;
+}
+/** A Salesforce connection (jsforce). */
+interface JsforceConnection {
+  query(soql: string): Promise<{ totalSize: number; done: boolean; records: any[] }>;
+  sobject(type: string): JsforceSObject;
+  request(request: string | Record<string, any>): Promise<any>;
+  login(username: string, password: string): Promise<any>;
+  [method: string]: any;
+}
+/** jsforce: `const conn = new jsforce.Connection({ instanceUrl, accessToken }); await conn.query('SELECT ...')`. */
+declare const jsforce: {
+  Connection: new (options?: {
+    instanceUrl?: string;
+    accessToken?: string;
+    loginUrl?: string;
+    version?: string;
+    [option: string]: any;
+  }) => JsforceConnection;
+  OAuth2: new (options: Record<string, any>) => any;
+  [name: string]: any;
+};
+
+/** An aws-sdk v2 request: call `.promise()` to await it. */
+interface AWSRequest<T = any> {
+  promise(): Promise<T>;
+  send(
+    callback?: (err: (Error & { code: string; statusCode?: number }) | null, data: T) => void,
+  ): void;
+}
+/** Options of an aws-sdk v2 service client. */
+interface AWSServiceOptions {
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+  region?: string;
+  endpoint?: string;
+  maxRetries?: number;
+  apiVersion?: string;
+  s3ForcePathStyle?: boolean;
+  httpOptions?: { timeout?: number };
+  [option: string]: any;
+}
+/** An aws-sdk v2 client: each API operation takes its params and returns an `AWSRequest`. */
+type AWSService = { [operation: string]: (params?: Record<string, any>) => AWSRequest };
+/** aws-sdk v2 (S3, Lambda, Kinesis, Firehose, SQS, SNS, DynamoDB, STS): `await new AWS.S3({...}).putObject({...}).promise()`. */
+declare const AWS: {
+  S3: new (options?: AWSServiceOptions) => AWSService;
+  Lambda: new (options?: AWSServiceOptions) => AWSService;
+  Kinesis: new (options?: AWSServiceOptions) => AWSService;
+  Firehose: new (options?: AWSServiceOptions) => AWSService;
+  SQS: new (options?: AWSServiceOptions) => AWSService;
+  SNS: new (options?: AWSServiceOptions) => AWSService;
+  STS: new (options?: AWSServiceOptions) => AWSService;
+  DynamoDB: (new (
+    options?: AWSServiceOptions,
+  ) => AWSService) & {
+    DocumentClient: new (options?: AWSServiceOptions & { service?: any }) => AWSService;
+  };
+  config: { update(options: AWSServiceOptions): void; [key: string]: any };
+  Credentials: new (accessKeyId: string, secretAccessKey: string, sessionToken?: string) => any;
+  VERSION: string;
+};
+
+/** Options of the Google Cloud clients. */
+interface GoogleCloudOptions {
+  projectId?: string;
+  /** A service account key (its JSON key file's `client_email` and `private_key`). */
+  credentials?: { client_email: string; private_key: string; [field: string]: any };
+  apiEndpoint?: string;
+  [option: string]: any;
+}
+/** Google Cloud clients, as Segment exposes them. BigQuery and Storage run over REST; the gRPC-only ones throw, naming the REST endpoint to call with `fetch`. */
+declare const google: {
+  cloud: {
+    bigquery: {
+      BigQuery: new (
+        options?: GoogleCloudOptions,
+      ) => {
+        dataset(id: string): {
+          table(id: string): {
+            insert(rows: any | any[], options?: Record<string, any>): Promise<any[]>;
+            [m: string]: any;
+          };
+          [m: string]: any;
+        };
+        query(query: string | Record<string, any>): Promise<any[]>;
+        [method: string]: any;
+      };
+      [name: string]: any;
+    };
+    storage: {
+      Storage: new (
+        options?: GoogleCloudOptions,
+      ) => {
+        bucket(name: string): {
+          file(name: string): {
+            save(data: string | Uint8Array, options?: Record<string, any>): Promise<void>;
+            download(options?: Record<string, any>): Promise<[Buffer]>;
+            [m: string]: any;
+          };
+          [m: string]: any;
+        };
+        [method: string]: any;
+      };
+      [name: string]: any;
+    };
+    /** Not available (gRPC only): throws, naming the REST endpoint to call with `fetch`. */
+    readonly automl: never;
+    /** Not available (gRPC only): throws, naming the REST endpoint to call with `fetch`. */
+    readonly datastore: never;
+    /** Not available (gRPC only): throws, naming the REST endpoint to call with `fetch`. */
+    readonly firestore: never;
+    /** Not available (gRPC only): throws, naming the REST endpoint to call with `fetch`. */
+    readonly functions: never;
+    /** Not available (gRPC only): throws, naming the REST endpoint to call with `fetch`. */
+    readonly pubsub: never;
+    /** Not available (gRPC only): throws, naming the REST endpoint to call with `fetch`. */
+    readonly tasks: never;
+  };
+};
+
+/** A Skyflow vault client (skyflow-node). */
+interface SkyflowClient {
+  insert(
+    records: { records: Array<{ table: string; fields: Record<string, any> }> },
+    options?: { tokens?: boolean; upsert?: any[]; continueOnError?: boolean },
+  ): Promise<any>;
+  detokenize(request: { records: Array<{ token: string; redaction?: string }> }): Promise<any>;
+  getById(request: {
+    records: Array<{ ids: string[]; table: string; redaction?: string }>;
+  }): Promise<any>;
+  [method: string]: any;
+}
+/** skyflow-node, as Segment exposes it: `skyflowlib.skyflow.Skyflow.init({ vaultID, vaultURL, getBearerToken })`. */
+declare const skyflowlib: {
+  skyflow: {
+    Skyflow: {
+      init(config: {
+        vaultID: string;
+        vaultURL: string;
+        getBearerToken: () => Promise<string>;
+        options?: Record<string, any>;
+      }): SkyflowClient;
+      [name: string]: any;
+    };
+    generateBearerTokenFromCreds(
+      credentials: string,
+      options?: Record<string, any>,
+    ): Promise<{ accessToken: string; tokenType: string }>;
+    [name: string]: any;
+  };
 };

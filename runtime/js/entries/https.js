@@ -1,0 +1,1 @@
+__fio_define('https', require('../shims/https.js'));
