@@ -45,6 +45,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from asgiref.sync import sync_to_async
 
@@ -387,8 +388,8 @@ async def delivery_rounds_run(
     than ``most`` are in flight; a pause when a claim found nothing to do, or failed. Once
     stopped, the rounds in flight finish, so that their results get recorded."""
     loop = asyncio.get_running_loop()
-    rounds: set[asyncio.Future[object]] = set()
-    stop = asyncio.ensure_future(stopping.wait())
+    rounds: set[asyncio.Future[Any]] = set()
+    stop: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())
 
     async def pause(seconds: float) -> None:
         # Over early when a round ends: its instances may have work again.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -39,9 +39,10 @@ from pipeline.tracking import (
     write_key_from,
 )
 
-Scope = MutableMapping[str, Any]
+# As Django's own ASGI handler types them (functions_ide/asgi.py hands both the same).
+Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 
 PREFIX = "/v1/"
 _PATH = re.compile(r"/v1/(identify|track|page|screen|group|alias|[itpsga]|batch|import)/?")

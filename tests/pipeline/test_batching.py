@@ -39,13 +39,12 @@ from runtime.services import InvocationError, InvocationResult
 from tests.conftest import SECRET_API_KEY, World
 from tests.pipeline.conftest import Post, track
 
-# The delivery tests' fixtures (world, pool, destination_url), used by name.
+# The delivery tests' fixtures (world, destination_url), used by name; pool is conftest's.
 from tests.pipeline.test_delivery import (  # noqa: F401
     WORKER,
     Destination,
     connect,
     destination_url,
-    pool,
     world,
 )
 
