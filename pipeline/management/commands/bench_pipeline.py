@@ -8,12 +8,13 @@ delivered by one ``manage.py deliver`` worker to a trivial function, events/s be
 runtime's own rate for the same invocations. Not a test: figures beside their limits.
 
 On SQLite the server runs on a database of its own in a temporary folder, never on var/;
-with DATABASE_URL set it runs there, in a workspace of its own that it deletes after.
+with DATABASE_URL set, on a database of its own on that server, dropped after.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -21,12 +22,14 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from runtime.management.commands.bench_runtime import cpu_model, percentile
 from runtime.management.loopback_load import UnexpectedAnswer, load_run, post_request
@@ -135,25 +138,35 @@ class Command(BaseCommand):
         self.stdout.write(f"  {label:<50} {value}")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        with tempfile.TemporaryDirectory() as folder:
-            env = dict(os.environ)
-            if not env.get("DATABASE_URL"):
-                env["SQLITE_PATH"] = str(Path(folder) / "bench.sqlite3")
+        with tempfile.TemporaryDirectory() as folder, self.database_of_its_own(folder) as env:
             self.env = env
             self.shell(["migrate", "--noinput", "-v", "0"])
-            workspace_id, source_id, write_key = self.shell(["shell", "-c", SEED]).split()[-3:]
+            _, source_id, write_key = self.shell(["shell", "-c", SEED]).split()[-3:]
             database = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
             self.stdout.write(f"Event pipeline benchmark ({database}, manage.py serve on loopback)")
             self.line("CPU", f"{cpu_model()} ({os.cpu_count()} cores)")
-            try:
-                self.measure(int(source_id), write_key, options)
-            finally:
-                if env.get("DATABASE_URL"):
-                    drop = (
-                        "from workspaces.models import Workspace; "
-                        f"Workspace.objects.filter(pk={workspace_id}).delete()"
-                    )
-                    self.shell(["shell", "-c", drop])
+            self.measure(int(source_id), write_key, options)
+
+    @contextlib.contextmanager
+    def database_of_its_own(self, folder: str) -> Iterator[dict[str, str]]:
+        """The environment of the bench's processes: a SQLite file in ``folder``, or, with
+        DATABASE_URL set, a new database on that server, dropped after (what the bench
+        makes there cannot be deleted row by row: the audit trail keeps its workspace)."""
+        env = dict(os.environ)
+        url = env.get("DATABASE_URL")
+        if not url:
+            env["SQLITE_PATH"] = str(Path(folder) / "bench.sqlite3")
+            yield env
+            return
+        name = f"{settings.DATABASES['default']['NAME']}_bench_{uuid.uuid4().hex[:8]}"
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        try:
+            env["DATABASE_URL"] = urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+            yield env
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def shell(self, arguments: list[str]) -> str:
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
