@@ -14,11 +14,13 @@ from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 import pytest_asyncio
 
 from runtime.egress import EgressPolicy
 from runtime.pool import PoolConfig, WorkerPool
 from runtime.services import InvocationResult, function_invoke
+from tests.runtime.vendor import Vendor, vendor_server
 
 
 def make_pool(*, allow: list[str] | None = None, workers: int = 2, **kwargs: Any) -> WorkerPool:
@@ -67,3 +69,10 @@ def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture
+def vendor() -> Iterator[Vendor]:
+    """A loopback stand-in for a vendor's API (tests/runtime/vendor.py)."""
+    with vendor_server() as v:
+        yield v

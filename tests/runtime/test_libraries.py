@@ -10,14 +10,13 @@ import gzip
 import json
 import uuid
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 
 from runtime.pool import WorkerPool
 from tests.runtime.conftest import make_pool, run
-from tests.runtime.vendor import Vendor, vendor_server
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -29,12 +28,6 @@ async def pool() -> AsyncIterator[WorkerPool]:
     p = make_pool(workers=1, allow=["127.0.0.1"])
     yield p
     await p.shutdown()
-
-
-@pytest.fixture
-def vendor() -> Iterator[Vendor]:
-    with vendor_server() as v:
-        yield v
 
 
 async def value(pool: WorkerPool, body: str, **kwargs):

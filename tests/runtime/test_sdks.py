@@ -14,7 +14,7 @@ import hmac
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -39,12 +39,6 @@ async def pool() -> AsyncIterator[WorkerPool]:
     p = make_pool(workers=1, allow=["127.0.0.1"])
     yield p
     await p.shutdown()
-
-
-@pytest.fixture
-def vendor() -> Iterator[Vendor]:
-    with vendor_server() as v:
-        yield v
 
 
 def endpoint(vendor: Vendor) -> dict[str, Any]:
