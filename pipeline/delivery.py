@@ -7,8 +7,9 @@ Django's one database thread; only the invocations run on the loop, concurrently
 
 A round:
 
-1. ``delivery_jobs_claim``: a short transaction leases up to ``limit`` jobs, at most
-   ``CLAIM_PER_INSTANCE`` per instance, the instances taking turns;
+1. ``delivery_jobs_claim``: a short transaction leases up to ``limit`` jobs, the
+   instances taking turns (each an equal share of the round, at least
+   ``CLAIM_PER_INSTANCE``);
 2. ``delivery_batch_load`` reads the jobs' events and each instance once (its deployed
    version, full settings and filters); ``delivery_attempts_start`` writes an attempt row
    per job;
@@ -53,7 +54,6 @@ from pipeline.batching import BatchPlanner, BatchSupport, batch_results
 from pipeline.filters import FilterDecision, filters_apply
 from pipeline.selectors import ClaimedJob, InstanceRun, delivery_batch_load
 from pipeline.services import (
-    CLAIM_PER_INSTANCE,
     FILTERED,
     DeliveryResult,
     delivery_attempts_start,
@@ -81,8 +81,9 @@ PAUSE_AFTER_ERROR_S = 5.0
 # Leases are extended while their round runs: this only bounds how long a dead worker's
 # jobs wait before another worker claims them.
 DEFAULT_LEASE_S = 60.0
-# Unrecorded jobs of one instance a worker holds at most, over its rounds in flight.
-MAX_HELD_PER_INSTANCE = 2 * CLAIM_PER_INSTANCE
+# Unrecorded jobs of one instance a worker holds at most, over its rounds in flight: two
+# rounds' worth (an instance alone with work fills a round).
+MAX_HELD_PER_INSTANCE = 2 * DEFAULT_LIMIT
 
 
 @dataclass

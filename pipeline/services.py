@@ -14,16 +14,17 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, close_old_connections, connection, transaction
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Value
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Mod
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from audit.services import audit_record
 from catalog.models import DestinationInstance, Source
@@ -299,8 +300,9 @@ def _prune_now_and_then() -> None:
 # runtime's: no code ran).
 FILTERED = "filtered"
 
-# Jobs one claim takes from one instance: an instance with a large backlog, or one that
-# hangs, gets this many per round while every other instance with work gets its turn.
+# Jobs one claim takes from one instance at least, when it has them: an instance with a
+# large backlog, or one that hangs, gets this many per round while every other instance
+# with work gets its turn; more when fewer instances share the round.
 CLAIM_PER_INSTANCE = 100
 
 
@@ -324,13 +326,46 @@ ClaimPlanner = Callable[[Sequence[Backlog], datetime], Mapping[int, int]]
 
 
 def _backlog(now: datetime, limit: int) -> list[Backlog]:
-    return [
-        Backlog(instance_id=row["instance_id"], oldest=row["oldest"], waiting=row["waiting"])
-        for row in DeliveryJob.objects.filter(_claimable(now))
-        .values("instance_id")
-        .annotate(oldest=Min("next_attempt_at"), waiting=Count("pk"))
-        .order_by("oldest", "instance_id")[: max(1, limit)]
-    ]
+    """The instances with claimable jobs, longest waiting first, at most ``limit``. Each
+    instance's backlog is read per claimable state at the head of its index range: the
+    oldest job, and the jobs counted up to BATCH_SIZE_MAX (all a claim plans with), so
+    that a long queue is never walked (counting a 20,000-job backlog took a fifth of a
+    busy worker's time)."""
+    quote = connection.ops.quote_name
+    job, instance = quote(DeliveryJob._meta.db_table), quote(DestinationInstance._meta.db_table)
+    at = connection.ops.adapt_datetimefield_value(now)
+    head = f"FROM {job} j WHERE j.state = %s AND j.instance_id = i.id AND j.next_attempt_at <= %s"
+    columns, params = [], []
+    for n, state in enumerate(CLAIMABLE_STATES):
+        columns += [
+            f"(SELECT j.next_attempt_at {head} ORDER BY j.next_attempt_at LIMIT 1) AS oldest{n}",
+            f"(SELECT COUNT(*) FROM (SELECT 1 {head} LIMIT {BATCH_SIZE_MAX}) AS c) AS waiting{n}",
+        ]
+        params += [state, at, state, at]
+    has_work = " OR ".join(f"oldest{n} IS NOT NULL" for n in range(len(CLAIMABLE_STATES)))
+    sql = (
+        f"SELECT * FROM (SELECT i.id, {', '.join(columns)} FROM {instance} i) AS backlog "
+        f"WHERE {has_work}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    backlog = []
+    for instance_id, *heads in rows:
+        oldest = min(_as_datetime(value) for value in heads[0::2] if value is not None)
+        waiting = min(BATCH_SIZE_MAX, sum(heads[1::2]))
+        backlog.append(Backlog(instance_id=instance_id, oldest=oldest, waiting=waiting))
+    backlog.sort(key=lambda entry: (entry.oldest, entry.instance_id))
+    return backlog[: max(1, limit)]
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    """A datetime column read by raw SQL: SQLite gives it naive (UTC), or as its text
+    where the column's type is not known (a subquery's)."""
+    parsed = value if isinstance(value, datetime) else parse_datetime(value)
+    if parsed is None:
+        raise ValueError(f"not a datetime: {value!r}")
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
 
 
 def _instance_claimable(instance_id: int, *, now: datetime, take: int) -> list[int]:
@@ -359,9 +394,11 @@ def delivery_jobs_claim(
 ) -> list[int]:
     """Lease claimable jobs to ``worker_id`` for ``lease_s`` seconds and return their ids;
     each claim counts one attempt. Instances take turns, the one whose oldest claimable
-    job waited longest first, at most ``per_instance`` jobs each, up to ``limit``
-    invocations: single jobs, or batches of the size ``planner`` asks for (one each).
-    ``skip_instances`` get none (the worker has enough of theirs in hand).
+    job waited longest first, up to ``limit`` invocations: single jobs, or batches of the
+    size ``planner`` asks for (one each). Each instance gets an equal share of what the
+    round has left, and at least ``per_instance`` jobs, so that an instance alone with
+    work fills the round and many share it by turns. ``skip_instances`` get none (the
+    worker has enough of theirs in hand).
 
     The backlog is read and planned before the claim's transaction, which stays short. On
     PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``, so concurrent workers claim
@@ -376,11 +413,12 @@ def delivery_jobs_claim(
     with transaction.atomic():
         candidates: list[int] = []
         invocations = 0
-        for entry in backlog:
+        for turn, entry in enumerate(backlog):
             batch = batches.get(entry.instance_id)
             if batch == 0:
                 continue
-            take = batch or min(per_instance, limit - invocations)
+            share = max(per_instance, (limit - invocations) // (len(backlog) - turn))
+            take = batch or min(share, limit - invocations)
             if take <= 0 or invocations >= limit:
                 break
             taken = _instance_claimable(entry.instance_id, now=now, take=take)

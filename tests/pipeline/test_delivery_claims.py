@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from catalog.models import DestinationInstance
 from catalog.services import instance_create
-from pipeline.models import DeliveryAttempt, DeliveryJob, Event, JobState
+from pipeline.models import BATCH_SIZE_MAX, DeliveryAttempt, DeliveryJob, Event, JobState
 from pipeline.selectors import delivery_batch_load
 from pipeline.services import (
     CLAIM_PER_INSTANCE,
@@ -125,6 +125,39 @@ def test_an_instance_with_a_backlog_does_not_keep_another_waiting(world: World) 
 
     assert single in claimed
     assert len([pk for pk in claimed if pk in set(backlog)]) == CLAIM_PER_INSTANCE
+
+
+def test_an_instance_alone_with_work_takes_the_whole_round(world: World) -> None:
+    """Turns are for sharing: a round's limit is not cut to CLAIM_PER_INSTANCE when no
+    other instance waits (a busy worker's rounds would be four times as many)."""
+    backlog = pending_jobs(world.instance, 3 * CLAIM_PER_INSTANCE)
+
+    claimed = delivery_jobs_claim(worker_id="w1", limit=2 * CLAIM_PER_INSTANCE, lease_s=60)
+
+    assert claimed == backlog[: 2 * CLAIM_PER_INSTANCE]
+
+
+def test_instances_share_what_a_short_backlog_leaves(world: World) -> None:
+    short = pending_jobs(world.instance, 2)
+    other = second_instance(world)
+    long = pending_jobs(other, 20, prefix="other")
+
+    claimed = delivery_jobs_claim(worker_id="w1", limit=10, lease_s=60, per_instance=2)
+
+    assert claimed == sorted([*short, *long[:8]])
+
+
+def test_the_backlog_counts_each_instance_up_to_the_largest_batch(world: World) -> None:
+    pending_jobs(world.instance, BATCH_SIZE_MAX + 5)
+    seen: list[int] = []
+
+    def planner(backlog, now):
+        seen.extend(entry.waiting for entry in backlog)
+        return {}
+
+    delivery_jobs_claim(worker_id="w1", limit=1, lease_s=60, planner=planner)
+
+    assert seen == [BATCH_SIZE_MAX]
 
 
 def test_instances_take_turns_oldest_first_within_the_limit(world: World) -> None:
