@@ -392,9 +392,11 @@ async def delivery_rounds_run(
     rounds: set[asyncio.Future[Any]] = set()
     stop: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())
 
-    async def pause(seconds: float) -> None:
-        # Over early when a round ends: its instances may have work again.
-        await asyncio.wait({stop, *rounds}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    async def pause(seconds: float, *, besides: asyncio.Future[Any] | None = None) -> None:
+        # Over early when another round ends: its instances may have work again. Not the
+        # round that has just found nothing (or failed): it ends at once.
+        others = {r for r in rounds if r is not besides and not r.done()}
+        await asyncio.wait({stop, *others}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
 
     try:
         while not stopping.is_set():
@@ -402,14 +404,15 @@ async def delivery_rounds_run(
                 await pause(PAUSE_WHEN_IDLE_S)
             else:
                 claimed: asyncio.Future[int] = loop.create_future()
-                rounds.add(asyncio.ensure_future(round_(claimed)))
+                started = asyncio.ensure_future(round_(claimed))
+                rounds.add(started)
                 try:
                     found = await claimed
                 except Exception:  # the round logs why
-                    await pause(PAUSE_AFTER_ERROR_S)
+                    await pause(PAUSE_AFTER_ERROR_S, besides=started)
                 else:
                     if found == 0:
-                        await pause(PAUSE_WHEN_IDLE_S)
+                        await pause(PAUSE_WHEN_IDLE_S, besides=started)
             rounds = {r for r in rounds if not r.done()}
     finally:
         stop.cancel()

@@ -409,7 +409,9 @@ def delivery_jobs_claim(
     lease_end = now + timedelta(seconds=lease_s)
     # Twice ``limit`` instances: some may be holding their jobs back for a batch to fill.
     backlog = [b for b in _backlog(now, 2 * limit) if b.instance_id not in skip_instances]
-    batches = planner(backlog, now) if planner is not None and backlog else {}
+    if not backlog:  # no transaction: on SQLite it would take the write lock for nothing
+        return []
+    batches = planner(backlog, now) if planner is not None else {}
     with transaction.atomic():
         candidates: list[int] = []
         invocations = 0

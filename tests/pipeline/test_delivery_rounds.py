@@ -14,7 +14,12 @@ from django.utils import timezone
 
 from catalog.models import DestinationInstance
 from catalog.services import function_create, instance_create
-from pipeline.delivery import WorkerSlots, delivery_round, delivery_rounds_run
+from pipeline.delivery import (
+    PAUSE_WHEN_IDLE_S,
+    WorkerSlots,
+    delivery_round,
+    delivery_rounds_run,
+)
 from pipeline.models import DeliveryJob, JobState
 from pipeline.services import delivery_jobs_claim, delivery_leases_extend
 from runtime.pool import WorkerPool
@@ -151,3 +156,24 @@ async def test_a_hanging_destination_with_a_backlog_leaves_the_others_flowing(
         await runner
     assert await DeliveryJob.objects.filter(instance=slow, state=JobState.DELIVERED).acount() == 18
     assert slots.held == {}
+
+
+async def test_an_idle_worker_pauses_between_claims_that_find_nothing() -> None:
+    """The round that found nothing must not cut its own pause short: an idle worker
+    claimed in a loop, at full CPU (and, on SQLite, taking the write lock each time)."""
+    claims = 0
+
+    async def nothing_to_do(claimed: asyncio.Future[int]) -> None:
+        nonlocal claims
+        claims += 1
+        claimed.set_result(0)
+
+    stopping = asyncio.Event()
+    runner = asyncio.ensure_future(
+        delivery_rounds_run(round_=nothing_to_do, slots=WorkerSlots(), stopping=stopping, most=8)
+    )
+    await asyncio.sleep(4 * PAUSE_WHEN_IDLE_S)
+    stopping.set()
+    await runner
+    # One claim, then one after each pause (fewer on a slow machine, never more).
+    assert 1 <= claims <= 5
