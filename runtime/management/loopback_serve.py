@@ -22,38 +22,49 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+def _answers_http(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), 1) as connection:
+        connection.settimeout(1)
+        connection.sendall(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        return connection.recv(5) == b"HTTP/"
+
+
+def _wait_for_answer(port: int, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    """Until the server answers HTTP: ``serve`` binds its socket before its web processes
+    start, so a connection is accepted long before anything answers it."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise CommandError("the server exited before it answered")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
+        with contextlib.suppress(OSError):
+            if _answers_http(port):
+                return
         time.sleep(0.1)
     raise CommandError(f"the server did not answer on port {port} within {seconds:.0f} s")
 
 
 @contextlib.contextmanager
-def serving(env: dict[str, str], port: int, *serve_args: str) -> Iterator[None]:
-    """``manage.py serve`` with ``env`` on ``port`` until the block ends."""
+def serving(env: dict[str, str], port: int, *serve_args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``manage.py serve`` with ``env`` on ``port`` until the block ends; its process."""
     manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
     serve = [*manage, "serve", "--host", "127.0.0.1", "--port", str(port), *serve_args]
-    with serving_command(serve, env, port):
-        yield
+    with serving_command(serve, env, port) as process:
+        yield process
 
 
 @contextlib.contextmanager
-def serving_command(command: list[str], env: dict[str, str], port: int) -> Iterator[None]:
+def serving_command(
+    command: list[str], env: dict[str, str], port: int
+) -> Iterator[subprocess.Popen[bytes]]:
     """A server ``command`` (``manage.py serve``, or Daphne itself) answering on ``port``
-    until the block ends."""
+    until the block ends; its process."""
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        _wait_for_port(port, process)
-        yield
+        _wait_for_answer(port, process)
+        yield process
     finally:
-        # Ctrl-C, not SIGTERM: on SIGINT `serve` stops the Daphne it started before it
-        # exits, while SIGTERM ends `serve` alone and leaves Daphne running.
+        # As Ctrl-C stops it: `serve` stops its children (Daphne, workers) before it exits.
         process.send_signal(signal.SIGINT)
         process.wait(timeout=15)

@@ -133,6 +133,12 @@ class Command(BaseCommand):
         # a request's latency is 3,200 events' storing, whatever the server does.
         parser.add_argument("--batch-clients", type=int, default=4, help="concurrent batches")
         parser.add_argument("--deliver", type=int, default=3000, help="end-to-end events")
+        parser.add_argument(
+            "--workers", type=int, default=1, help="delivery workers end to end (serve's)"
+        )
+        parser.add_argument(
+            "--web-processes", type=int, default=1, help="web processes (more need REDIS_URL)"
+        )
 
     def line(self, label: str, value: str) -> None:
         self.stdout.write(f"  {label:<50} {value}")
@@ -179,18 +185,22 @@ class Command(BaseCommand):
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         clients, batch_clients = options["clients"], options["batch_clients"]
-        with serving(self.env, port, "--no-workers"):
+        web = ("--web-processes", str(options["web_processes"]))
+        with serving(self.env, port, "--no-workers", *web):
             single = asyncio.run(self.send(base, write_key, options["requests"], 1, clients))
             batch = asyncio.run(self.send(base, write_key, options["batches"], 100, batch_clients))
         ceiling = self.server_ceiling(options["requests"], clients)
         direct_single = self.direct(source_id, options["requests"] // 3, 1)
         direct_batch = self.direct(source_id, options["batches"], 100)
-        self.stdout.write("Ingest (the server: Daphne, one process):")
+        processes = options["web_processes"]
+        self.stdout.write(
+            f"Ingest (the server: Daphne, {processes} process{'es' if processes > 1 else ''}):"
+        )
         self.report(f"single-event /v1/track, {clients} clients", single, direct_single, 1,
                     "single")  # fmt: skip
         self.line(
             "  the same requests answered by an empty ASGI app",
-            f"{ceiling:,.0f} requests/s (the server's own ceiling on this machine)",
+            f"{ceiling:,.0f} requests/s (one Daphne process's own ceiling on this machine)",
         )
         self.report(f"100-event /v1/batch, {batch_clients} clients", batch, direct_batch, 100,
                     "batch")  # fmt: skip
@@ -262,12 +272,14 @@ class Command(BaseCommand):
         self, base: str, port: int, source_id: int, write_key: str, options: dict[str, Any]
     ) -> None:
         """The events of ``--deliver`` 100-event batches' worth, from the first request to
-        the last delivered, with one delivery worker running beside the server: warm (a
+        the last delivered, with ``--workers`` delivery workers beside the server: warm (a
         first batch delivered before the clock starts), and with no backlog of the ingest
         figures' events (deleted first: they would be delivered first)."""
         count = options["deliver"] - options["deliver"] % 100
         self.shell(["shell", "-c", FORGET_JOBS.format(source_id=source_id)])
-        with serving(self.env, port):  # the server and its one delivery worker
+        workers = options["workers"]
+        web = ("--web-processes", str(options["web_processes"]))
+        with serving(self.env, port, "--workers", str(workers), *web):
             asyncio.run(self.send(base, write_key, 1, 100, 1))
             self.drained(source_id, 100)
             waiter = self.drained(source_id, 100 + count, wait=False)
@@ -281,7 +293,8 @@ class Command(BaseCommand):
             ).split()[-1]
         )
         self.stdout.write(
-            f"End to end, {count:,} events, ingest -> one delivery worker -> function:"
+            f"End to end, {count:,} events, ingest -> {workers} delivery "
+            f"worker{'s' if workers > 1 else ''} -> function:"
         )
         self.line(
             "events/s",
