@@ -691,8 +691,8 @@ def function_usage_add(*, usage: Mapping[int, tuple[int, int]], day: date) -> No
 
 # --- Connection Health
 
-# A process judges an instance again after recording at most this often: counting its
-# last 15 minutes of attempts every round of a busy instance would cost more than the round.
+# A process judges an instance again after recording at most this often, not after every
+# round of a busy instance (each judgement is a query and maybe an update).
 HEALTH_RECHECK_S = 10.0
 _health_lock = threading.Lock()
 _health_due_at: dict[int, float] = {}
@@ -701,7 +701,7 @@ _health_due_at: dict[int, float] = {}
 def instances_health_recompute(
     *, now: datetime, instance_ids: Collection[int] | None = None
 ) -> int:
-    """Judge the instances' last HEALTH_WINDOW of finished attempts (``AttemptTally``) and
+    """Judge the instances' last HEALTH_WINDOW of recorded attempts (``AttemptTally``) and
     flag or clear them; returns how many changed. Without ``instance_ids``, the instances
     flagged now: one that stopped receiving events recovers."""
     ids = instance_flagged_ids() if instance_ids is None else set(instance_ids)

@@ -14,24 +14,28 @@ from django.utils import timezone
 
 from catalog.models import DestinationInstance
 from pipeline import services
-from pipeline.models import DeliveryAttempt
 from pipeline.selectors import HEALTH_MIN_ATTEMPTS, HEALTH_WINDOW
-from pipeline.services import instances_health_recompute
+from pipeline.services import (
+    MinuteCount,
+    delivery_minutes_add,
+    delivery_verdict,
+    instances_health_recompute,
+)
 from tests.conftest import World
 from tests.pipeline.recording import record_round
-from tests.pipeline.test_delivery_claims import pending_jobs
 
 Login = Callable[[str], Client]
 
 
 def attempts(instance: DestinationInstance, *outcomes: str, finished_at: datetime) -> None:
-    job_ids = pending_jobs(instance, len(outcomes), prefix=f"h{DeliveryAttempt.objects.count()}")
-    DeliveryAttempt.objects.bulk_create(
-        DeliveryAttempt(
-            job_id=job_id, instance=instance, number=1, worker="w", started_at=finished_at,
-            finished_at=finished_at, outcome=outcome,
-        )
-        for job_id, outcome in zip(job_ids, outcomes, strict=True)
+    """Attempts counted as a worker counts them: in the minute they finished."""
+    delivery_minutes_add(
+        counts=[
+            MinuteCount(instance.pk, delivery_verdict(outcome=o, error_message="", attempt=1,
+                                                      now=finished_at).state, o, 1)
+            for o in outcomes
+        ],
+        at=finished_at,
     )  # fmt: skip
 
 
@@ -73,8 +77,9 @@ def test_fewer_than_five_attempts_never_flag(world: World) -> None:
 def test_attempts_older_than_the_window_do_not_count(world: World) -> None:
     now = timezone.now()
     attempts(world.instance, "retry", "retry", finished_at=now)
+    # Counted by the minute: the window is the last HEALTH_WINDOW's minutes and this one.
     attempts(world.instance, "retry", "retry", "retry",
-             finished_at=now - HEALTH_WINDOW - timedelta(seconds=1))  # fmt: skip
+             finished_at=now - HEALTH_WINDOW - timedelta(minutes=1))  # fmt: skip
     judge(world, now)
     assert failing_since(world.instance) is None
 
@@ -88,7 +93,7 @@ def test_a_failing_instance_keeps_its_start_then_recovers(world: World) -> None:
     assert failing_since(world.instance) == start
 
     # No attempt since: the periodic judgement (of flagged instances) clears it.
-    assert instances_health_recompute(now=start + HEALTH_WINDOW + timedelta(seconds=1)) == 1
+    assert instances_health_recompute(now=start + HEALTH_WINDOW + timedelta(minutes=1)) == 1
     assert failing_since(world.instance) is None
 
 
