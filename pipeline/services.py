@@ -428,13 +428,15 @@ def delivery_jobs_claim(
             invocations += 1 if batch else len(taken)
         if not candidates:
             return []
-        DeliveryJob.objects.filter(_claimable(now), pk__in=candidates).update(
+        stamped = DeliveryJob.objects.filter(_claimable(now), pk__in=candidates).update(
             state=JobState.LEASED,
             leased_by=worker_id,
             lease_expires_at=lease_end,
             next_attempt_at=lease_end,
             attempts=F("attempts") + 1,
         )
+        if stamped == len(candidates):  # the rows read (and locked) above: all of them
+            return sorted(candidates)
         return list(
             DeliveryJob.objects.filter(
                 pk__in=candidates,
@@ -562,23 +564,17 @@ def _jobs_move_on(
     *,
     results: Sequence[DeliveryResult],
     owners: Mapping[int, JobOwner],
-    worker_id: str,
     now: datetime,
 ) -> list[tuple[DeliveryResult, str]]:
-    """Move each job on by its verdict if it is still this worker's claim (leased to it,
-    for that attempt); the results that moved their job, each with the state it moved
-    to. A replayed job's retries count from its replay. One UPDATE per distinct verdict:
-    a round's successes all go in one."""
-    ours = dict(
-        DeliveryJob.objects.select_for_update()
-        .filter(pk__in=sorted(owners), state=JobState.LEASED, leased_by=worker_id)
-        .values_list("pk", "attempts")
-    )
+    """Move each job on by its verdict if it is still the worker's claim (leased to it,
+    for that attempt: ``JobOwner.claimed_attempt``); the results that moved their job,
+    each with the state it moved to. A replayed job's retries count from its replay. One
+    UPDATE per distinct verdict: a round's successes all go in one."""
     by_verdict: dict[tuple[str, datetime, str, str], list[int]] = defaultdict(list)
     moved: list[tuple[DeliveryResult, str]] = []
     for result in results:
         owner = owners.get(result.job_id)
-        if owner is None or ours.get(result.job_id) != result.attempt:
+        if owner is None or owner.claimed_attempt != result.attempt:
             continue
         verdict = delivery_verdict(
             outcome=result.outcome,
@@ -613,9 +609,9 @@ def delivery_results_record(*, results: Sequence[DeliveryResult], worker_id: str
     on. One transaction; the round's instances' health is judged after it commits."""
     now = timezone.now()
     with transaction.atomic():
-        owners = _job_owners(job_ids=[r.job_id for r in results])
+        owners = _job_owners(job_ids=[r.job_id for r in results], worker_id=worker_id)
         _attempts_complete(results=results, owners=owners, worker_id=worker_id, now=now)
-        moved = _jobs_move_on(results=results, owners=owners, worker_id=worker_id, now=now)
+        moved = _jobs_move_on(results=results, owners=owners, now=now)
         counted = [
             MinuteCount(owners[r.job_id].instance_id, state, r.outcome, r.duration_ms or 0)
             for r, state in moved
@@ -635,13 +631,35 @@ class JobOwner:
     instance_id: int
     function_id: int
     replayed_after: int  # the job's attempts when it was last replayed (0: never)
+    claimed_attempt: int | None  # the attempt the worker holds it for (None: not its own)
 
 
-def _job_owners(*, job_ids: Collection[int]) -> dict[int, JobOwner]:
-    rows = DeliveryJob.objects.filter(pk__in=sorted(job_ids)).values_list(
-        "pk", "instance_id", "instance__function_id", "replayed_after"
+def _job_owners(*, job_ids: Collection[int], worker_id: str) -> dict[int, JobOwner]:
+    """The jobs' instances and functions, and which of them ``worker_id`` still holds (for
+    what attempt): one read, which locks the jobs' rows (not their instances') until the
+    recording transaction ends."""
+    rows = (
+        DeliveryJob.objects.select_for_update(of=("self",))
+        .filter(pk__in=sorted(job_ids))
+        .values_list(
+            "pk",
+            "instance_id",
+            "instance__function_id",
+            "replayed_after",
+            "state",
+            "leased_by",
+            "attempts",
+        )
     )
-    return {pk: JobOwner(*owner) for pk, *owner in rows}
+    return {
+        pk: JobOwner(
+            instance_id,
+            function_id,
+            replayed_after,
+            attempts if state == JobState.LEASED and leased_by == worker_id else None,
+        )
+        for pk, instance_id, function_id, replayed_after, state, leased_by, attempts in rows
+    }
 
 
 # --- Usage: invocations and execution time per function per day
