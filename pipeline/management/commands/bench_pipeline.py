@@ -132,7 +132,7 @@ class Command(BaseCommand):
         # Each in-flight batch adds its 100 events to every other's wait: with 32 of them
         # a request's latency is 3,200 events' storing, whatever the server does.
         parser.add_argument("--batch-clients", type=int, default=4, help="concurrent batches")
-        parser.add_argument("--deliver", type=int, default=3000, help="end-to-end events")
+        parser.add_argument("--deliver", type=int, default=10_000, help="end-to-end events")
         parser.add_argument(
             "--workers", type=int, default=1, help="delivery workers end to end (serve's)"
         )
