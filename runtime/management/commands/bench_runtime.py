@@ -1,7 +1,8 @@
 """python manage.py bench_runtime (make bench): throughput and latency of the runtime.
 
 Measures, for a trivial onTrack and a ~2 KB event: warm invocations per second
-sequentially and with concurrency (one function, 64 functions, and mixed traffic:
+sequentially and with concurrency, each as a ratio to the same handler called
+in-process by Node's vm in the same run (one function, 64 functions, and mixed traffic:
 128 logging functions, skewed, with different time limits), p50/p99 latency from
 Python, the guard's timed vm entries per context entered, the cold load of
 a new function version in a warm worker, memory per loaded function, the worst
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import os
 import platform
 import random
@@ -34,6 +36,35 @@ from runtime.pool import PoolConfig, WorkerPool, node_binary
 from runtime.services import function_invoke
 
 CODE = "async function onTrack(event, settings) { return event.messageId }"
+# The limit the runtime's rate is read against: the same handler called in one Node
+# process by ``vm``, with nothing around it (no process boundary, limits, isolation).
+VM_RATE = """
+const vm = require('vm');
+const [code, eventJson, count] = [process.argv[1], process.argv[2], Number(process.argv[3])];
+const context = vm.createContext({});
+vm.runInContext(code, context);
+const handler = vm.runInContext('onTrack', context);
+const settings = { apiKey: 'k' };
+(async () => {
+  for (let i = 0; i < 2000; i++) await handler(JSON.parse(eventJson), settings);
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) await handler(JSON.parse(eventJson), settings);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  process.stdout.write(String(count / seconds));
+})();
+"""
+
+
+def vm_rate(*, code: str, event: dict[str, Any], count: int) -> float:
+    """Calls/s of ``code``'s onTrack run in-process by Node's vm, the event parsed from
+    its JSON each time as a worker parses it."""
+    done = subprocess.run(
+        [node_binary(), "-e", VM_RATE, code, json.dumps(event), str(count)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return float(done.stdout)
+
+
 # For the mixed-traffic scenario: a function that logs, like most real ones do.
 LOGGING_CODE = """async function onTrack(event, settings) {
   console.log('sending', event.event, event.messageId);
@@ -185,8 +216,11 @@ class Command(BaseCommand):
             n = options["sequential"]
             latencies = [await call() for _ in range(n)]
             total = sum(latencies)
+            bare = vm_rate(code=CODE, event=event, count=options["concurrent"])
             self.stdout.write("Warm, sequential (one invocation at a time):")
-            self.line("invocations/s", f"{n / total:,.0f}")
+            self.line(
+                "invocations/s", f"{n / total:,.0f} ({n / total / bare:.2f}x the vm call below)"
+            )
             self.line("latency p50 / p99", f"{percentile(latencies, 0.5) * 1000:.3f} ms / "
                       f"{percentile(latencies, 0.99) * 1000:.3f} ms")  # fmt: skip
 
@@ -210,11 +244,17 @@ class Command(BaseCommand):
                 await asyncio.gather(*(client(k) for k in range(conc)))
                 elapsed = time.perf_counter() - t
                 self.stdout.write(f"Warm, {conc} in flight, {label}:")
-                self.line("invocations/s", f"{n / elapsed:,.0f}")
+                self.line(
+                    "invocations/s", f"{n / elapsed:,.0f} ({n / elapsed / bare:.2f}x the vm call)"
+                )
                 self.line("latency p50 / p99", f"{percentile(lat, 0.5) * 1000:.3f} ms / "
                           f"{percentile(lat, 0.99) * 1000:.3f} ms")  # fmt: skip
                 await self.guard_line(pool, before)
 
+            self.line(
+                "the same handler, in-process vm call",
+                f"{bare:,.0f} calls/s (one Node process, no runtime around it: the limit)",
+            )
             await self.mixed(options, call, pool)
 
             n = options["cold"]
