@@ -238,3 +238,37 @@ async def test_a_call_holding_memory_does_not_get_idle_contexts_wiped_again_and_
         assert resets <= 1 and seen[-1] >= 5, seen
     finally:
         await p.shutdown()
+
+
+async def test_a_timer_longer_than_the_time_left_never_fires_early():
+    # Loading the code takes 30 ms of a 100 ms limit, then the call waits 300 ms: it
+    # cannot end within its limit, so it times out. Its timer must not be shortened
+    # to the time left, to fire at the deadline and let the call "succeed".
+    p = make_pool(workers=1)
+    try:
+        code = (
+            "const end = Date.now() + 30; while (Date.now() < end) {}\n"
+            "async function onTrack() { await new Promise(r => setTimeout(r, 300)); "
+            "return 'woke early' }"
+        )
+        results = [await run(p, code, timeout_ms=100) for _ in range(20)]
+        assert [r.outcome for r in results] == ["timeout"] * 20, [r.result for r in results]
+    finally:
+        await p.shutdown()
+
+
+async def test_timers_due_after_the_deadline_can_be_cleared_and_never_fire():
+    # Beyond 2^31 ms Node would fire a timer at once; past the deadline it must not.
+    pool = make_pool(workers=1)
+    code = (
+        "async function onTrack(event) { const t = setTimeout(() => {}, 10000); clearTimeout(t);"
+        " if (event.event === 'wait') await new Promise(r => setTimeout(r, 2 ** 31 + 10));"
+        " return 'cleared' }"
+    )
+    try:
+        cleared = await run(pool, code, timeout_ms=200)
+        waited = await run(pool, code, {"type": "track", "event": "wait"}, timeout_ms=200)
+    finally:
+        await pool.shutdown()
+    assert (cleared.outcome, cleared.result) == ("success", "cleared"), cleared.error
+    assert waited.outcome == "timeout", waited.result

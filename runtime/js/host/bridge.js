@@ -120,7 +120,7 @@ function handle(ctx, op, a, b, c, d, e, f) {
         const h = inv.timers.get(a);
         if (h !== undefined) {
           inv.timers.delete(a);
-          if (h !== null) afterEntry(() => clearTimeout(h));
+          if (h) afterEntry(() => clearTimeout(h));
         }
       }
       return 0;
@@ -225,12 +225,8 @@ function addTimer(ctx, id, delay, repeat) {
   const inv = current(ctx);
   if (inv === undefined || !num(id) || !num(delay)) return -1;
   if (inv.timers.size >= MAX_TIMERS) return -2;
-  // A timer cannot outlive its invocation: the delay is capped by the deadline,
-  // and pending timers are cancelled when the invocation ends.
-  const ms = Math.min(
-    Math.max(repeat === 1 ? 1 : 0, delay),
-    Math.max(0, inv.deadline - Date.now()),
-  );
+  // A timer cannot outlive its invocation: pending timers are cancelled when it ends.
+  const ms = Math.max(repeat === 1 ? 1 : 0, delay);
   const fire = () => {
     if (inv.done || ctx.dead) return;
     // Repeating timers are capped in callbacks (0 ms interval floods); one-shot
@@ -240,7 +236,7 @@ function addTimer(ctx, id, delay, repeat) {
       pushLog(inv, 'warn', '[runtime] too many timer callbacks: timer cancelled');
       return;
     }
-    if (repeat === 1) inv.timers.set(id, setTimeout(fire, ms));
+    if (repeat === 1) arm(inv, id, fire, ms);
     else inv.timers.delete(id);
     enqueue(ctx, inv, '["t",' + inv.id + ',' + id + ']');
     schedule(ctx);
@@ -249,9 +245,18 @@ function addTimer(ctx, id, delay, repeat) {
   // the call ended or the code cleared it by then.
   inv.timers.set(id, null);
   afterEntry(() => {
-    if (!inv.done && inv.timers.get(id) === null) inv.timers.set(id, setTimeout(fire, ms));
+    if (!inv.done && inv.timers.get(id) === null) arm(inv, id, fire, ms);
   });
   return 0;
+}
+
+// A timer due at or after the call's deadline can never fire within the call: it
+// gets no Node timer (shortening it to the time left would make it fire at the
+// deadline, racing the call's own time limit; and Node fires a delay over 2^31 ms
+// at once). It stays registered, so that clearing it still works.
+const NEVER = false;
+function arm(inv, id, fire, ms) {
+  inv.timers.set(id, ms < inv.deadline - Date.now() ? setTimeout(fire, ms) : NEVER);
 }
 
 module.exports = { makeBridge };

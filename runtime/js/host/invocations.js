@@ -84,7 +84,8 @@ function reply(inv, outcome, type, message, resultJson, where) {
   if (inv.hang !== null) clearTimeout(inv.hang);
   if (inv.timers.size > 0) {
     const ids = [...inv.timers.keys()];
-    for (const h of inv.timers.values()) if (h !== null) clearTimeout(h);
+    // null: its Node timer not made yet; false: none will be (host/bridge.js, arm).
+    for (const h of inv.timers.values()) if (h) clearTimeout(h);
     inv.timers.clear();
     // Let the prelude forget the callbacks at its next dispatch.
     if (!inv.ctx.dead) enqueue(inv.ctx, null, '["c",' + JSON.stringify(ids) + ']');

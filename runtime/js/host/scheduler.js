@@ -27,7 +27,9 @@ const DISPATCH = new vm.Script('__fio_dispatch()', { filename: 'runtime:dispatch
 function begin(ctx, inv, handler, settings, payload) {
   invocations.set(inv.id, inv);
   ctx.inflight.add(inv);
-  inv.hang = setTimeout(onHang, inv.timeout, inv);
+  // From the deadline, not from now: loading a new context may have taken part of
+  // the call's time.
+  inv.hang = setTimeout(onHang, Math.max(0, inv.deadline - Date.now()), inv);
   enqueue(
     ctx,
     inv,
