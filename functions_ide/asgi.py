@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from editor.routing import websocket_urlpatterns as editor_sockets  # noqa: E402
 from functions_ide.websocket_origin import SameOriginValidator  # noqa: E402
+from pipeline.collector import collector_settle_long_lived  # noqa: E402
 from pipeline.routing import websocket_urlpatterns as pipeline_sockets  # noqa: E402
 from pipeline.tracking_app import PREFIX as TRACKING_PREFIX  # noqa: E402
 from pipeline.tracking_app import Receive, Scope, Send, tracking_application  # noqa: E402
@@ -35,3 +36,6 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Loaded: what the server keeps for its life, out of the collector's full collections.
+collector_settle_long_lived()

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from pipeline.batching import BatchSupport
+from pipeline.collector import collector_settle_long_lived
 from pipeline.delivery import (
     DEFAULT_CONCURRENCY,
     DEFAULT_LEASE_S,
@@ -69,6 +70,7 @@ class Command(BaseCommand):
     ) -> None:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.limit, self.lease_s = limit, lease
+        collector_settle_long_lived()
         asyncio.run(self._work(concurrency=concurrency, rounds=1 if once else rounds, once=once))
 
     async def _work(self, *, concurrency: int, rounds: int, once: bool) -> None:
