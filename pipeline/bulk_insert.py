@@ -6,6 +6,14 @@ instances (about 60 µs a row); the Tracking API stores hundreds of rows per req
 almost every column holds the same value in all of them (the source, the arrival time,
 the defaults). Here the columns common to all rows are prepared once, by their fields,
 and only the varying ones come per row, already in database form.
+
+On PostgreSQL the varying columns go as one array each, unnested by the server, in
+binary, on a cursor of psycopg's own that binds on the server: Django's cursor binds on
+the client, where psycopg composes every value into the statement in Python, which cost
+more than the insert itself. The statement's text no longer depends on the number of
+rows either, so psycopg parses it once. Storing 100 events (their seen messageIds,
+events and jobs) took 14.3 ms that way, 8.6 ms this way, on the bench machine. (These
+statements do not go through Django's cursor: DEBUG's ``connection.queries`` omits them.)
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import psycopg
 from django.db import connection, models
 
 # Rows per statement: far below SQLite's (32,766) and PostgreSQL's (65,535) limits on
@@ -22,9 +31,9 @@ ROWS_PER_STATEMENT = 500
 
 def _columns(
     model: type[models.Model], constant: Mapping[str, Any], varying: Sequence[str]
-) -> tuple[list[str], list[Any], list[str]]:
-    """(constant column names, their prepared values, varying column names), in the
-    order the statement lists them. A field with neither a value nor a default is a
+) -> tuple[list[str], list[Any], list[models.Field[Any, Any]]]:
+    """(constant column names, their prepared values, varying fields), in the order the
+    statement lists them. A field with neither a value nor a default is a
     programming error, caught here rather than by a NOT NULL failure at ingest."""
     names, values = [], []
     for field in model._meta.concrete_fields:
@@ -40,7 +49,7 @@ def _columns(
             raise ValueError(f"{model.__name__}.{field.attname} needs a value")
         names.append(field.column)
         values.append(field.get_db_prep_save(value, connection))
-    by_attname = {f.attname: f.column for f in model._meta.concrete_fields}
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
     return names, values, [by_attname[name] for name in varying]
 
 
@@ -91,11 +100,10 @@ def rows_insert(
     ``replace_on_conflict=(keys, replaced, same)``: a row whose ``keys`` meet an existing
     row sets that row's ``replaced`` columns to its own instead, where the two agree on
     the ``same`` columns (elsewhere the existing row is kept)."""
-    fixed_names, fixed_values, varying_names = _columns(model, constant, varying)
+    fixed_names, fixed_values, varying_fields = _columns(model, constant, varying)
     quote = connection.ops.quote_name
+    varying_names = [field.column for field in varying_fields]
     columns = ", ".join(quote(name) for name in [*varying_names, *fixed_names])
-    width = len(varying_names) + len(fixed_names)
-    row_sql = "(" + ", ".join(["%s"] * width) + ")"
     table = quote(model._meta.db_table)
     tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     if add_on_conflict is not None:
@@ -104,8 +112,15 @@ def rows_insert(
         tail = _replacing_tail(model, table, *replace_on_conflict)
     if returning:
         tail += " RETURNING " + ", ".join(quote(name) for name in returning)
-    inserted: list[tuple[Any, ...]] = []
     batch = list(rows)
+    if not batch:
+        return []
+    if connection.vendor == "postgresql":
+        return _insert_unnested(model, table, columns, tail, varying_fields, fixed_names,
+                                fixed_values, batch, returning=bool(returning))  # fmt: skip
+    width = len(varying_names) + len(fixed_names)
+    row_sql = "(" + ", ".join(["%s"] * width) + ")"
+    inserted: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         for start in range(0, len(batch), ROWS_PER_STATEMENT):
             chunk = batch[start : start + ROWS_PER_STATEMENT]
@@ -118,3 +133,29 @@ def rows_insert(
             if returning:
                 inserted.extend(tuple(r) for r in cursor.fetchall())
     return inserted
+
+
+def _insert_unnested(
+    model: type[models.Model],
+    table: str,
+    columns: str,
+    tail: str,
+    varying_fields: Sequence[models.Field[Any, Any]],
+    fixed_names: Sequence[str],
+    fixed_values: Sequence[Any],
+    batch: Sequence[Sequence[Any]],
+    *,
+    returning: bool,
+) -> list[tuple[Any, ...]]:
+    """PostgreSQL: one statement for all rows, each varying column one array parameter.
+    Every parameter is cast to its column's type: in a SELECT list PostgreSQL would read
+    an untyped value as text."""
+    by_column = {f.column: f for f in model._meta.concrete_fields}
+    arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in varying_fields)
+    fixed = "".join(f", %s::{by_column[name].db_type(connection)}" for name in fixed_names)
+    sql = f"INSERT INTO {table} ({columns}) SELECT v.*{fixed} FROM unnest({arrays}) AS v" + tail
+    by_varying = [list(values) for values in zip(*batch, strict=True)]
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, [*fixed_values, *by_varying])
+        return [tuple(r) for r in cursor.fetchall()] if returning else []

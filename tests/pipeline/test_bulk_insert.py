@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from pipeline.bulk_insert import ROWS_PER_STATEMENT, rows_insert
@@ -93,3 +94,50 @@ def test_adding_on_conflict_adds_to_the_row_already_there(world: World) -> None:
         "category", "count", "duration_ms"
     )
     assert list(rows) == [("retry", 1, 1), ("success", 5, 15)]
+
+
+def test_varying_nulls_and_json_arrive_as_given(world: World) -> None:
+    now = timezone.now()
+    rows = rows_insert(
+        Event,
+        constant={"source_id": world.source.pk, "received_at": now},
+        varying=("type", "message_id", "payload"),
+        rows=[
+            ("track", "m-1", connection.ops.adapt_json_value({"q": 'a "quoted" \\ {x}'}, None)),
+            ("page", "m-2", connection.ops.adapt_json_value([None, 1.5, "é"], None)),
+        ],
+        returning=("message_id", "id"),
+    )
+    event_ids = dict(rows)
+    rows_insert(
+        DeliveryJob,
+        constant={"next_attempt_at": now, "created_at": now},
+        varying=("instance_id", "event_id", "lease_expires_at"),
+        rows=[
+            (world.instance.pk, event_ids["m-1"], None),
+            (world.instance.pk, event_ids["m-2"], now),
+        ],
+    )
+    payloads = dict(Event.objects.values_list("message_id", "payload"))
+    assert payloads == {"m-1": {"q": 'a "quoted" \\ {x}'}, "m-2": [None, 1.5, "é"]}
+    leases = DeliveryJob.objects.order_by("event_id").values_list("lease_expires_at", flat=True)
+    assert list(leases) == [None, now]
+
+
+def test_a_constraint_broken_raises_django_s_own_error_and_stores_nothing(world: World) -> None:
+    now = timezone.now()
+    ((event_id,),) = rows_insert(
+        Event,
+        constant={"source_id": world.source.pk, "received_at": now, "payload": "{}"},
+        varying=("type", "message_id"),
+        rows=[("track", "m-1")],
+        returning=("id",),
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows_insert(
+            DeliveryJob,
+            constant={"next_attempt_at": now, "created_at": now, "event_id": event_id},
+            varying=("instance_id",),
+            rows=[(world.instance.pk,), (world.instance.pk,)],
+        )
+    assert not DeliveryJob.objects.exists()
