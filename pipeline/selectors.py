@@ -175,12 +175,22 @@ def _instance_run(instance: DestinationInstance, filters: Sequence[dict[str, Any
 def delivery_batch_load(*, job_ids: list[int]) -> tuple[list[ClaimedJob], dict[int, InstanceRun]]:
     """The claimed jobs with their events, and each of their instances once, with its
     deployed version, full setting values and filters."""
-    # Values, not model instances: a round loads hundreds of jobs and their events.
-    claims = [
-        ClaimedJob(job_id=pk, attempt=attempts, instance_id=instance_id, payload=payload)
-        for pk, attempts, instance_id, payload in DeliveryJob.objects.filter(pk__in=job_ids)
+    # Values, not model instances: a round loads hundreds of jobs and their events. Two
+    # lookups by primary key, not a join: PostgreSQL would join by reading every event.
+    jobs = list(
+        DeliveryJob.objects.filter(pk__in=job_ids)
         .order_by("pk")
-        .values_list("pk", "attempts", "instance_id", "event__payload")
+        .values_list("pk", "attempts", "instance_id", "event_id")
+    )
+    payloads = dict(
+        Event.objects.filter(pk__in=sorted({event_id for *_, event_id in jobs})).values_list(
+            "pk", "payload"
+        )
+    )
+    claims = [
+        ClaimedJob(job_id=pk, attempt=attempts, instance_id=instance_id, payload=payloads[event_id])
+        for pk, attempts, instance_id, event_id in jobs
+        if event_id in payloads  # else deleted since, its job with it (cascade)
     ]
     instance_ids = {claim.instance_id for claim in claims}
     instances = DestinationInstance.objects.filter(pk__in=instance_ids).select_related(
