@@ -13,6 +13,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from editor.routing import websocket_urlpatterns as editor_sockets  # noqa: E402
+from functions_ide.daphne_requests import daphne_form_parsing_disable  # noqa: E402
 from functions_ide.websocket_origin import SameOriginValidator  # noqa: E402
 from pipeline.collector import collector_settle_long_lived  # noqa: E402
 from pipeline.routing import websocket_urlpatterns as pipeline_sockets  # noqa: E402
@@ -37,5 +38,6 @@ application = ProtocolTypeRouter(
     }
 )
 
+daphne_form_parsing_disable()
 # Loaded: what the server keeps for its life, out of the collector's full collections.
 collector_settle_long_lived()
