@@ -28,7 +28,10 @@ class Event(models.Model):
     """One event accepted by the Tracking API, stored once, as it was filled in on arrival
     (``messageId``, ``receivedAt``, ``timestamp``... are in ``payload``)."""
 
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: ``pipeline_event_recent`` leads with it.
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     type = models.CharField(max_length=10, choices=EventType.choices)
     message_id = models.CharField(max_length=MAX_MESSAGE_ID_CHARS)
     received_at = models.DateTimeField()
@@ -47,7 +50,8 @@ class SeenMessageId(models.Model):
     concurrent requests carrying the same messageId, exactly one inserts this row, and only
     that one stores the event. Rows older than DEDUP_WINDOW are pruned."""
 
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: ``unique_seen_message_id`` leads with it.
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+", db_index=False)
     message_id = models.CharField(max_length=MAX_MESSAGE_ID_CHARS)
     seen_at = models.DateTimeField(db_index=True)
     # The request that inserted the row: tells it, after an insert that skipped the rows
@@ -135,7 +139,10 @@ class DeliveryAttempt(models.Model):
     (it stays without ``finished_at``). Logs and request traces are as the runtime gave
     them, values of encrypted settings already masked."""
 
-    job = models.ForeignKey(DeliveryJob, on_delete=models.CASCADE, related_name="delivery_attempts")
+    # No index of its own: ``unique_delivery_attempt`` leads with it.
+    job = models.ForeignKey(
+        DeliveryJob, on_delete=models.CASCADE, related_name="delivery_attempts", db_index=False
+    )
     # The job's instance, copied: an instance's recent attempts (its Connection Health) are
     # then one index range, not a join through every job it ever had.
     instance = models.ForeignKey(
@@ -194,7 +201,10 @@ class DeliveryMinute(models.Model):
     minute, and their total duration: what Event Delivery's counts, chart and error
     breakdown read, so that they never scan jobs. Added to with each round's results."""
 
-    instance = models.ForeignKey(DestinationInstance, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: ``unique_delivery_minute`` leads with it.
+    instance = models.ForeignKey(
+        DestinationInstance, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     minute = models.DateTimeField()  # the minute's start
     state = models.CharField(max_length=10, choices=JobState.choices)
     category = models.CharField(max_length=40)  # the outcome (runtime.services.OUTCOMES...)
