@@ -3,6 +3,8 @@ destination filters of each instance."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings as django_settings
 from django.db import models
 from django.utils import timezone
@@ -221,6 +223,11 @@ class DeliveryMinute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.minute:%Y-%m-%d %H:%M} {self.state}/{self.category}: {self.count}"
+
+    @staticmethod
+    def start_of(at: datetime) -> datetime:
+        """The ``minute`` that counts what happened at ``at``."""
+        return at.replace(second=0, microsecond=0)
 
 
 class InstanceFilters(models.Model):

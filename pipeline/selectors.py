@@ -225,7 +225,7 @@ def instance_attempt_tallies(
     never a count of the attempts (a busy failing instance has a million in 15 minutes)."""
     rows = (
         DeliveryMinute.objects.filter(
-            instance_id__in=sorted(instance_ids), minute__gte=since.replace(second=0, microsecond=0)
+            instance_id__in=sorted(instance_ids), minute__gte=DeliveryMinute.start_of(since)
         )
         .values("instance_id")
         .annotate(

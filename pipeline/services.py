@@ -922,7 +922,7 @@ def delivery_minutes_add(*, counts: Sequence[MinuteCount], at: datetime) -> None
         return
     rows_insert(
         DeliveryMinute,
-        constant={"minute": at.replace(second=0, microsecond=0)},
+        constant={"minute": DeliveryMinute.start_of(at)},
         varying=("instance_id", "state", "category", "count", "duration_ms"),
         rows=[(*key, count, ms) for key, (count, ms) in sorted(totals.items())],
         add_on_conflict=(("instance_id", "minute", "state", "category"), ("count", "duration_ms")),

@@ -188,8 +188,7 @@ class Command(BaseCommand):
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         clients, batch_clients = options["clients"], options["batch_clients"]
-        web = ("--web-processes", str(options["web_processes"]))
-        with serving(self.env, port, "--no-workers", *web):
+        with self.serving(port, options, workers=0):
             single = asyncio.run(self.send(base, write_key, options["requests"], 1, clients))
             batch = asyncio.run(self.send(base, write_key, options["batches"], 100, batch_clients))
         ceiling = self.server_ceiling(options["requests"], clients)
@@ -208,6 +207,13 @@ class Command(BaseCommand):
         self.report(f"100-event /v1/batch, {batch_clients} clients", batch, direct_batch, 100,
                     "batch")  # fmt: skip
         self.end_to_end(base, port, source_id, write_key, options)
+
+    def serving(
+        self, port: int, options: dict[str, Any], *, workers: int
+    ) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+        """``manage.py serve`` on ``port`` with ``--web-processes`` and ``workers``."""
+        web = ("--web-processes", str(options["web_processes"]))
+        return serving(self.env, port, "--workers", str(workers), *web)
 
     def server_ceiling(self, requests: int, clients: int) -> float:
         """Requests/s of Daphne, started as serve starts it, answering with an application
@@ -281,8 +287,7 @@ class Command(BaseCommand):
         count = options["deliver"] - options["deliver"] % 100
         self.shell(["shell", "-c", FORGET_JOBS.format(source_id=source_id)])
         workers = options["workers"]
-        web = ("--web-processes", str(options["web_processes"]))
-        with serving(self.env, port, "--workers", str(workers), *web):
+        with self.serving(port, options, workers=workers):
             asyncio.run(self.send(base, write_key, 1, 100, 1))
             self.drained(source_id, 100)
             waiter = self.drained(source_id, 100 + count, wait=False)
