@@ -28,7 +28,7 @@ from pipeline.delivery import (
     delivery_rounds_run,
 )
 from pipeline.services import delivery_housekeep
-from runtime.pool import shutdown_pool
+from runtime.pool import get_pool, shutdown_pool
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,8 @@ class Command(BaseCommand):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stopping.set)
         self.slots = WorkerSlots(concurrency=concurrency)
+        # The loop's runtime pool, given to each invocation (not looked up by each).
+        self.pool = get_pool()
         # What the worker learns of each version's onBatch, kept for its life.
         self.support = BatchSupport()
         try:
@@ -112,6 +114,7 @@ class Command(BaseCommand):
                 limit=self.limit,
                 lease_s=self.lease_s,
                 slots=self.slots,
+                pool=self.pool,
                 support=self.support,
                 claimed=claimed,
             )
