@@ -87,8 +87,9 @@ class DeliveryJob(models.Model):
 
     ``next_attempt_at`` is when the job may next be claimed: for a pending job its creation,
     for a retrying one the end of its backoff, and for a leased one the end of its lease
-    (so a job whose worker died is claimable again). One index, (state, next_attempt_at),
-    then serves every claim: ``state IN CLAIMABLE_STATES AND next_attempt_at <= now``."""
+    (so a job whose worker died is claimable again). A claim reads each instance's range of
+    ``pipeline_job_instance_claim`` per claimable state, ``next_attempt_at <= now``;
+    retention reads finished jobs by the time they finished on ``pipeline_job_claim``."""
 
     # No index of their own: ``pipeline_job_recent`` and ``unique_delivery_job`` lead with
     # them. Each index costs every insert and every claim and result (an update of
@@ -120,6 +121,7 @@ class DeliveryJob(models.Model):
             models.UniqueConstraint(fields=["event", "instance"], name="unique_delivery_job")
         ]
         indexes = [
+            # (Its name is older than its use: retention's, see the docstring.)
             models.Index(fields=["state", "next_attempt_at"], name="pipeline_job_claim"),
             # The backlog per instance (one range per claimable state, never the finished
             # jobs), and a claim's jobs of one instance in the order it takes them.
