@@ -178,12 +178,12 @@ def delivery_batch_load(*, job_ids: list[int]) -> tuple[list[ClaimedJob], dict[i
     # Values, not model instances: a round loads hundreds of jobs and their events. Two
     # lookups by primary key, not a join: PostgreSQL would join by reading every event.
     jobs = list(
-        DeliveryJob.objects.filter(pk__in=job_ids)
+        DeliveryJob.objects.filter(pk__any_of=job_ids)
         .order_by("pk")
         .values_list("pk", "attempts", "instance_id", "event_id")
     )
     payloads = dict(
-        Event.objects.filter(pk__in=sorted({event_id for *_, event_id in jobs})).values_list(
+        Event.objects.filter(pk__any_of=sorted({event_id for *_, event_id in jobs})).values_list(
             "pk", "payload"
         )
     )

@@ -428,7 +428,7 @@ def delivery_jobs_claim(
             invocations += 1 if batch else len(taken)
         if not candidates:
             return []
-        stamped = DeliveryJob.objects.filter(_claimable(now), pk__in=candidates).update(
+        stamped = DeliveryJob.objects.filter(_claimable(now), pk__any_of=candidates).update(
             state=JobState.LEASED,
             leased_by=worker_id,
             lease_expires_at=lease_end,
@@ -439,7 +439,7 @@ def delivery_jobs_claim(
             return sorted(candidates)
         return list(
             DeliveryJob.objects.filter(
-                pk__in=candidates,
+                pk__any_of=candidates,
                 state=JobState.LEASED,
                 leased_by=worker_id,
                 lease_expires_at=lease_end,
@@ -455,7 +455,7 @@ def delivery_leases_extend(*, job_ids: Collection[int], worker_id: str, lease_s:
     how many were extended."""
     lease_end = timezone.now() + timedelta(seconds=lease_s)
     return DeliveryJob.objects.filter(
-        pk__in=sorted(job_ids), state=JobState.LEASED, leased_by=worker_id
+        pk__any_of=sorted(job_ids), state=JobState.LEASED, leased_by=worker_id
     ).update(lease_expires_at=lease_end, next_attempt_at=lease_end)
 
 
@@ -588,7 +588,7 @@ def _jobs_move_on(
         by_verdict[key].append(result.job_id)
         moved.append((result, verdict.state))
     for (state, next_attempt_at, outcome, error), job_ids in by_verdict.items():
-        DeliveryJob.objects.filter(pk__in=job_ids).update(
+        DeliveryJob.objects.filter(pk__any_of=job_ids).update(
             state=state,
             next_attempt_at=next_attempt_at,
             lease_expires_at=None,
@@ -640,7 +640,7 @@ def _job_owners(*, job_ids: Collection[int], worker_id: str) -> dict[int, JobOwn
     recording transaction ends."""
     rows = (
         DeliveryJob.objects.select_for_update(of=("self",))
-        .filter(pk__in=sorted(job_ids))
+        .filter(pk__any_of=sorted(job_ids))
         .values_list(
             "pk",
             "instance_id",
