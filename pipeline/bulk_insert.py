@@ -19,7 +19,7 @@ statements do not go through Django's cursor: DEBUG's ``connection.queries`` omi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import psycopg
 from django.db import connection, models
@@ -29,13 +29,17 @@ from django.db import connection, models
 ROWS_PER_STATEMENT = 500
 
 
+Fields: TypeAlias = "list[models.Field[Any, Any]]"  # (django-stubs' generics, not at run time)
+
+
 def _columns(
     model: type[models.Model], constant: Mapping[str, Any], varying: Sequence[str]
-) -> tuple[list[str], list[Any], list[models.Field[Any, Any]]]:
-    """(constant column names, their prepared values, varying fields), in the order the
+) -> tuple[Fields, list[Any], Fields]:
+    """(constant fields, their prepared values, varying fields), in the order the
     statement lists them. A field with neither a value nor a default is a
     programming error, caught here rather than by a NOT NULL failure at ingest."""
-    names, values = [], []
+    fixed: Fields = []
+    values: list[Any] = []
     for field in model._meta.concrete_fields:
         if field.primary_key or field.attname in varying:
             continue
@@ -47,10 +51,10 @@ def _columns(
             value = None
         else:
             raise ValueError(f"{model.__name__}.{field.attname} needs a value")
-        names.append(field.column)
+        fixed.append(field)
         values.append(field.get_db_prep_save(value, connection))
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    return names, values, [by_attname[name] for name in varying]
+    return fixed, values, [by_attname[name] for name in varying]
 
 
 def _adding_tail(
@@ -100,10 +104,9 @@ def rows_insert(
     ``replace_on_conflict=(keys, replaced, same)``: a row whose ``keys`` meet an existing
     row sets that row's ``replaced`` columns to its own instead, where the two agree on
     the ``same`` columns (elsewhere the existing row is kept)."""
-    fixed_names, fixed_values, varying_fields = _columns(model, constant, varying)
+    fixed_fields, fixed_values, varying_fields = _columns(model, constant, varying)
     quote = connection.ops.quote_name
-    varying_names = [field.column for field in varying_fields]
-    columns = ", ".join(quote(name) for name in [*varying_names, *fixed_names])
+    columns = ", ".join(quote(field.column) for field in [*varying_fields, *fixed_fields])
     table = quote(model._meta.db_table)
     tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     if add_on_conflict is not None:
@@ -116,9 +119,9 @@ def rows_insert(
     if not batch:
         return []
     if connection.vendor == "postgresql":
-        return _insert_unnested(model, table, columns, tail, varying_fields, fixed_names,
-                                fixed_values, batch, returning=bool(returning))  # fmt: skip
-    width = len(varying_names) + len(fixed_names)
+        return _insert_unnested(table, columns, tail, varying_fields, fixed_fields, fixed_values,
+                                batch, returning=bool(returning))  # fmt: skip
+    width = len(varying_fields) + len(fixed_fields)
     row_sql = "(" + ", ".join(["%s"] * width) + ")"
     inserted: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
@@ -136,12 +139,11 @@ def rows_insert(
 
 
 def _insert_unnested(
-    model: type[models.Model],
     table: str,
     columns: str,
     tail: str,
-    varying_fields: Sequence[models.Field[Any, Any]],
-    fixed_names: Sequence[str],
+    varying_fields: Fields,
+    fixed_fields: Fields,
     fixed_values: Sequence[Any],
     batch: Sequence[Sequence[Any]],
     *,
@@ -150,9 +152,8 @@ def _insert_unnested(
     """PostgreSQL: one statement for all rows, each varying column one array parameter.
     Every parameter is cast to its column's type: in a SELECT list PostgreSQL would read
     an untyped value as text."""
-    by_column = {f.column: f for f in model._meta.concrete_fields}
     arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in varying_fields)
-    fixed = "".join(f", %s::{by_column[name].db_type(connection)}" for name in fixed_names)
+    fixed = "".join(f", %s::{f.db_type(connection)}" for f in fixed_fields)
     sql = f"INSERT INTO {table} ({columns}) SELECT v.*{fixed} FROM unnest({arrays}) AS v" + tail
     by_varying = [list(values) for values in zip(*batch, strict=True)]
     connection.ensure_connection()

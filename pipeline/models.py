@@ -93,8 +93,8 @@ class DeliveryJob(models.Model):
 
     # No index of their own: ``pipeline_job_recent`` and ``unique_delivery_job`` lead with
     # them. Each index costs every insert and every claim and result (an update of
-    # ``state`` is never a heap-only one): seven indexes made a third of a busy worker's
-    # time in PostgreSQL.
+    # ``state`` is never a heap-only one): on PostgreSQL, with seven indexes, updating 400
+    # jobs wrote seven WAL records a job.
     instance = models.ForeignKey(
         DestinationInstance, on_delete=models.CASCADE, related_name="delivery_jobs", db_index=False
     )
