@@ -1,5 +1,6 @@
 """``manage.py serve`` in a child process on a free loopback port: what the benchmarks
-measure against (the real server, as ``make run`` starts it)."""
+measure against (the real server, as ``make run`` starts it); and the HTTP server of the
+stand-in destinations that benchmarks and tests deliver to."""
 
 from __future__ import annotations
 
@@ -10,10 +11,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import CommandError
+
+
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    """A stand-in destination's server: a thread per request, none kept at exit. Its
+    listen backlog is the system's, not Python's 5: on a busy machine, connections beyond
+    the backlog are reset by the kernel, and a function's fetch fails (``ReadError``)."""
+
+    request_queue_size = socket.SOMAXCONN
+    daemon_threads = True
 
 
 def free_port() -> int:

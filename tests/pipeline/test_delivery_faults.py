@@ -62,6 +62,19 @@ instance_create(function=function, source=source, name="Recorder", settings={{"u
     actor=user)
 print(source.write_key)
 """
+# What became of lost events: their jobs and attempts, printed when the test fails.
+LOST = """
+import json, os
+from pipeline.models import DeliveryAttempt, DeliveryJob, Event
+lost = json.loads(os.environ["LOST"])[:5]
+print("lost", lost, "stored", Event.objects.filter(message_id__in=lost).count())
+for job in DeliveryJob.objects.filter(event__message_id__in=lost):
+    print(job.event.message_id, job.state, "attempts", job.attempts, "next", job.next_attempt_at,
+          "leased_by", repr(job.leased_by), "last", job.last_outcome, repr(job.last_error))
+    for a in DeliveryAttempt.objects.filter(job_id=job.pk).order_by("number"):
+        print("  attempt", a.number, a.worker, a.started_at, a.finished_at, a.outcome,
+              a.error_type, repr(a.error_message))
+"""
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -199,6 +212,14 @@ class Workers:
                 process.wait()
 
 
+def _lost_report(manage: list[str], env: dict[str, str], missing: set[str]) -> str:
+    env = {**env, "LOST": json.dumps(sorted(missing))}
+    report = subprocess.run(
+        [*manage, "shell", "-c", LOST], env=env, capture_output=True, text=True, timeout=120
+    )
+    return report.stdout + report.stderr
+
+
 def test_every_accepted_event_is_delivered_through_kills_failures_and_a_restart(
     database_env: dict[str, str],
 ) -> None:
@@ -234,13 +255,14 @@ def test_every_accepted_event_is_delivered_through_kills_failures_and_a_restart(
                     time.sleep(0.5)
             finally:
                 workers.stop()
+        lost = _lost_report(manage, database_env, missing) if missing else ""
     duplicates = sum(n - 1 for n in Recorder.received.values())
     print(
         f"\naccepted {len(sender.accepted)} events ({sender.refusals} sends refused or "
         f"failed), {workers.kills} worker kills, database restarted: {restarted}; the "
         f"destination refused {Recorder.refused} deliveries, then received "
         f"{len(Recorder.received)} events, {duplicates} of them more than once; lost "
-        f"{len(missing)}"
+        f"{len(missing)}\n{lost}"
     )
     assert len(sender.accepted) == EVENTS
     assert workers.kills >= KILLS

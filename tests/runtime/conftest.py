@@ -11,13 +11,14 @@ import contextlib
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from runtime.egress import EgressPolicy
+from runtime.management.loopback_serve import LoopbackHTTPServer
 from runtime.pool import PoolConfig, WorkerPool
 from runtime.services import InvocationResult, function_invoke
 from tests.runtime.vendor import Vendor, vendor_server
@@ -61,8 +62,7 @@ async def run(
 @contextlib.contextmanager
 def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """A real HTTP server on 127.0.0.1 for the duration of the block; yields its base URL."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
+    httpd = LoopbackHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"

@@ -16,9 +16,11 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from runtime.management.loopback_serve import LoopbackHTTPServer
 
 
 @dataclass
@@ -145,8 +147,7 @@ def vendor_server(*, tls: bool = False) -> Iterator[Vendor]:
     """The stand-in, on plain HTTP, or with ``tls`` on HTTPS with a self-signed
     certificate whose path is ``vendor.ca_file`` (trust it with SSL_CERT_FILE)."""
     vendor = Vendor()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(vendor))
-    httpd.daemon_threads = True
+    httpd = LoopbackHTTPServer(("127.0.0.1", 0), _handler(vendor))
     with tempfile.TemporaryDirectory() as directory:
         if tls:
             cert_path, key_path = self_signed_certificate(directory)

@@ -26,12 +26,13 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from runtime.egress import EgressPolicy
+from runtime.management.loopback_serve import LoopbackHTTPServer
 from runtime.pool import PoolConfig, WorkerPool, node_binary
 from runtime.services import function_invoke
 
@@ -403,8 +404,7 @@ class Command(BaseCommand):
         """The longest the event loop goes without running while a function with 20,000
         string settings sends one request with 100 headers of 8 KB, all of them secrets
         to mask in its trace."""
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _OkHandler)
-        httpd.daemon_threads = True
+        httpd = LoopbackHTTPServer(("127.0.0.1", 0), _OkHandler)
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{httpd.server_address[1]}/"
         secrets = [f"secret-{i:06d}-{random.getrandbits(32):08x}" for i in range(MASKING_SECRETS)]
