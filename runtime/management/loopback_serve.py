@@ -76,6 +76,8 @@ def serving_command(
         _wait_for_answer(port, process)
         yield process
     finally:
-        # As Ctrl-C stops it: `serve` stops its children (Daphne, workers) before it exits.
-        process.send_signal(signal.SIGINT)
+        # As systemd stops it: `serve` stops its children (Daphne, workers) before it exits.
+        # Not SIGINT: a process started in the background by a shell ignores it, and so
+        # would the server, left running after the benchmark or test.
+        process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
