@@ -11,14 +11,14 @@ A round:
    instances taking turns (each an equal share of the round, at least
    ``CLAIM_PER_INSTANCE``);
 2. ``delivery_batch_load`` reads the jobs' events and each instance once (its deployed
-   version, full settings and filters); ``delivery_attempts_start`` writes an attempt row
-   per job;
+   version, full settings and filters);
 3. the jobs run on the runtime, at most ``concurrency`` at once and at most
    ``per_instance`` at once per instance (a slow destination does not take every slot);
    meanwhile the round extends its leases every third of ``lease_s``, so that a lease
    can be short (a dead worker's jobs are soon claimable again) whatever a round takes;
-4. as each instance's jobs finish, ``delivery_results_record`` completes their attempts
-   and moves each job on, if it is still this worker's claim.
+4. as each instance's jobs finish, ``delivery_results_record`` logs their attempts and
+   moves each job on, if it is still this worker's claim. An attempt is written once,
+   with its result: one whose worker died is logged when its job is claimed again.
 
 A worker (``manage.py deliver``) starts a new round whenever one of its invocation slots
 is free, up to ``DEFAULT_ROUNDS`` rounds in flight (``WorkerSlots``, shared by them,
@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.utils import timezone
 
 from pipeline.batching import BatchPlanner, BatchSupport, batch_results
 from pipeline.filters import FilterDecision, filters_apply
@@ -56,7 +57,6 @@ from pipeline.selectors import ClaimedJob, InstanceRun, delivery_batch_load
 from pipeline.services import (
     FILTERED,
     DeliveryResult,
-    delivery_attempts_start,
     delivery_jobs_claim,
     delivery_leases_extend,
     delivery_results_record,
@@ -323,6 +323,7 @@ async def delivery_round(
     slots = slots or WorkerSlots()
     support = support or BatchSupport()
     planner = BatchPlanner(support)
+    started_at = timezone.now()  # the round's attempts begin with its claim
     try:
         job_ids = await sync_to_async(delivery_jobs_claim)(
             worker_id=worker_id,
@@ -346,7 +347,7 @@ async def delivery_round(
     async def record(results: list[DeliveryResult]) -> None:
         nonlocal recorded
         recorded += await sync_to_async(delivery_results_record)(
-            results=results, worker_id=worker_id
+            results=results, worker_id=worker_id, started_at=started_at
         )
         # An instance's jobs recorded no longer count as held, though the round goes on.
         slots.hold([held.pop(r.job_id) for r in results if r.job_id in held], -1)
@@ -357,7 +358,6 @@ async def delivery_round(
         slots.hold(claims, +1)
         if claimed is not None:
             claimed.set_result(len(job_ids))
-        await sync_to_async(delivery_attempts_start)(claims=claims, worker_id=worker_id)
         results = await deliveries_run(
             claims,
             runs,

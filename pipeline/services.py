@@ -54,7 +54,6 @@ from pipeline.selectors import (
     HEALTH_WINDOW,
     RECENT_EVENTS_MAX,
     BatchSettings,
-    ClaimedJob,
     IngestRoute,
     ingest_route_for_source,
     ingest_routes_for_write_keys,
@@ -318,6 +317,7 @@ class Backlog:
     instance_id: int
     oldest: datetime  # the next_attempt_at of its longest-waiting claimable job
     waiting: int  # its claimable jobs
+    states: tuple[str, ...] = CLAIMABLE_STATES  # the claimable states it has jobs in
 
 
 # Given the instances with work, how many jobs to take from each as one batch (0: none
@@ -354,7 +354,8 @@ def _backlog(now: datetime, limit: int) -> list[Backlog]:
     for instance_id, *heads in rows:
         oldest = min(_as_datetime(value) for value in heads[0::2] if value is not None)
         waiting = min(BATCH_SIZE_MAX, sum(heads[1::2]))
-        backlog.append(Backlog(instance_id=instance_id, oldest=oldest, waiting=waiting))
+        states = tuple(s for s, head in zip(CLAIMABLE_STATES, heads[0::2], strict=True) if head)
+        backlog.append(Backlog(instance_id, oldest, waiting, states))
     backlog.sort(key=lambda entry: (entry.oldest, entry.instance_id))
     return backlog[: max(1, limit)]
 
@@ -368,19 +369,57 @@ def _as_datetime(value: datetime | str) -> datetime:
     return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
 
 
-def _instance_claimable(instance_id: int, *, now: datetime, take: int) -> list[int]:
+def _instance_claimable(entry: Backlog, *, now: datetime, take: int) -> list[tuple[int, str]]:
     """The ``take`` longest-waiting claimable jobs of one instance, locked (skipping those
-    another claim holds): one index range per claimable state, each read in order and
-    cut at ``take``, then merged; never a sort of the instance's whole backlog."""
-    found: list[tuple[datetime, int]] = []
-    for state in CLAIMABLE_STATES:
-        found += (
-            DeliveryJob.objects.select_for_update(skip_locked=True)
-            .filter(instance_id=instance_id, state=state, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "pk")
-            .values_list("next_attempt_at", "pk")[:take]
+    another claim holds), each with its state: one index range per state it has jobs in,
+    each read in order and cut at ``take``, then merged by time (read only then: each
+    value is parsed in Python); never a sort of the instance's whole backlog."""
+    jobs = DeliveryJob.objects.select_for_update(skip_locked=True).filter(
+        instance_id=entry.instance_id, next_attempt_at__lte=now
+    )
+    if len(entry.states) == 1:
+        (state,) = entry.states
+        ranged = jobs.filter(state=state).order_by("next_attempt_at", "pk")
+        return [(pk, state) for pk in ranged.values_list("pk", flat=True)[:take]]
+    found: list[tuple[datetime, int, str]] = []
+    for state in entry.states:
+        ranged = jobs.filter(state=state).order_by("next_attempt_at", "pk")
+        found += ((at, pk, state) for at, pk in ranged.values_list("next_attempt_at", "pk")[:take])
+    return [(pk, state) for _, pk, state in sorted(found)[:take]]
+
+
+# A lost attempt's row, written when its job is claimed again (see _lost_attempts_log).
+WORKER_LOST = "WorkerLost"
+WORKER_LOST_MESSAGE = (
+    "The worker stopped during this attempt: its lease ran out, and the job was claimed again."
+)
+
+
+def _lost_attempts(job_ids: Collection[int]) -> list[tuple[int, int, int, str, datetime]]:
+    """The attempts in progress of jobs whose lease ran out: (job, instance, number,
+    worker, lease end), read before a new claim overwrites them."""
+    if not job_ids:
+        return []
+    return list(
+        DeliveryJob.objects.filter(pk__any_of=sorted(job_ids)).values_list(
+            "pk", "instance_id", "attempts", "leased_by", "lease_expires_at"
         )
-    return [pk for _, pk in sorted(found)[:take]]
+    )
+
+
+def _lost_attempts_log(
+    lost: Sequence[tuple[int, int, int, str, datetime]], *, claimed: Collection[int]
+) -> None:
+    """Log the lost attempts of the jobs claimed again, started at their lease's end (when
+    they were known lost; their real start went with their worker). A result that comes
+    in later from that worker replaces the row (``_attempts_complete``)."""
+    rows_insert(
+        DeliveryAttempt,
+        constant={"error_type": WORKER_LOST, "error_message": WORKER_LOST_MESSAGE},
+        varying=("job_id", "instance_id", "number", "worker", "started_at"),
+        rows=[row for row in lost if row[0] in claimed],
+        ignore_conflicts=True,
+    )
 
 
 def delivery_jobs_claim(
@@ -414,6 +453,7 @@ def delivery_jobs_claim(
     batches = planner(backlog, now) if planner is not None else {}
     with transaction.atomic():
         candidates: list[int] = []
+        reclaimed: list[int] = []  # their lease ran out: their attempt was lost
         invocations = 0
         for turn, entry in enumerate(backlog):
             batch = batches.get(entry.instance_id)
@@ -423,11 +463,13 @@ def delivery_jobs_claim(
             take = batch or min(share, limit - invocations)
             if take <= 0 or invocations >= limit:
                 break
-            taken = _instance_claimable(entry.instance_id, now=now, take=take)
-            candidates += taken
+            taken = _instance_claimable(entry, now=now, take=take)
+            candidates += [pk for pk, _ in taken]
+            reclaimed += [pk for pk, state in taken if state == JobState.LEASED]
             invocations += 1 if batch else len(taken)
         if not candidates:
             return []
+        lost = _lost_attempts(reclaimed)
         stamped = DeliveryJob.objects.filter(_claimable(now), pk__any_of=candidates).update(
             state=JobState.LEASED,
             leased_by=worker_id,
@@ -436,17 +478,21 @@ def delivery_jobs_claim(
             attempts=F("attempts") + 1,
         )
         if stamped == len(candidates):  # the rows read (and locked) above: all of them
-            return sorted(candidates)
-        return list(
-            DeliveryJob.objects.filter(
-                pk__any_of=candidates,
-                state=JobState.LEASED,
-                leased_by=worker_id,
-                lease_expires_at=lease_end,
+            claimed = sorted(candidates)
+        else:
+            claimed = list(
+                DeliveryJob.objects.filter(
+                    pk__any_of=candidates,
+                    state=JobState.LEASED,
+                    leased_by=worker_id,
+                    lease_expires_at=lease_end,
+                )
+                .order_by("pk")
+                .values_list("pk", flat=True)
             )
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        if lost:
+            _lost_attempts_log(lost, claimed=set(claimed))
+        return claimed
 
 
 def delivery_leases_extend(*, job_ids: Collection[int], worker_id: str, lease_s: float) -> int:
@@ -457,19 +503,6 @@ def delivery_leases_extend(*, job_ids: Collection[int], worker_id: str, lease_s:
     return DeliveryJob.objects.filter(
         pk__any_of=sorted(job_ids), state=JobState.LEASED, leased_by=worker_id
     ).update(lease_expires_at=lease_end, next_attempt_at=lease_end)
-
-
-def delivery_attempts_start(*, claims: Sequence[ClaimedJob], worker_id: str) -> None:
-    """Write the attempt row of each claimed job before its code runs (healthchecks'
-    rule: the log cannot miss an attempt). A row already there for this number (a claim
-    that raced itself) is kept."""
-    rows_insert(
-        DeliveryAttempt,
-        constant={"worker": worker_id, "started_at": timezone.now()},
-        varying=("job_id", "instance_id", "number"),
-        rows=[(c.job_id, c.instance_id, c.attempt) for c in claims],
-        ignore_conflicts=True,
-    )
 
 
 @dataclass(frozen=True)
@@ -529,11 +562,14 @@ def _attempts_complete(
     results: Sequence[DeliveryResult],
     owners: Mapping[int, JobOwner],
     worker_id: str,
+    started_at: datetime,
     now: datetime,
 ) -> None:
-    """Fill in each result's attempt row, this worker's (one written at the claim by
-    another worker, which raced this one, is kept): one statement per 500 rows."""
+    """Write each result's attempt row, once, as it ends: a row already there for that
+    attempt is replaced if it is this worker's (logged as lost when the job was claimed
+    again), kept if another worker's (which raced this one). One statement."""
     at = connection.ops.adapt_datetimefield_value(now)
+    began = connection.ops.adapt_datetimefield_value(started_at)
     as_json = connection.ops.adapt_json_value
     rows_insert(
         DeliveryAttempt,
@@ -544,7 +580,7 @@ def _attempts_complete(
                 r.job_id,
                 r.attempt,
                 owners[r.job_id].instance_id,
-                at,
+                began,
                 at,
                 r.outcome,
                 r.error_type,
@@ -556,7 +592,7 @@ def _attempts_complete(
             for r in results
             if r.job_id in owners
         ],
-        replace_on_conflict=(("job_id", "number"), _ATTEMPT_RESULT, ("worker",)),
+        replace_on_conflict=(("job_id", "number"), ("started_at", *_ATTEMPT_RESULT), ("worker",)),
     )
 
 
@@ -600,17 +636,26 @@ def _jobs_move_on(
     return moved
 
 
-def delivery_results_record(*, results: Sequence[DeliveryResult], worker_id: str) -> int:
-    """Complete the attempt rows with their results, then move each job on by its
-    outcome (``delivery_verdict``), only while the job is still this worker's claim: a
-    job whose lease expired and was claimed again is left to its new claim, though the
-    attempt it had is still logged. The results that moved their job are counted in the
-    functions' usage and in Event Delivery's aggregates. Returns the number of jobs moved
-    on. One transaction; the round's instances' health is judged after it commits."""
+def delivery_results_record(
+    *, results: Sequence[DeliveryResult], worker_id: str, started_at: datetime | None = None
+) -> int:
+    """Log the attempts with their results (begun at ``started_at``, their claim; now if
+    not given), then move each job on by its outcome (``delivery_verdict``), only while
+    the job is still this worker's claim: a job whose lease expired and was claimed again
+    is left to its new claim, though the attempt it had is still logged. The results that
+    moved their job are counted in the functions' usage and in Event Delivery's
+    aggregates. Returns the number of jobs moved on. One transaction; the round's
+    instances' health is judged after it commits."""
     now = timezone.now()
     with transaction.atomic():
         owners = _job_owners(job_ids=[r.job_id for r in results], worker_id=worker_id)
-        _attempts_complete(results=results, owners=owners, worker_id=worker_id, now=now)
+        _attempts_complete(
+            results=results,
+            owners=owners,
+            worker_id=worker_id,
+            started_at=started_at or now,
+            now=now,
+        )
         moved = _jobs_move_on(results=results, owners=owners, now=now)
         counted = [
             MinuteCount(owners[r.job_id].instance_id, state, r.outcome, r.duration_ms or 0)

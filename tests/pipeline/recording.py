@@ -1,4 +1,4 @@
-"""Recording delivery results the way a worker does: claim, start the attempts, record."""
+"""Recording delivery results the way a worker does: claim, load, record."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from catalog.models import DestinationInstance
 from pipeline.selectors import delivery_batch_load
 from pipeline.services import (
     DeliveryResult,
-    delivery_attempts_start,
     delivery_jobs_claim,
     delivery_results_record,
 )
@@ -22,7 +21,6 @@ def record_round(
     pending_jobs(instance, len(results), prefix=f"r{next(_rounds)}")
     job_ids = delivery_jobs_claim(worker_id=worker, limit=len(results), lease_s=60)
     claims, _ = delivery_batch_load(job_ids=job_ids)
-    delivery_attempts_start(claims=claims, worker_id=worker)
     return delivery_results_record(
         results=[
             DeliveryResult(

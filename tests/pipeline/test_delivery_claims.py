@@ -13,8 +13,9 @@ from pipeline.models import BATCH_SIZE_MAX, DeliveryAttempt, DeliveryJob, Event,
 from pipeline.selectors import delivery_batch_load
 from pipeline.services import (
     CLAIM_PER_INSTANCE,
+    WORKER_LOST,
+    WORKER_LOST_MESSAGE,
     DeliveryResult,
-    delivery_attempts_start,
     delivery_jobs_claim,
     delivery_results_record,
 )
@@ -81,11 +82,7 @@ def test_an_expired_lease_is_claimed_again(world: World) -> None:
 def test_a_stale_worker_cannot_record_over_the_new_claim(world: World) -> None:
     [job_id] = pending_jobs(world.instance, 1)
     delivery_jobs_claim(worker_id="w1", limit=10, lease_s=-1)
-    stale_claims, _ = delivery_batch_load(job_ids=[job_id])
-    delivery_attempts_start(claims=stale_claims, worker_id="w1")
     delivery_jobs_claim(worker_id="w2", limit=10, lease_s=60)
-    fresh_claims, _ = delivery_batch_load(job_ids=[job_id])
-    delivery_attempts_start(claims=fresh_claims, worker_id="w2")
 
     stale = DeliveryResult(job_id=job_id, attempt=1, outcome="success")
     assert delivery_results_record(results=[stale], worker_id="w1") == 0
@@ -103,12 +100,54 @@ def test_a_stale_worker_cannot_record_over_the_new_claim(world: World) -> None:
     assert (job.state, job.last_outcome, job.last_error) == (JobState.DISCARDED, "bad_request", "x")
 
 
+def test_an_attempt_whose_worker_died_is_logged_when_its_job_is_claimed_again(
+    world: World,
+) -> None:
+    [job_id] = pending_jobs(world.instance, 1)
+    delivery_jobs_claim(worker_id="w1", limit=10, lease_s=-1)  # then w1 dies
+    lease_end = DeliveryJob.objects.get(pk=job_id).lease_expires_at
+    assert not DeliveryAttempt.objects.exists()  # written with its result, never before
+
+    assert delivery_jobs_claim(worker_id="w2", limit=10, lease_s=60) == [job_id]
+
+    [lost] = DeliveryAttempt.objects.filter(job_id=job_id)
+    assert (lost.number, lost.worker, lost.instance_id) == (1, "w1", world.instance.pk)
+    assert (lost.started_at, lost.finished_at, lost.outcome) == (lease_end, None, "")
+    assert (lost.error_type, lost.error_message) == (WORKER_LOST, WORKER_LOST_MESSAGE)
+    # w2 dies too, and the job is claimed a third time: only the second attempt is added.
+    expired = timezone.now() - timedelta(seconds=1)
+    DeliveryJob.objects.filter(pk=job_id).update(lease_expires_at=expired, next_attempt_at=expired)
+    delivery_jobs_claim(worker_id="w3", limit=10, lease_s=60)
+    delivery_jobs_claim(worker_id="w3", limit=10, lease_s=60)  # leased: nothing claimed
+    rows = DeliveryAttempt.objects.filter(job_id=job_id).order_by("number")
+    assert list(rows.values_list("number", "worker")) == [(1, "w1"), (2, "w2")]
+
+
+def test_a_late_result_replaces_its_lost_attempt_and_the_new_claim_logs_its_own(
+    world: World,
+) -> None:
+    [job_id] = pending_jobs(world.instance, 1)
+    started = timezone.now()
+    delivery_jobs_claim(worker_id="w1", limit=10, lease_s=-1)
+    delivery_jobs_claim(worker_id="w2", limit=10, lease_s=60)
+
+    late = DeliveryResult(job_id=job_id, attempt=1, outcome="retry", error_message="slow")
+    assert delivery_results_record(results=[late], worker_id="w1", started_at=started) == 0
+    fresh = DeliveryResult(job_id=job_id, attempt=2, outcome="success", duration_ms=3)
+    assert delivery_results_record(results=[fresh], worker_id="w2", started_at=started) == 1
+
+    rows = DeliveryAttempt.objects.filter(job_id=job_id).order_by("number")
+    assert [(r.number, r.worker, r.outcome, r.error_type, r.error_message) for r in rows] == [
+        (1, "w1", "retry", "", "slow"),
+        (2, "w2", "success", "", ""),
+    ]
+    assert all(r.started_at == started and r.finished_at >= started for r in rows)
+
+
 def test_the_same_worker_cannot_record_an_older_claim_of_its_own(world: World) -> None:
     [job_id] = pending_jobs(world.instance, 1)
     delivery_jobs_claim(worker_id="w1", limit=10, lease_s=-1)
     delivery_jobs_claim(worker_id="w1", limit=10, lease_s=60)
-    claims, _ = delivery_batch_load(job_ids=[job_id])
-    delivery_attempts_start(claims=claims, worker_id="w1")
 
     old = DeliveryResult(job_id=job_id, attempt=1, outcome="success")
     assert delivery_results_record(results=[old], worker_id="w1") == 0

@@ -22,7 +22,6 @@ from pipeline.selectors import (
 from pipeline.services import (
     DeliveryResult,
     MinuteCount,
-    delivery_attempts_start,
     delivery_jobs_claim,
     delivery_minutes_add,
     delivery_results_record,
@@ -42,8 +41,6 @@ def run_round(
     job_ids = pending_jobs(instance, len(outcomes), prefix=f"{worker}-{timezone.now().timestamp()}")
     claimed = delivery_jobs_claim(worker_id=worker, limit=len(outcomes), lease_s=60)
     assert sorted(claimed) == sorted(job_ids)
-    claims, _ = delivery_batch_load(job_ids=job_ids)
-    delivery_attempts_start(claims=claims, worker_id=worker)
     results = [
         DeliveryResult(
             job_id=job_id,
@@ -89,8 +86,6 @@ def test_each_recorded_result_is_counted_by_state_and_outcome(world: World) -> N
 def test_a_stale_claim_is_not_counted(world: World) -> None:
     [job_id] = pending_jobs(world.instance, 1)
     delivery_jobs_claim(worker_id="w1", limit=10, lease_s=-1)
-    claims, _ = delivery_batch_load(job_ids=[job_id])
-    delivery_attempts_start(claims=claims, worker_id="w1")
     delivery_jobs_claim(worker_id="w2", limit=10, lease_s=60)
 
     stale = DeliveryResult(job_id=job_id, attempt=1, outcome="success", duration_ms=5)
@@ -320,7 +315,6 @@ def test_replaying_one_job_queues_it_as_a_new_attempt(world: World, api) -> None
     assert delivery_jobs_claim(worker_id="w1", limit=10, lease_s=60) == [job_id]
     claims, _ = delivery_batch_load(job_ids=[job_id])
     assert claims[0].attempt == 2
-    delivery_attempts_start(claims=claims, worker_id="w1")
     retry = DeliveryResult(job_id=job_id, attempt=2, outcome="retry", error_message="later")
     assert delivery_results_record(results=[retry], worker_id="w1") == 1
     assert DeliveryJob.objects.get(pk=job_id).state == JobState.RETRYING
@@ -336,16 +330,12 @@ def test_the_retry_budget_restarts_after_a_replay(world: World, api, settings) -
     for attempt in (1, 2):  # out of retries: discarded after the second attempt
         DeliveryJob.objects.filter(pk=job_id).update(next_attempt_at=timezone.now())
         delivery_jobs_claim(worker_id="w1", limit=1, lease_s=60)
-        claims, _ = delivery_batch_load(job_ids=[job_id])
-        delivery_attempts_start(claims=claims, worker_id="w1")
         result = DeliveryResult(job_id=job_id, attempt=attempt, outcome="retry")
         delivery_results_record(results=[result], worker_id="w1")
     assert DeliveryJob.objects.get(pk=job_id).state == JobState.DISCARDED
 
     assert _replay(api, {"category": "retry"}, world=world).json() == {"queued": 1}
     delivery_jobs_claim(worker_id="w1", limit=1, lease_s=60)
-    claims, _ = delivery_batch_load(job_ids=[job_id])
-    delivery_attempts_start(claims=claims, worker_id="w1")
     delivery_results_record(
         results=[DeliveryResult(job_id=job_id, attempt=3, outcome="retry")], worker_id="w1"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -52,3 +53,16 @@ def test_any_of_is_one_array_on_postgresql_and_in_elsewhere(world: World) -> Non
     (query,) = queries.captured_queries
     expected = "= ANY(" if connection.vendor == "postgresql" else " IN ("
     assert expected in query["sql"]
+
+
+def test_any_of_takes_integer_ids_only(world: World) -> None:
+    ids = _events(world, 2)
+    assert Event.objects.filter(pk__any_of=[str(ids[0])]).count() == 1  # as Django's ids
+    with pytest.raises(TypeError, match="integer ids"):
+        list(Event.objects.filter(message_id__any_of=["m-0"]))
+
+
+def test_any_of_gives_the_subquery_to_in(world: World) -> None:
+    ids = _events(world, 3)
+    tracked = Event.objects.filter(pk__in=ids[:2]).values("pk")
+    assert sorted(Event.objects.filter(pk__any_of=tracked).values_list("pk", flat=True)) == ids[:2]

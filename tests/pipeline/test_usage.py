@@ -15,7 +15,6 @@ from pipeline.models import FunctionUsageDay
 from pipeline.selectors import delivery_batch_load
 from pipeline.services import (
     DeliveryResult,
-    delivery_attempts_start,
     delivery_jobs_claim,
     delivery_results_record,
     function_usage_add,
@@ -65,7 +64,6 @@ def test_each_function_counts_apart(world: World) -> None:
     pending_jobs(mailer, 1, prefix="b")
     job_ids = delivery_jobs_claim(worker_id="w1", limit=10, lease_s=60)
     claims, _ = delivery_batch_load(job_ids=job_ids)
-    delivery_attempts_start(claims=claims, worker_id="w1")
     delivery_results_record(
         results=[DeliveryResult(c.job_id, c.attempt, "success", duration_ms=4) for c in claims],
         worker_id="w1",
@@ -76,8 +74,6 @@ def test_each_function_counts_apart(world: World) -> None:
 def test_a_stale_claim_is_not_counted(world: World) -> None:
     [job_id] = pending_jobs(world.instance, 1)
     delivery_jobs_claim(worker_id="w1", limit=10, lease_s=-1)
-    stale, _ = delivery_batch_load(job_ids=[job_id])
-    delivery_attempts_start(claims=stale, worker_id="w1")
     delivery_jobs_claim(worker_id="w2", limit=10, lease_s=60)
 
     result = DeliveryResult(job_id=job_id, attempt=1, outcome="success", duration_ms=9)
