@@ -141,8 +141,8 @@ class DeliveryAttempt(models.Model):
     """One attempt at a job, written once, with the runtime's result. The delivery log
     cannot miss an attempt: one whose worker died is written when its job is claimed
     again, without ``finished_at``, started at its lease's end (replaced by its result if
-    that worker still records one). Writing each attempt at its claim too cost a second
-    write of every row (a fifth of a SQLite round's statements' time). Logs and request
+    that worker still records one). Writing each attempt at its claim too was a second
+    write of every row: about a sixth of a SQLite round's statement time. Logs and request
     traces are as the runtime gave them, values of encrypted settings already masked."""
 
     # No index of its own: ``unique_delivery_attempt`` leads with it.
