@@ -4,11 +4,12 @@
 A delivery round reads and updates its 400 jobs by id several times. Django's ``__in``
 prepares each value through the field, twice (``get_prep_value``, then
 ``get_db_prep_value`` and an expression check per value): about a tenth of a SQLite
-round's database work (18.0 -> 16.3 ms per 400 jobs). Here each id is ``int()``-ed once. On PostgreSQL, Django binds parameters on
-the client (psycopg's ``ClientCursor``), composing each value into the statement in Python,
-and PostgreSQL then parses a statement as long as the list: with ``IN``, an update of 400
-jobs took 9.7-11.1 ms, with ``ANY`` 7.1-8.8; a read 2.6-4.0 ms against 1.0 (medians of 30,
-the bench machine).
+round's database work (18.0 -> 16.3 ms per 400 jobs). Here each id is ``int()``-ed once.
+
+On PostgreSQL, Django binds parameters on the client (psycopg's ``ClientCursor``),
+composing each value into the statement in Python, and PostgreSQL then parses a
+statement as long as the list: with ``IN``, an update of 400 jobs took 9.7-11.1 ms, with
+``ANY`` 7.1-8.8; a read 2.6-4.0 ms against 1.0 (medians of 30, the bench machine).
 """
 
 from __future__ import annotations

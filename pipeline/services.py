@@ -395,9 +395,13 @@ WORKER_LOST_MESSAGE = (
 )
 
 
-def _lost_attempts(job_ids: Collection[int]) -> list[tuple[int, int, int, str, datetime]]:
-    """The attempts in progress of jobs whose lease ran out: (job, instance, number,
-    worker, lease end), read before a new claim overwrites them."""
+# (job, instance, attempt number, worker, lease end) of an attempt whose worker was lost.
+LostAttempt = tuple[int, int, int, str, datetime | None]
+
+
+def _lost_attempts(job_ids: Collection[int]) -> list[LostAttempt]:
+    """The attempts in progress of jobs whose lease ran out, read before a new claim
+    overwrites them."""
     if not job_ids:
         return []
     return list(
@@ -408,7 +412,7 @@ def _lost_attempts(job_ids: Collection[int]) -> list[tuple[int, int, int, str, d
 
 
 def _lost_attempts_log(
-    lost: Sequence[tuple[int, int, int, str, datetime]], *, claimed: Collection[int]
+    lost: Sequence[LostAttempt], *, claimed: Collection[int], now: datetime
 ) -> None:
     """Log the lost attempts of the jobs claimed again, started at their lease's end (when
     they were known lost; their real start went with their worker). A result that comes
@@ -417,7 +421,7 @@ def _lost_attempts_log(
         DeliveryAttempt,
         constant={"error_type": WORKER_LOST, "error_message": WORKER_LOST_MESSAGE},
         varying=("job_id", "instance_id", "number", "worker", "started_at"),
-        rows=[row for row in lost if row[0] in claimed],
+        rows=[(*row[:4], row[4] or now) for row in lost if row[0] in claimed],
         ignore_conflicts=True,
     )
 
@@ -491,7 +495,7 @@ def delivery_jobs_claim(
                 .values_list("pk", flat=True)
             )
         if lost:
-            _lost_attempts_log(lost, claimed=set(claimed))
+            _lost_attempts_log(lost, claimed=set(claimed), now=now)
         return claimed
 
 
