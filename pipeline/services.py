@@ -421,7 +421,11 @@ def _lost_attempts_log(
         DeliveryAttempt,
         constant={"error_type": WORKER_LOST, "error_message": WORKER_LOST_MESSAGE},
         varying=("job_id", "instance_id", "number", "worker", "started_at"),
-        rows=[(*row[:4], row[4] or now) for row in lost if row[0] in claimed],
+        rows=[
+            (*row[:4], connection.ops.adapt_datetimefield_value(row[4] or now))
+            for row in lost
+            if row[0] in claimed
+        ],
         ignore_conflicts=True,
     )
 

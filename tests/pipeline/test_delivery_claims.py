@@ -114,6 +114,8 @@ def test_an_attempt_whose_worker_died_is_logged_when_its_job_is_claimed_again(
     assert (lost.number, lost.worker, lost.instance_id) == (1, "w1", world.instance.pk)
     assert (lost.started_at, lost.finished_at, lost.outcome) == (lease_end, None, "")
     assert (lost.error_type, lost.error_message) == (WORKER_LOST, WORKER_LOST_MESSAGE)
+    # Stored as the database stores times: found by a query on it (retention's, for one).
+    assert DeliveryAttempt.objects.filter(started_at=lease_end, finished_at=None).count() == 1
     # w2 dies too, and the job is claimed a third time: only the second attempt is added.
     expired = timezone.now() - timedelta(seconds=1)
     DeliveryJob.objects.filter(pk=job_id).update(lease_expires_at=expired, next_attempt_at=expired)
