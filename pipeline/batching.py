@@ -110,8 +110,9 @@ class BatchPlanner:
     def __call__(self, backlog: Sequence[Backlog], now: datetime) -> Mapping[int, int]:
         targets = batch_targets(instance_ids=[entry.instance_id for entry in backlog])
         unknown = {t.version_id for t in targets.values() if self.support.get(t.version_id) is None}
-        for version_id, code in version_codes(version_ids=unknown).items():
-            self.support.learn_code(version_id, code)
+        if unknown:  # versions never change: each is read once in a worker's life
+            for version_id, code in version_codes(version_ids=unknown).items():
+                self.support.learn_code(version_id, code)
         kinds = {iid: self.support.get(t.version_id) for iid, t in targets.items()}
         candidates = [iid for iid, kind in kinds.items() if kind in (Batches.PROBE, Batches.YES)]
         if not candidates:

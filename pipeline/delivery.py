@@ -45,7 +45,7 @@ import asyncio
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -62,7 +62,15 @@ from pipeline.services import (
     delivery_results_record,
 )
 from runtime.pool import WorkerPool
-from runtime.services import function_version_invoke
+from runtime.services import (
+    INVALID_SETTINGS,
+    InvocationError,
+    InvocationResult,
+    PreparedFunction,
+    function_version_prepare,
+    prepared_event_json_invoke,
+    prepared_invoke,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -127,34 +135,24 @@ def _filtered(claim: ClaimedJob, decision: FilterDecision) -> DeliveryResult:
 
 
 async def _run_one(
-    claim: ClaimedJob, run: InstanceRun | None, *, pool: WorkerPool | None
+    claim: ClaimedJob, run: InstanceRun | None, prepared: PreparedFunction | None
 ) -> DeliveryResult:
-    if run is None or not run.enabled:
+    if run is None or prepared is None or not run.enabled:
         return DeliveryResult(
             job_id=claim.job_id,
             attempt=claim.attempt,
             outcome=INSTANCE_DISABLED,
             error_message="The destination instance is disabled.",
         )
-    decision = filters_apply(run.filters, claim.payload)
-    if not decision.send:
-        return _filtered(claim, decision)
-    if run.problem is not None:
-        return DeliveryResult(
-            job_id=claim.job_id,
-            attempt=claim.attempt,
-            outcome="invalid_settings",
-            error_type="InvalidSettings",
-            error_message=run.problem,
+    if run.filters:
+        decision = filters_apply(run.filters, claim.payload)
+        if not decision.send:
+            return _filtered(claim, decision)
+        result = await prepared_invoke(prepared=prepared, payload=decision.event)
+    else:  # the event as stored, not decoded and encoded again
+        result = await prepared_event_json_invoke(
+            prepared=prepared, event_json=claim.payload_json, event_type=claim.event_type
         )
-    result = await function_version_invoke(
-        version=run.version,
-        settings=run.settings,
-        payload=decision.event,
-        timeout_ms=run.version.timeout_ms,
-        pool=pool,
-        workspace_id=f"ws_{run.workspace_id}",
-    )
     return DeliveryResult(
         job_id=claim.job_id,
         attempt=claim.attempt,
@@ -165,6 +163,24 @@ async def _run_one(
         requests=result.requests,
         duration_ms=round(result.duration_ms),
     )
+
+
+def _prepared(run: InstanceRun | None, pool: WorkerPool | None) -> PreparedFunction | None:
+    """The instance's version with its settings, ready for its jobs of the round (None
+    when it is disabled or gone); settings it cannot read reject every job."""
+    if run is None or not run.enabled:
+        return None
+    prepared = function_version_prepare(
+        version=run.version,
+        settings=run.settings,
+        timeout_ms=run.version.timeout_ms,
+        pool=pool,
+        workspace_id=f"ws_{run.workspace_id}",
+    )
+    if run.problem is None:
+        return prepared
+    problem = InvocationError("InvalidSettings", run.problem)
+    return replace(prepared, rejected=InvocationResult(outcome=INVALID_SETTINGS, error=problem))
 
 
 def _engine_error(claim: ClaimedJob, error: Exception) -> DeliveryResult:
@@ -183,11 +199,11 @@ async def _run_guarded(
     *,
     overall: asyncio.Semaphore,
     instance: asyncio.Semaphore,
-    pool: WorkerPool | None,
+    prepared: PreparedFunction | None,
 ) -> DeliveryResult:
     async with instance, overall:
         try:
-            return await _run_one(claim, run, pool=pool)
+            return await _run_one(claim, run, prepared)
         except Exception as error:  # one bad job must not end the round
             logger.exception("Delivering job %s failed in the engine.", claim.job_id)
             return _engine_error(claim, error)
@@ -199,8 +215,9 @@ async def _run_batch(
     *,
     overall: asyncio.Semaphore,
     instance: asyncio.Semaphore,
-    pool: WorkerPool | None,
+    prepared: PreparedFunction,
     support: BatchSupport,
+    lanes: int,
 ) -> list[DeliveryResult]:
     """One ``onBatch`` call for an instance's claimed jobs that pass its destination
     filters (``batch_results`` maps its answer to each job; the others are filtered). An
@@ -213,20 +230,17 @@ async def _run_batch(
     claims = [claim for claim, _ in passed]
     async with instance, overall:
         try:
-            result = await function_version_invoke(
-                version=run.version,
-                settings=run.settings,
-                payload=[event for _, event in passed],
-                timeout_ms=run.version.timeout_ms,
-                pool=pool,
-                workspace_id=f"ws_{run.workspace_id}",
+            result = await prepared_invoke(
+                prepared=prepared, payload=[event for _, event in passed]
             )
         except Exception as error:  # one bad batch must not end the round
             logger.exception("Delivering a batch of instance %s failed.", run.instance_id)
             return filtered + [_engine_error(claim, error) for claim in claims]
     if support.answered(run.version.pk, result):
         # One by one through _run_one, which applies the filters again (they pass).
-        singles = await _run_singles(claims, run, overall=overall, instance=instance, pool=pool)
+        singles = await _run_singles(
+            claims, run, overall=overall, instance=instance, prepared=prepared, lanes=lanes
+        )
         return filtered + singles
     return filtered + batch_results(claims, result)
 
@@ -237,16 +251,23 @@ async def _run_singles(
     *,
     overall: asyncio.Semaphore,
     instance: asyncio.Semaphore,
-    pool: WorkerPool | None,
+    prepared: PreparedFunction | None,
+    lanes: int,
 ) -> list[DeliveryResult]:
-    return list(
-        await asyncio.gather(
-            *(
-                _run_guarded(claim, run, overall=overall, instance=instance, pool=pool)
-                for claim in claims
+    """One invocation per job, in order, through ``lanes`` tasks that each take the next
+    job when theirs is done: the instance's own bound (``instance``) holds no more at once,
+    and a task per job would cost more than many invocations do."""
+    done: dict[int, DeliveryResult] = {}
+    queue = iter(claims)
+
+    async def lane() -> None:
+        for claim in queue:
+            done[claim.job_id] = await _run_guarded(
+                claim, run, overall=overall, instance=instance, prepared=prepared
             )
-        )
-    )
+
+    await asyncio.gather(*(lane() for _ in range(max(1, min(lanes, len(claims))))))
+    return [done[claim.job_id] for claim in claims]
 
 
 Record = Callable[[list[DeliveryResult]], Awaitable[object]]
@@ -273,14 +294,18 @@ async def deliveries_run(
 
     async def one_instance(instance_id: int, group: list[ClaimedJob]) -> list[DeliveryResult]:
         run, slot, overall = runs.get(instance_id), slots.instances[instance_id], slots.overall
+        prepared = _prepared(run, pool)
         # A disabled or unreadable instance is refused job by job (_run_one says why).
-        if instance_id in batched and run is not None and run.enabled and run.problem is None:
+        if instance_id in batched and run and prepared and run.problem is None:
             results = await _run_batch(
-                group, run, overall=overall, instance=slot, pool=pool,
-                support=support or BatchSupport(),
+                group, run, overall=overall, instance=slot, prepared=prepared,
+                support=support or BatchSupport(), lanes=slots.per_instance,
             )  # fmt: skip
         else:
-            results = await _run_singles(group, run, overall=overall, instance=slot, pool=pool)
+            results = await _run_singles(
+                group, run, overall=overall, instance=slot, prepared=prepared,
+                lanes=slots.per_instance,
+            )  # fmt: skip
         if record is not None:
             await record(results)
         return results

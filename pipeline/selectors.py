@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum, TextField
+from django.db.models.functions import Cast, Coalesce
 
 from catalog.models import DestinationInstance, FunctionVersion, Source
 from catalog.selectors import function_list, instance_secret_values
@@ -149,7 +151,15 @@ class ClaimedJob:
     job_id: int
     attempt: int  # the attempt this claim is (the job's ``attempts`` after the claim)
     instance_id: int
-    payload: dict[str, Any]
+    event_type: str
+    # The event as stored, JSON text: an instance without filters sends it to the runtime
+    # as it is; ``payload`` is it decoded, for filters and batches.
+    payload_json: str
+
+    @cached_property
+    def payload(self) -> dict[str, Any]:
+        decoded: dict[str, Any] = json.loads(self.payload_json)
+        return decoded
 
 
 def _instance_run(instance: DestinationInstance, filters: Sequence[dict[str, Any]]) -> InstanceRun:
@@ -182,15 +192,17 @@ def delivery_batch_load(*, job_ids: list[int]) -> tuple[list[ClaimedJob], dict[i
         .order_by("pk")
         .values_list("pk", "attempts", "instance_id", "event_id")
     )
-    payloads = dict(
-        Event.objects.filter(pk__any_of=sorted({event_id for *_, event_id in jobs})).values_list(
-            "pk", "payload"
-        )
-    )
+    # The payloads as their JSON text: most are sent to the runtime as they are.
+    events = {
+        pk: (event_type, text)
+        for pk, event_type, text in Event.objects.filter(
+            pk__any_of=sorted({event_id for *_, event_id in jobs})
+        ).values_list("pk", "type", Cast("payload", TextField()))
+    }
     claims = [
-        ClaimedJob(job_id=pk, attempt=attempts, instance_id=instance_id, payload=payloads[event_id])
+        ClaimedJob(pk, attempts, instance_id, *events[event_id])
         for pk, attempts, instance_id, event_id in jobs
-        if event_id in payloads  # else deleted since, its job with it (cascade)
+        if event_id in events  # else deleted since, its job with it (cascade)
     ]
     instance_ids = {claim.instance_id for claim in claims}
     instances = DestinationInstance.objects.filter(pk__in=instance_ids).select_related(

@@ -578,7 +578,12 @@ def _attempts_complete(
     again), kept if another worker's (which raced this one). One statement."""
     at = connection.ops.adapt_datetimefield_value(now)
     began = connection.ops.adapt_datetimefield_value(started_at)
-    as_json = connection.ops.adapt_json_value
+    # Most attempts log nothing and fetch nothing: their empty lists are adapted once.
+    none = connection.ops.adapt_json_value([], None)
+
+    def as_json(entries: list[Any]) -> Any:
+        return connection.ops.adapt_json_value(entries, None) if entries else none
+
     rows_insert(
         DeliveryAttempt,
         constant={"worker": worker_id},
@@ -593,8 +598,8 @@ def _attempts_complete(
                 r.outcome,
                 r.error_type,
                 r.error_message,
-                as_json(r.logs, None),
-                as_json(r.requests, None),
+                as_json(r.logs),
+                as_json(r.requests),
                 r.duration_ms,
             )
             for r in results

@@ -17,6 +17,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from runtime import limits
@@ -168,10 +169,9 @@ async def function_invoke(
     code does: every failure is an outcome.
     """
     started = time.perf_counter()
-    result = await _invoke(
+    prepared = function_prepare(
         code=code,
         settings=settings,
-        payload=payload,
         function_id=function_id,
         version_id=version_id,
         required_settings=required_settings,
@@ -180,23 +180,73 @@ async def function_invoke(
         pool=pool,
         workspace_id=workspace_id,
     )
+    result = await prepared_invoke(prepared=prepared, payload=payload)
     result.duration_ms = round((time.perf_counter() - started) * 1000, 3)
     return result
 
 
-async def _invoke(
+@dataclass(frozen=True, slots=True)
+class PreparedFunction:
+    """A function's code with one set of settings, checked and encoded once, to run any
+    number of events (``prepared_invoke``, ``prepared_event_json_invoke``): a delivery
+    worker prepares each instance once per round, not each of its events."""
+
+    code: str
+    function_id: str
+    version_id: str
+    workspace_id: str
+    settings_json: bytes
+    secrets: tuple[str, ...]
+    timeout_ms: int
+    pool: WorkerPool
+    on_event: Callable[[dict[str, Any]], None] | None = None
+    # The outcome of every call when the settings are unusable (then nothing runs).
+    rejected: InvocationResult | None = None
+
+
+def function_prepare(
     *,
     code: str,
     settings: dict[str, Any],
-    payload: dict[str, Any] | list[dict[str, Any]],
     function_id: str,
     version_id: str,
-    required_settings: Iterable[str],
-    timeout_ms: int | None,
-    on_event: Callable[[dict[str, Any]], None] | None,
-    pool: WorkerPool | None,
-    workspace_id: str,
-) -> InvocationResult:
+    required_settings: Iterable[str] = (),
+    timeout_ms: int | None = None,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+    pool: WorkerPool | None = None,
+    workspace_id: str = "",
+) -> PreparedFunction:
+    """``code`` with ``settings``, ready to run (the arguments are ``function_invoke``'s).
+    Settings that are not an object, miss a required value or are not JSON make every
+    call of it end ``invalid_settings`` without running code."""
+    pool = pool or get_pool()
+    timeout = timeout_ms if timeout_ms is not None else pool.config.default_timeout_ms
+    prepared = partial(
+        PreparedFunction,
+        code=code,
+        function_id=function_id,
+        version_id=version_id,
+        workspace_id=workspace_id,
+        timeout_ms=max(1, min(int(timeout), limits.MAX_TIMEOUT_MS)),
+        pool=pool,
+        on_event=on_event,
+    )
+    rejected = _settings_rejected(settings, required_settings)
+    if rejected is not None:
+        return prepared(settings_json=b"", secrets=(), rejected=rejected)
+    try:
+        settings_json = _encode(settings)
+    except (TypeError, ValueError, RecursionError) as exc:
+        rejected = _rejected(
+            INVALID_SETTINGS, "InvalidSettings", f"settings are not valid JSON: {exc}"
+        )
+        return prepared(settings_json=b"", secrets=(), rejected=rejected)
+    return prepared(settings_json=settings_json, secrets=secrets_from_settings(settings))
+
+
+def _settings_rejected(
+    settings: dict[str, Any], required_settings: Iterable[str]
+) -> InvocationResult | None:
     if not isinstance(settings, dict):
         return _rejected(INVALID_SETTINGS, "InvalidSettings", "settings must be an object")
     missing = missing_settings(settings, required_settings)
@@ -206,32 +256,56 @@ async def _invoke(
             "InvalidSettings",
             "Invalid Settings: missing required setting(s): " + ", ".join(missing),
         )
+    return None
+
+
+async def prepared_invoke(
+    *, prepared: PreparedFunction, payload: dict[str, Any] | list[dict[str, Any]]
+) -> InvocationResult:
+    """Run ``prepared``'s handler for ``payload`` (an event, or a list for ``onBatch``).
+    Its ``duration_ms`` is the invocation's, from sending to answer."""
+    if prepared.rejected is not None:
+        return _copy(prepared.rejected)
     handler = handler_for(payload)
     if isinstance(handler, InvocationResult):
         return handler
     try:
-        settings_json = _encode(settings)
-    except (TypeError, ValueError, RecursionError) as exc:
-        return _rejected(INVALID_SETTINGS, "InvalidSettings", f"settings are not valid JSON: {exc}")
-    try:
         payload_json = _encode(payload)
     except (TypeError, ValueError, RecursionError) as exc:
         return _rejected(MESSAGE_REJECTED, "InvalidEventPayload", f"not valid JSON: {exc}")
+    return await _run(prepared, handler, payload_json)
+
+
+async def prepared_event_json_invoke(
+    *, prepared: PreparedFunction, event_json: str, event_type: str
+) -> InvocationResult:
+    """Run ``prepared``'s handler for one event given as the JSON text of an object (as
+    stored) and its ``type``: sent as it is, never decoded and encoded again."""
+    if prepared.rejected is not None:
+        return _copy(prepared.rejected)
+    handler = HANDLER_BY_TYPE.get(event_type)
+    if handler is None or "\n" in event_json or "\t" in event_json:
+        # An unknown type says so as any event would; raw newlines and tabs, which JSON
+        # allows between tokens, would break the worker's line protocol.
+        return await prepared_invoke(prepared=prepared, payload=json.loads(event_json))
+    return await _run(prepared, handler, event_json.encode())
+
+
+async def _run(prepared: PreparedFunction, handler: str, payload_json: bytes) -> InvocationResult:
     if len(payload_json) > MAX_PAYLOAD_BYTES:
         return _rejected(MESSAGE_REJECTED, "InvalidEventPayload", "the payload is too large")
-    pool = pool or get_pool()
-    timeout = timeout_ms if timeout_ms is not None else pool.config.default_timeout_ms
-    raw, streamed_logs, requests = await pool.invoke(
-        function_id=function_id,
-        version_id=version_id,
-        code=code,
+    started = time.perf_counter()
+    raw, streamed_logs, requests = await prepared.pool.invoke(
+        function_id=prepared.function_id,
+        version_id=prepared.version_id,
+        code=prepared.code,
         handler=handler,
-        workspace_id=workspace_id,
-        settings_json=settings_json,
+        workspace_id=prepared.workspace_id,
+        settings_json=prepared.settings_json,
         payload_json=payload_json,
-        timeout_ms=max(1, min(int(timeout), limits.MAX_TIMEOUT_MS)),
-        on_event=on_event,
-        secrets=secrets_from_settings(settings),
+        timeout_ms=prepared.timeout_ms,
+        on_event=prepared.on_event,
+        secrets=prepared.secrets,
     )
     error = raw.get("e")
     outcome = raw.get("o")
@@ -241,7 +315,13 @@ async def _invoke(
         result=raw.get("r"),
         logs=raw.get("l") or streamed_logs,
         requests=requests,
+        duration_ms=round((time.perf_counter() - started) * 1000, 3),
     )
+
+
+def _copy(result: InvocationResult) -> InvocationResult:
+    # Results are mutable (function_invoke sets duration_ms): each call gets its own.
+    return InvocationResult(outcome=result.outcome, error=result.error)
 
 
 def _error(error: dict[str, Any]) -> InvocationError:
@@ -273,17 +353,44 @@ async def function_version_invoke(
     that a new version loads fresh code while globals stay per function). Pass the
     function's ``timeout_ms``; only the version's own fields are read."""
     return await function_invoke(
-        code=version.code,
-        settings=settings,
         payload=payload,
-        function_id=f"fn_{version.function_id}",
-        version_id=f"v_{version.pk}",
-        required_settings=[s["name"] for s in version.settings_schema if s.get("required")],
-        timeout_ms=timeout_ms,
-        on_event=on_event,
-        pool=pool,
-        workspace_id=workspace_id,
+        **_version_call(version, settings, timeout_ms, on_event, pool, workspace_id),
     )
+
+
+def function_version_prepare(
+    *,
+    version: VersionLike,
+    settings: dict[str, Any],
+    timeout_ms: int | None = None,
+    pool: WorkerPool | None = None,
+    workspace_id: str = "",
+) -> PreparedFunction:
+    """A saved function version with ``settings``, ready to run many events (what
+    ``function_version_invoke`` runs, checked and encoded once)."""
+    call = _version_call(version, settings, timeout_ms, None, pool, workspace_id)
+    return function_prepare(**call)
+
+
+def _version_call(
+    version: VersionLike,
+    settings: dict[str, Any],
+    timeout_ms: int | None,
+    on_event: Callable[[dict[str, Any]], None] | None,
+    pool: WorkerPool | None,
+    workspace_id: str,
+) -> dict[str, Any]:
+    return {
+        "code": version.code,
+        "settings": settings,
+        "function_id": f"fn_{version.function_id}",
+        "version_id": f"v_{version.pk}",
+        "required_settings": [s["name"] for s in version.settings_schema if s.get("required")],
+        "timeout_ms": timeout_ms,
+        "on_event": on_event,
+        "pool": pool,
+        "workspace_id": workspace_id,
+    }
 
 
 def function_invoke_sync(**kwargs: Any) -> InvocationResult:

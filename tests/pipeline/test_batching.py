@@ -341,7 +341,10 @@ def test_batch_take(waiting: int, waited_s: float, recent: int, take: int | None
     )
 
 
-CLAIMS = [ClaimedJob(job_id=n, attempt=1, instance_id=1, payload={}) for n in range(3)]
+CLAIMS = [
+    ClaimedJob(job_id=n, attempt=1, instance_id=1, event_type="track", payload_json="{}")
+    for n in range(3)
+]
 
 
 @pytest.mark.parametrize(
