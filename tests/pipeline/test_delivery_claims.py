@@ -3,6 +3,7 @@ holds the job (pipeline.services)."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from django.utils import timezone
@@ -224,6 +225,32 @@ def test_the_batch_carries_each_instance_once_with_its_secret_settings(world: Wo
     assert run.settings == {"apiKey": SECRET_API_KEY, "region": "eu"}
     assert (run.workspace_id, run.enabled) == (world.acme.pk, True)
     assert run.version.pk == world.instance.deployed_version_id
+
+
+def test_the_batch_carries_each_event_as_its_stored_json_text_and_its_type(world: World) -> None:
+    """Sent to the runtime as it is (pipeline.delivery): the text must be the event,
+    whatever the database stores it as (PostgreSQL's jsonb has an order and spacing of
+    its own), and hold no newline or tab (the worker's protocol would split it)."""
+    payload = {
+        "type": "identify",
+        "userId": "u-1",
+        "traits": {"name": "Zoë \u2615", "tags": ["a", "b\tc"], "nested": {"n": 1.5}},
+        "context": {"note": "line one\nline two"},
+    }
+    event = Event.objects.create(
+        source=world.source, type="identify", message_id="m-x", received_at=timezone.now(),
+        payload=payload,
+    )  # fmt: skip
+    job = DeliveryJob.objects.create(
+        instance=world.instance, event=event, next_attempt_at=timezone.now()
+    )
+    delivery_jobs_claim(worker_id="w1", limit=10, lease_s=60)
+
+    [claim], _ = delivery_batch_load(job_ids=[job.pk])
+
+    assert claim.event_type == "identify"
+    assert json.loads(claim.payload_json) == payload == claim.payload
+    assert "\n" not in claim.payload_json and "\t" not in claim.payload_json
 
 
 def test_a_planned_batch_is_claimed_whole_as_one_invocation(world: World) -> None:

@@ -20,7 +20,7 @@ from pipeline.delivery import (
     delivery_round,
     delivery_rounds_run,
 )
-from pipeline.models import DeliveryJob, JobState
+from pipeline.models import DeliveryAttempt, DeliveryJob, JobState
 from pipeline.services import delivery_jobs_claim, delivery_leases_extend
 from runtime.pool import WorkerPool
 from tests.conftest import World
@@ -94,6 +94,35 @@ async def test_a_slow_destination_does_not_hold_up_a_healthy_one(
     assert (await first).outcomes == {"success": 2}
     assert (await second).recorded == 2
     assert slots.held == {}
+
+
+# Logs how many of its invocations were running at once, at most, so far (its globals
+# persist: one worker runs all of a function's calls).
+AT_ONCE = """
+let running = 0, most = 0;
+async function onTrack(event) {
+  running += 1; most = Math.max(most, running);
+  await new Promise(r => setTimeout(r, 100));
+  running -= 1;
+  console.log(String(most));
+}
+"""
+
+
+async def test_an_instance_runs_as_many_jobs_at_once_as_its_share_and_no_more(
+    world: World, post: Post, pool: WorkerPool
+) -> None:
+    instance = await sync_to_async(_connect)(world, AT_ONCE, "At once")
+    batch = {"batch": [track(messageId=f"m-{n}") for n in range(10)]}
+    assert (await sync_to_async(post)("/v1/batch", batch)).status_code == 200
+    slots = WorkerSlots(concurrency=8, per_instance=3)
+
+    summary = await delivery_round(worker_id=WORKER, pool=pool, slots=slots)
+
+    assert summary.outcomes == {"success": 10}
+    logs = DeliveryAttempt.objects.filter(instance=instance).values_list("logs", flat=True)
+    most = [int(entry["message"]) async for log in logs for entry in log]
+    assert len(most) == 10 and max(most) == 3
 
 
 def test_a_claim_skips_the_instances_it_is_told_to(world: World) -> None:
