@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from pipeline.batching import BatchSupport
 from pipeline.collector import collector_settle_long_lived
+from pipeline.database_threads import DatabaseThreads, database_threads_default
 from pipeline.delivery import (
     DEFAULT_CONCURRENCY,
     DEFAULT_LEASE_S,
@@ -80,7 +81,9 @@ class Command(BaseCommand):
             # SIGTERM ends the worker after the rounds in flight: their results get recorded.
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stopping.set)
-        self.slots = WorkerSlots(concurrency=concurrency)
+        self.slots = WorkerSlots(
+            concurrency=concurrency, database=DatabaseThreads(database_threads_default())
+        )
         # The loop's runtime pool, given to each invocation (not looked up by each).
         self.pool = get_pool()
         # What the worker learns of each version's onBatch, kept for its life.
@@ -99,6 +102,7 @@ class Command(BaseCommand):
             )
         finally:
             await shutdown_pool()
+            await self.slots.database.close()
 
     async def _housekeeping(self, stopping: asyncio.Event) -> None:
         # At start too: a worker restarted often still cleans.
