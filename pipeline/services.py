@@ -578,11 +578,12 @@ def _attempts_complete(
     again), kept if another worker's (which raced this one). One statement."""
     at = connection.ops.adapt_datetimefield_value(now)
     began = connection.ops.adapt_datetimefield_value(started_at)
-    # Most attempts log nothing and fetch nothing: their empty lists are adapted once.
-    none = connection.ops.adapt_json_value([], None)
 
-    def as_json(entries: list[Any]) -> Any:
-        return connection.ops.adapt_json_value(entries, None) if entries else none
+    def as_json(entries: list[Any]) -> str:
+        # As JSON text, which both databases take for a JSON column (PostgreSQL casts
+        # it): psycopg's jsonb adapter encodes each value again, a tenth of a record.
+        # Most attempts log nothing and fetch nothing.
+        return json.dumps(entries) if entries else "[]"
 
     rows_insert(
         DeliveryAttempt,
