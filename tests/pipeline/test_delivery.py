@@ -5,6 +5,7 @@ in Django's database thread, which sees only committed rows."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,12 +13,15 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+from django.core import checks
 from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.utils import timezone
 
 from catalog.models import DestinationInstance
 from catalog.services import function_create, instance_create, instance_update
 from pipeline.delivery import INSTANCE_DISABLED, delivery_round
+from pipeline.management.commands.deliver import Command as Deliver
 from pipeline.models import DeliveryAttempt, DeliveryJob, JobState
 from pipeline.services import instance_filters_set
 from runtime.pool import WorkerPool
@@ -264,6 +268,24 @@ def test_deliver_once_runs_one_round(world: World, post: Post, settings: Any) ->
     assert "".join(output).strip() == "Claimed 2 jobs, recorded 2 (success 2)."
     states = set(DeliveryJob.objects.filter(instance=instance).values_list("state", flat=True))
     assert states == {JobState.DELIVERED}
+
+
+def test_a_worker_starts_without_djangos_system_checks(world: World) -> None:
+    """They cost a second of every worker start; ``serve`` has run them."""
+
+    def failing(**_: Any) -> list[checks.CheckMessage]:
+        return [checks.Error("a check that would stop the worker", id="tests.E001")]
+
+    checks.register(failing)
+    try:
+        with pytest.raises(SystemCheckError):  # what a command that runs them does
+            call_command("check")
+        # As manage.py runs it (call_command never runs the checks).
+        out = io.StringIO()
+        Deliver(stdout=out).run_from_argv(["manage.py", "deliver", "--once"])
+        assert out.getvalue().strip() == "Claimed 0 jobs, recorded 0."
+    finally:
+        checks.registry.registry.registered_checks.discard(failing)
 
 
 async def test_a_replayed_job_is_delivered_again_after_a_fix(
