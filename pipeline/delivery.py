@@ -82,7 +82,7 @@ INSTANCE_DISABLED = "instance_disabled"
 DELIVERY_ERROR = "delivery_error"
 DEFAULT_LIMIT = 400
 DEFAULT_CONCURRENCY = 64
-DEFAULT_PER_INSTANCE = int(__import__("os").environ.get("PI", 16))
+DEFAULT_PER_INSTANCE = 16
 # Rounds in flight at most in one worker: a new one starts while invocation slots are free.
 DEFAULT_ROUNDS = 8
 # Pause after a claim that found nothing to do; a busy worker goes straight on.
@@ -145,7 +145,7 @@ def _filtered(claim: ClaimedJob, decision: FilterDecision) -> DeliveryResult:
 async def _run_one(
     claim: ClaimedJob, run: InstanceRun | None, prepared: PreparedFunction | None
 ) -> DeliveryResult:
-    if run is None or prepared is None or not run.enabled:
+    if run is None or prepared is None:  # disabled or gone (see _prepared)
         return DeliveryResult(
             job_id=claim.job_id,
             attempt=claim.attempt,
